@@ -1,0 +1,44 @@
+//! The Runpod Serverless catalog and the endpoint configuration model, with the rules that the
+//! `#[endpoint]` attribute enforces at compile time.
+//!
+//! This crate is one source of truth for the macro (compile time) and the SDK (run time):
+//!
+//! - [`catalog`]: every GPU type and pool, CPU flavor, data center and CUDA version, as data;
+//! - [`EndpointConfig`]: an endpoint's settings, resolved and canonical;
+//! - [`Spec`] and [`validate()`]: the settings as written, with spans, and the rules that turn them
+//!   into a config while collecting every problem as a [`Diagnostic`];
+//! - `parse` (feature `syn`): the attribute's grammar, from tokens to a [`Spec`].
+//!
+//! Users depend on `endpoint-sdk`, which re-exports what they need from here.
+//!
+//! ```
+//! use endpoint_config::{EndpointConfig, Hardware, Severity};
+//!
+//! let mut config = EndpointConfig::new("embed");
+//! config.hardware = Hardware::Cpu { flavor: "cpu9z-1-1".into() };
+//! let problems = config.check();
+//! assert_eq!(problems[0].severity, Severity::Error);
+//! assert!(problems[0].message.contains("unknown CPU flavor `cpu9z-1-1`"));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+mod diagnostic;
+mod lint;
+mod model;
+#[cfg(feature = "syn")]
+pub mod parse;
+pub mod spec;
+mod suggest;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use lint::{Level, Lint};
+pub use model::{
+    EndpointConfig, EnvVar, GpuChoice, Hardware, List, NetworkVolume, Scaler, Text, Workers,
+    defaults, limits,
+};
+pub use spec::{Spanned, Spec};
+pub use suggest::did_you_mean;
+pub use validate::{is_valid_name, validate};

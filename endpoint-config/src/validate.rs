@@ -1,0 +1,960 @@
+//! The rules: a [`Spec`] in, an [`EndpointConfig`] and every problem out. Each problem is spanned
+//! on the token that caused it and says what is valid. Validation never stops early and always
+//! returns a config (with defaults where a value was bad), so the attribute can still generate
+//! code that keeps follow-on errors away.
+
+use std::borrow::Cow;
+
+use crate::catalog::{self, GpuName, GpuType};
+use crate::diagnostic::Diagnostics;
+use crate::lint::Lint;
+use crate::model::{
+    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Scaler, Text, Workers, defaults,
+    limits,
+};
+use crate::spec::{Int, Name, NameList, Spec};
+use crate::suggest::did_you_mean;
+
+/// Checks a spec against the catalog and the platform's rules.
+pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConfig {
+    let allow = check_allow(spec, d);
+    let name = check_name(spec, d);
+    let workers = check_workers(spec, d);
+    let hardware = check_hardware(spec, d);
+    let datacenters = check_datacenters(spec, d, &hardware);
+    let volumes = check_volumes(spec, d, &datacenters);
+    let (env, secrets) = check_env(spec, d);
+
+    let idle_timeout_s = spec
+        .idle_timeout
+        .as_ref()
+        .and_then(|v| in_range(d, v, limits::IDLE_TIMEOUT_S, "idle_timeout", "seconds"))
+        .map_or(defaults::IDLE_TIMEOUT_S, |v| v as u32);
+
+    let execution_timeout_ms = match &spec.execution_timeout_ms {
+        Some(v) => in_range(
+            d,
+            v,
+            limits::EXECUTION_TIMEOUT_MS,
+            "execution_timeout_ms",
+            "milliseconds (5 s to 7 days)",
+        )
+        .map(|v| v as u64)
+        .or(Some(600_000)),
+        None => {
+            if let Some(diag) = d.lint(
+                Lint::NoExecutionTimeout,
+                spec.attr_span,
+                "missing `execution_timeout_ms`: every endpoint needs a ceiling, so that a stuck \
+                 job cannot hold a worker (and its GPU) forever",
+            ) {
+                diag.with_help(
+                    "add e.g. `execution_timeout_ms = 600_000` (10 minutes; the platform allows \
+                     5_000 ms to 7 days)",
+                );
+                Some(600_000)
+            } else {
+                None
+            }
+        }
+    };
+
+    let concurrency = match &spec.concurrency {
+        Some(v) if v.value < 1 => {
+            d.error(
+                v.span,
+                format!(
+                    "`concurrency = {}`: a worker must run at least one job at a time",
+                    v.value
+                ),
+            )
+            .with_help("use `concurrency = 1` (one job per worker) or more for async handlers");
+            defaults::CONCURRENCY
+        }
+        Some(v) => match u32::try_from(v.value) {
+            Ok(c) => {
+                if c > limits::HIGH_CONCURRENCY
+                    && let Some(diag) = d.lint(
+                        Lint::HighConcurrency,
+                        v.span,
+                        format!(
+                            "`concurrency = {c}` runs more than {} jobs at once on one worker",
+                            limits::HIGH_CONCURRENCY
+                        ),
+                    )
+                {
+                    diag.with_help(
+                        "one worker's memory and CPU are shared by all its jobs; prefer more \
+                         workers (`workers = (min, max)`) over very high concurrency",
+                    );
+                }
+                c
+            }
+            Err(_) => {
+                d.error(v.span, format!("`concurrency = {}` is too large", v.value));
+                defaults::CONCURRENCY
+            }
+        },
+        None => defaults::CONCURRENCY,
+    };
+
+    let scaler = match &spec.scaler {
+        None => Scaler::QueueDelay(defaults::SCALER_VALUE),
+        Some(s) => {
+            let value = if s.value.value < 1 {
+                d.error(
+                    s.value.span,
+                    format!("scaler value {} must be at least 1", s.value.value),
+                )
+                .with_help(
+                    "`queue_delay(N)`: add a worker once a job has waited N seconds; \
+                     `request_count(N)`: one worker per N queued or running jobs",
+                );
+                defaults::SCALER_VALUE
+            } else {
+                u32::try_from(s.value.value).unwrap_or(u32::MAX)
+            };
+            let kind = s.kind.value.to_ascii_lowercase().replace('_', "");
+            match kind.as_str() {
+                "queuedelay" => Scaler::QueueDelay(value),
+                "requestcount" => Scaler::RequestCount(value),
+                _ => {
+                    let diag = d.error(s.kind.span, format!("unknown scaler `{}`", s.kind.value));
+                    if let Some(m) = did_you_mean(&s.kind.value, ["queue_delay", "request_count"]) {
+                        diag.with_help(format!("did you mean `{m}`?"));
+                    }
+                    diag.with_help(
+                        "use `scaler = queue_delay(seconds)` or `scaler = request_count(jobs)`",
+                    );
+                    Scaler::QueueDelay(value)
+                }
+            }
+        }
+    };
+
+    let min_vram_gb = check_min_vram(spec, d, &hardware);
+    if let Hardware::Gpu { selection, .. } = &hardware {
+        check_gpu_advice(spec, d, selection, workers, min_vram_gb);
+    }
+
+    let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
+    if interactive && workers.min == 0 {
+        let span = spec
+            .workers
+            .as_ref()
+            .map(|w| w.min.as_ref().map_or(w.span, |m| m.span))
+            .or(spec.interactive.as_ref().map(|i| i.span))
+            .unwrap_or(spec.attr_span);
+        if let Some(diag) = d.lint(
+            Lint::InteractiveColdStart,
+            span,
+            "an interactive endpoint with a worker minimum of 0 makes its first user wait for a \
+             cold start (often 20–90 s on a GPU)",
+        ) {
+            diag.with_help(format!(
+                "keep a warm worker: `workers = (1, {})`",
+                workers.max.max(1)
+            ));
+        }
+    }
+
+    let mut calls: Vec<Text> = Vec::new();
+    for c in &spec.calls {
+        if calls.iter().any(|x| *x == c.value) {
+            d.error(c.span, format!("`{}` is listed twice in `calls`", c.value))
+                .with_help("list each endpoint once");
+        } else {
+            calls.push(Cow::Owned(c.value.clone()));
+        }
+    }
+
+    EndpointConfig {
+        name,
+        hardware,
+        workers,
+        idle_timeout_s,
+        execution_timeout_ms,
+        concurrency,
+        scaler,
+        datacenters: datacenters.into(),
+        volumes: volumes.into(),
+        env: env.into(),
+        secrets: secrets.into(),
+        flashboot: spec
+            .flashboot
+            .as_ref()
+            .map_or(defaults::FLASHBOOT, |f| f.value),
+        min_vram_gb,
+        interactive,
+        calls: calls.into(),
+        has_init: spec.init.is_some(),
+        allow: allow.into(),
+    }
+}
+
+/// Checks that an integer lies in `range`; reports and returns `None` otherwise.
+fn in_range<S: Copy>(
+    d: &mut Diagnostics<S>,
+    v: &Int<S>,
+    range: std::ops::RangeInclusive<i128>,
+    key: &str,
+    unit: &str,
+) -> Option<i128> {
+    if range.contains(&v.value) {
+        Some(v.value)
+    } else {
+        d.error(
+            v.span,
+            format!(
+                "`{key} = {}` is out of range: the platform accepts {} to {} {unit}",
+                v.value,
+                group(*range.start()),
+                group(*range.end())
+            ),
+        );
+        None
+    }
+}
+
+/// Writes an integer with `_` every three digits, as a Rust literal would.
+fn group(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 4 {
+            out.push('_');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn check_allow<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Vec<Text> {
+    let mut out: Vec<Text> = Vec::new();
+    for a in &spec.allow {
+        match Lint::from_name(&a.value) {
+            Some(lint) => {
+                d.allow(lint);
+                out.push(Cow::Borrowed(lint.name()));
+            }
+            None => {
+                let names = Lint::ALL.map(|l| l.name());
+                let diag = d.error(a.span, format!("unknown rule `{}` in `allow(..)`", a.value));
+                if let Some(m) = did_you_mean(&a.value, names) {
+                    diag.with_help(format!("did you mean `{m}`?"));
+                }
+                diag.with_help(format!("rules that can be allowed: {}", names.join(", ")));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `name` is a valid endpoint name.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    first_ok
+        && name.len() <= limits::NAME_LEN
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !name.ends_with("-fb")
+}
+
+fn check_name<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Text {
+    let (value, span, explicit) = match &spec.name {
+        Some(n) => (n.value.clone(), n.span, true),
+        None => (
+            spec.fn_name.value.trim_start_matches("r#").to_string(),
+            spec.fn_name.span,
+            false,
+        ),
+    };
+    if !is_valid_name(&value) {
+        let why = if value.is_empty() {
+            "it is empty".to_string()
+        } else if value.len() > limits::NAME_LEN {
+            format!("it is longer than {} characters", limits::NAME_LEN)
+        } else if value.ends_with("-fb") {
+            "the `-fb` suffix is reserved by the platform for FlashBoot".to_string()
+        } else {
+            "it must start with a letter or digit and contain only ASCII letters, digits, `-` \
+             and `_`"
+                .to_string()
+        };
+        let diag = d.error(
+            span,
+            format!("`{value}` is not a valid endpoint name: {why}"),
+        );
+        if !explicit {
+            diag.with_help(
+                "the name comes from the function's name; set one with `name = \"my-endpoint\"`",
+            );
+        } else {
+            diag.with_help("e.g. `name = \"web-retrieval\"`");
+        }
+    }
+    Cow::Owned(value)
+}
+
+fn check_workers<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Workers {
+    let Some(w) = &spec.workers else {
+        return Workers {
+            min: defaults::WORKERS.0,
+            max: defaults::WORKERS.1,
+        };
+    };
+    let mut ok = true;
+    let min_v = w.min.as_ref().map_or(0, |m| m.value);
+    for v in w.min.iter().chain(std::iter::once(&w.max)) {
+        if v.value < 0 {
+            ok = false;
+            d.error(v.span, format!("workers cannot be negative: {}", v.value))
+                .with_help(
+                    "write `workers = (min, max)` with 0 ≤ min ≤ max, e.g. `workers = (0, 3)`",
+                );
+        } else if v.value > i128::from(u32::MAX) {
+            ok = false;
+            d.error(
+                v.span,
+                format!("{} workers is more than the platform can run", v.value),
+            );
+        }
+    }
+    if ok && w.max.value == 0 {
+        ok = false;
+        d.error(
+            w.max.span,
+            "max workers = 0: the endpoint could never run a job",
+        )
+        .with_help("allow at least one worker, e.g. `workers = (0, 1)`");
+    }
+    if ok && min_v > w.max.value {
+        ok = false;
+        let span = w.min.as_ref().map_or(w.span, |m| m.span);
+        d.error(
+            span,
+            format!("workers min ({min_v}) cannot exceed max ({})", w.max.value),
+        )
+        .with_help(format!(
+            "write `workers = (min, max)` with min ≤ max, e.g. `workers = ({}, {})`",
+            w.max.value, min_v
+        ));
+    }
+    if ok {
+        Workers {
+            min: min_v as u32,
+            max: w.max.value as u32,
+        }
+    } else {
+        Workers {
+            min: defaults::WORKERS.0,
+            max: defaults::WORKERS.1,
+        }
+    }
+}
+
+fn gpu_choices_help() -> String {
+    let pools: Vec<String> = catalog::GPU_POOLS
+        .iter()
+        .map(|p| format!("{} ({} GB)", p.id, p.vram_gb))
+        .collect();
+    let types: Vec<String> = catalog::GPU_TYPES
+        .iter()
+        .map(|t| format!("{} ({} GB)", t.ident, t.vram_gb))
+        .collect();
+    format!(
+        "GPU pools: {}; GPU types: {}; or ANY",
+        pools.join(", "),
+        types.join(", ")
+    )
+}
+
+fn check_hardware<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Hardware {
+    if let (Some(_), Some(cpu)) = (&spec.gpu, &spec.cpu) {
+        d.error(
+            cpu.span,
+            "`gpu` and `cpu` are mutually exclusive: an endpoint's workers are either GPU or CPU \
+             workers",
+        )
+        .with_help("keep `gpu = ..` for a GPU endpoint, or `cpu = ..` for a CPU endpoint");
+    }
+    if let Some(cpu) = &spec.cpu {
+        let flavor = match catalog::resolve_cpu(&cpu.value) {
+            Some(f) => f.id,
+            None => {
+                let ids: Vec<&str> = catalog::CPU_FLAVORS.iter().map(|f| f.id).collect();
+                let diag = d.error(cpu.span, format!("unknown CPU flavor `{}`", cpu.value));
+                if let Some(m) = did_you_mean(&cpu.value, ids.iter().copied()) {
+                    diag.with_help(format!("did you mean `{m}`?"));
+                }
+                diag.with_help(format!(
+                    "CPU flavors are `cpu{{3g,3c,5c}}-{{vcpu}}-{{ram GB}}`: {}",
+                    ids.join(", ")
+                ));
+                "cpu3g-2-8"
+            }
+        };
+        for (key, span) in [
+            ("gpu_count", spec.gpu_count.as_ref().map(|v| v.span)),
+            (
+                "min_cuda_version",
+                spec.min_cuda_version.as_ref().map(|v| v.span),
+            ),
+            ("min_vram_gb", spec.min_vram_gb.as_ref().map(|v| v.span)),
+        ] {
+            if let (Some(span), None) = (span, &spec.gpu) {
+                d.error(
+                    span,
+                    format!("`{key}` applies to GPU endpoints; this is a CPU endpoint"),
+                )
+                .with_help(format!(
+                    "remove `{key}`, or use `gpu = ..` instead of `cpu`"
+                ));
+            }
+        }
+        if spec.gpu.is_none() {
+            return Hardware::Cpu {
+                flavor: Cow::Borrowed(flavor),
+            };
+        }
+    }
+
+    let count = spec
+        .gpu_count
+        .as_ref()
+        .and_then(|v| in_range(d, v, limits::GPU_COUNT, "gpu_count", "GPUs per worker"))
+        .map_or(defaults::GPU_COUNT, |v| v as u32);
+
+    let min_cuda_version = match &spec.min_cuda_version {
+        None => Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION),
+        Some(v) => match catalog::resolve_cuda(&v.value) {
+            Some(c) => Cow::Borrowed(c),
+            None => {
+                let diag = d.error(v.span, format!("unknown CUDA version `{}`", v.value));
+                if let Some(m) = did_you_mean(&v.value, catalog::CUDA_VERSIONS.iter().copied()) {
+                    diag.with_help(format!("did you mean `\"{m}\"`?"));
+                }
+                diag.with_help(format!(
+                    "CUDA versions: {}",
+                    catalog::CUDA_VERSIONS.join(", ")
+                ));
+                Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION)
+            }
+        },
+    };
+
+    let mut selection: Vec<GpuChoice> = Vec::new();
+    match &spec.gpu {
+        None => selection.push(GpuChoice::Any),
+        Some(list) => {
+            if list.items.is_empty() {
+                d.error(list.span, "`gpu = []` selects no GPU")
+                    .with_help("name a GPU type or pool, e.g. `gpu = ADA_24`, or `gpu = ANY`");
+            }
+            if list.items.len() > limits::GPU_PRIORITIES {
+                d.error(
+                    list.items[limits::GPU_PRIORITIES].span,
+                    format!(
+                        "a GPU priority list has at most {} entries; this one has {}",
+                        limits::GPU_PRIORITIES,
+                        list.items.len()
+                    ),
+                )
+                .with_help("keep your three preferred choices; a pool covers several GPU types");
+            }
+            for item in &list.items {
+                let choice = match catalog::resolve_gpu(&item.value) {
+                    Some(GpuName::Any) => {
+                        if list.items.len() > 1 {
+                            d.error(
+                                item.span,
+                                "`ANY` already means every pool; it cannot be part of a priority list",
+                            )
+                            .with_help("use `gpu = ANY` alone, or list specific pools and types");
+                        }
+                        GpuChoice::Any
+                    }
+                    Some(GpuName::Pool(p)) => GpuChoice::Pool(Cow::Borrowed(p.id)),
+                    Some(GpuName::Type(t)) => GpuChoice::Type(Cow::Borrowed(t.id)),
+                    None => {
+                        let diag = d.error(item.span, format!("unknown GPU `{}`", item.value));
+                        if let Some(m) = did_you_mean(&item.value, catalog::gpu_names()) {
+                            diag.with_help(format!("did you mean `{m}`?"));
+                        }
+                        diag.with_help(gpu_choices_help());
+                        continue;
+                    }
+                };
+                if selection.contains(&choice) {
+                    d.error(
+                        item.span,
+                        format!("`{}` is listed twice in `gpu`", item.value),
+                    )
+                    .with_help("list each GPU type or pool once");
+                    continue;
+                }
+                selection.push(choice);
+            }
+        }
+    }
+    if selection.is_empty() {
+        selection.push(GpuChoice::Any);
+    }
+    Hardware::Gpu {
+        selection: selection.into(),
+        count,
+        min_cuda_version,
+    }
+}
+
+/// The GPU types a selection can land on, ignoring any VRAM floor.
+fn selection_types(selection: &[GpuChoice]) -> Vec<&'static GpuType> {
+    let probe = EndpointConfig {
+        hardware: Hardware::Gpu {
+            selection: selection.to_vec().into(),
+            count: 1,
+            min_cuda_version: Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION),
+        },
+        ..EndpointConfig::new("probe")
+    };
+    probe.gpu_types()
+}
+
+fn check_min_vram<S: Copy>(
+    spec: &Spec<S>,
+    d: &mut Diagnostics<S>,
+    hardware: &Hardware,
+) -> Option<u32> {
+    let v = spec.min_vram_gb.as_ref()?;
+    if v.value < 1 || v.value > 10_000 {
+        d.error(
+            v.span,
+            format!(
+                "`min_vram_gb = {}` must be a positive number of GB",
+                v.value
+            ),
+        );
+        return None;
+    }
+    let floor = v.value as u32;
+    let Hardware::Gpu {
+        selection, count, ..
+    } = hardware
+    else {
+        return Some(floor);
+    };
+    let per_worker = |t: &GpuType| t.vram_gb * count;
+    let gpus = if *count == 1 { "GPU" } else { "GPUs" };
+    if selection.contains(&GpuChoice::Any) {
+        let largest = catalog::GPU_TYPES
+            .iter()
+            .max_by_key(|t| t.vram_gb)
+            .expect("catalog has GPUs");
+        if per_worker(largest) < floor {
+            let needed = floor.div_ceil(largest.vram_gb);
+            let diag = d.error(
+                v.span,
+                format!(
+                    "no GPU offers `min_vram_gb = {floor}` with {count} {gpus} per worker: the \
+                     largest card, {} , has {} GB",
+                    largest.id, largest.vram_gb
+                ),
+            );
+            if needed <= 8 {
+                diag.with_help(format!(
+                    "set `gpu_count = {needed}` to spread the model over {needed} GPUs"
+                ));
+            }
+        }
+        return Some(floor);
+    }
+    let types = selection_types(selection);
+    if let Some(smallest) = types.iter().min_by_key(|t| t.vram_gb)
+        && per_worker(smallest) < floor
+    {
+        let too_small: Vec<&str> = types
+            .iter()
+            .filter(|t| per_worker(t) < floor)
+            .map(|t| t.ident)
+            .collect();
+        let diag = d.error(
+            v.span,
+            format!(
+                "`min_vram_gb = {floor}`, but this selection can land on {} with {} GB{}",
+                smallest.id,
+                smallest.vram_gb,
+                if *count > 1 {
+                    format!(" × {count} = {} GB", per_worker(smallest))
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        diag.with_help(format!(
+            "too small for the floor: {}; remove them from `gpu`, or choose larger cards",
+            too_small.join(", ")
+        ));
+        let needed = floor.div_ceil(smallest.vram_gb);
+        if needed <= 8 && needed > *count {
+            diag.with_help(format!("or set `gpu_count = {needed}`"));
+        }
+    }
+    Some(floor)
+}
+
+fn check_gpu_advice<S: Copy>(
+    spec: &Spec<S>,
+    d: &mut Diagnostics<S>,
+    selection: &[GpuChoice],
+    workers: Workers,
+    min_vram_gb: Option<u32>,
+) {
+    let gpu_span = spec.gpu.as_ref().map_or(spec.attr_span, |g| g.span);
+    if min_vram_gb.is_none() {
+        if selection.contains(&GpuChoice::Any) {
+            let what = if spec.gpu.is_some() {
+                "`gpu = ANY` without `min_vram_gb`"
+            } else {
+                "no `gpu` (which means ANY) and no `min_vram_gb`"
+            };
+            if let Some(diag) = d.lint(
+                Lint::GpuWithoutVramFloor,
+                gpu_span,
+                format!("{what}: workers can land on a 16 GB card and run out of memory"),
+            ) {
+                diag.with_help(
+                    "add `min_vram_gb = N` (model weights + KV cache), or pin a pool such as \
+                     `gpu = AMPERE_80`",
+                );
+            }
+        } else {
+            let types = selection_types(selection);
+            let mut pools: Vec<&str> = types.iter().map(|t| t.pool).collect();
+            pools.dedup();
+            let lo = types.iter().map(|t| t.vram_gb).min().unwrap_or(0);
+            let hi = types.iter().map(|t| t.vram_gb).max().unwrap_or(0);
+            if pools.len() > 1
+                && lo != hi
+                && let Some(diag) = d.lint(
+                    Lint::GpuWithoutVramFloor,
+                    gpu_span,
+                    format!(
+                        "this GPU selection spans cards from {lo} GB to {hi} GB without \
+                         `min_vram_gb`"
+                    ),
+                )
+            {
+                diag.with_help(
+                    "add `min_vram_gb = N` so the attribute checks every card fits the model",
+                );
+            }
+        }
+    }
+    if let Some(list) = &spec.gpu
+        && list.items.len() > 1
+        && workers.max < limits::FALLBACK_MIN_WORKERS
+        && let Some(diag) = d.lint(
+            Lint::GpuFallbackNeedsFiveWorkers,
+            list.span,
+            format!(
+                "the platform only falls back along a GPU priority list when max workers ≥ {}; \
+                 with max = {} every worker waits for `{}`",
+                limits::FALLBACK_MIN_WORKERS,
+                workers.max,
+                list.items[0].value
+            ),
+        )
+    {
+        diag.with_help(format!(
+            "raise the maximum, e.g. `workers = ({}, {})`, or keep a single GPU choice",
+            workers.min,
+            limits::FALLBACK_MIN_WORKERS.max(workers.max)
+        ));
+    }
+}
+
+fn resolve_dc<S: Copy>(d: &mut Diagnostics<S>, n: &Name<S>) -> Option<&'static str> {
+    match catalog::resolve_data_center(&n.value) {
+        Some(dc) => Some(dc.id),
+        None => {
+            let idents: Vec<String> = catalog::DATA_CENTERS.iter().map(|d| d.ident()).collect();
+            let diag = d.error(n.span, format!("unknown data center `{}`", n.value));
+            if let Some(m) = did_you_mean(&n.value, idents.iter().map(String::as_str)) {
+                diag.with_help(format!("did you mean `{m}`?"));
+            }
+            diag.with_help(format!("data centers: {}", idents.join(", ")));
+            None
+        }
+    }
+}
+
+fn check_datacenters<S: Copy>(
+    spec: &Spec<S>,
+    d: &mut Diagnostics<S>,
+    hardware: &Hardware,
+) -> Vec<Text> {
+    let Some(NameList { items, span, .. }) = &spec.datacenter else {
+        return Vec::new();
+    };
+    if items.is_empty() {
+        d.error(*span, "`datacenter = []` allows no data center")
+            .with_help(
+                "remove `datacenter` to run anywhere, or name one, e.g. `datacenter = EU_RO_1`",
+            );
+    }
+    let mut out: Vec<Text> = Vec::new();
+    for n in items {
+        let Some(id) = resolve_dc(d, n) else { continue };
+        if out.iter().any(|x| x == id) {
+            d.error(n.span, format!("data center `{}` is listed twice", n.value));
+            continue;
+        }
+        if matches!(hardware, Hardware::Cpu { .. })
+            && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
+        {
+            let cpu_dcs: Vec<String> = catalog::DATA_CENTERS
+                .iter()
+                .filter(|d| d.cpu)
+                .map(|d| d.ident())
+                .collect();
+            d.error(n.span, format!("CPU endpoints are not available in {id}"))
+                .with_help(format!("CPU data centers: {}", cpu_dcs.join(", ")));
+        }
+        out.push(Cow::Borrowed(id));
+    }
+    out
+}
+
+fn check_volumes<S: Copy>(
+    spec: &Spec<S>,
+    d: &mut Diagnostics<S>,
+    datacenters: &[Text],
+) -> Vec<NetworkVolume> {
+    let mut out: Vec<NetworkVolume> = Vec::new();
+    for v in &spec.volumes {
+        let name = match &v.name {
+            Some(n) if n.value.trim().is_empty() => {
+                d.error(
+                    n.span,
+                    "a network volume's name must not be empty or whitespace-only",
+                )
+                .with_help("e.g. `volume(name = \"model-weights\", size = 200)`");
+                None
+            }
+            Some(n) => Some(n.value.clone()),
+            None => {
+                d.error(v.span, "a network volume needs a `name`")
+                    .with_help("e.g. `volume(name = \"model-weights\", size = 200)`");
+                None
+            }
+        };
+        let size_gb = v
+            .size
+            .as_ref()
+            .and_then(|s| in_range(d, s, limits::VOLUME_SIZE_GB, "size", "GB"))
+            .map_or(defaults::VOLUME_SIZE_GB, |s| s as u32);
+        let dc: Option<Text> = match &v.datacenter {
+            Some(n) => {
+                let id = resolve_dc(d, n);
+                if let Some(id) = id
+                    && !datacenters.is_empty()
+                    && !datacenters.iter().any(|x| x == id)
+                {
+                    d.error(
+                        n.span,
+                        format!(
+                            "network volume data center ({id}) is not in the endpoint's data \
+                             center list ({})",
+                            datacenters.join(", ")
+                        ),
+                    )
+                    .with_help(
+                        "a worker can only mount a volume in its own data center: add it to \
+                         `datacenter = [..]` or move the volume",
+                    );
+                }
+                id.map(Cow::Borrowed)
+            }
+            None if datacenters.len() == 1 => Some(datacenters[0].clone()),
+            None => {
+                d.error(
+                    v.span,
+                    "a network volume lives in one data center; this one does not say which",
+                )
+                .with_help(if datacenters.is_empty() {
+                    "add `datacenter = X` to the volume, and pin the endpoint to it with \
+                     `datacenter = X`"
+                        .to_string()
+                } else {
+                    format!(
+                        "add `datacenter = X` to the volume, one of: {}",
+                        datacenters.join(", ")
+                    )
+                });
+                None
+            }
+        };
+        if let (Some(dc), Some(name)) = (&dc, &name) {
+            if let Some(other) = out.iter().find(|o| o.datacenter == *dc) {
+                d.error(
+                    v.span,
+                    format!(
+                        "multiple volumes in data center {dc} ('{}' and '{name}'): only one \
+                         network volume is allowed per data center",
+                        other.name
+                    ),
+                )
+                .with_help("merge them into one volume, or put them in different data centers");
+                continue;
+            }
+            out.push(NetworkVolume {
+                name: Cow::Owned(name.clone()),
+                size_gb,
+                datacenter: dc.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_env_key<S: Copy>(d: &mut Diagnostics<S>, k: &Name<S>, seen: &mut Vec<String>) -> bool {
+    if !is_env_name(&k.value) {
+        d.error(
+            k.span,
+            format!("`{}` is not a valid environment variable name", k.value),
+        )
+        .with_help("use letters, digits and `_`, not starting with a digit");
+        return false;
+    }
+    if k.value.starts_with("RUNPOD_") {
+        d.error(
+            k.span,
+            format!(
+                "`{}`: the `RUNPOD_` prefix is reserved for variables the platform sets",
+                k.value
+            ),
+        )
+        .with_help("choose another name");
+        return false;
+    }
+    if seen.contains(&k.value) {
+        d.error(
+            k.span,
+            format!("environment variable `{}` is set twice", k.value),
+        );
+        return false;
+    }
+    seen.push(k.value.clone());
+    true
+}
+
+fn check_env<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> (Vec<EnvVar>, Vec<Text>) {
+    let mut seen = Vec::new();
+    let mut env = Vec::new();
+    for (k, v) in &spec.env {
+        if check_env_key(d, k, &mut seen) {
+            env.push(EnvVar {
+                key: Cow::Owned(k.value.clone()),
+                value: Cow::Owned(v.value.clone()),
+            });
+        }
+    }
+    let mut secrets = Vec::new();
+    for k in &spec.secrets {
+        if check_env_key(d, k, &mut seen) {
+            secrets.push(Cow::Owned(k.value.clone()));
+        }
+    }
+    (env, secrets)
+}
+
+impl EndpointConfig {
+    /// The config as a spec (no spans), so the attribute's rules can check a config built in
+    /// code.
+    pub fn to_spec(&self) -> Spec<()> {
+        let n = |s: &str| Name::new(s.to_string(), ());
+        let i = |v: u64| Int::new(i128::from(v), ());
+        let mut spec = Spec::new(n(&self.name), ());
+        spec.name = Some(n(&self.name));
+        match &self.hardware {
+            Hardware::Gpu {
+                selection,
+                count,
+                min_cuda_version,
+            } => {
+                let items = selection
+                    .iter()
+                    .map(|c| match c {
+                        GpuChoice::Any => n("ANY"),
+                        GpuChoice::Pool(p) | GpuChoice::Type(p) => n(p),
+                    })
+                    .collect::<Vec<_>>();
+                spec.gpu = Some(NameList {
+                    is_list: items.len() > 1,
+                    items,
+                    span: (),
+                });
+                spec.gpu_count = Some(i(u64::from(*count)));
+                spec.min_cuda_version = Some(n(min_cuda_version));
+            }
+            Hardware::Cpu { flavor } => spec.cpu = Some(n(flavor)),
+        }
+        spec.workers = Some(crate::spec::WorkersSpec {
+            min: Some(i(u64::from(self.workers.min))),
+            max: i(u64::from(self.workers.max)),
+            span: (),
+        });
+        spec.idle_timeout = Some(i(u64::from(self.idle_timeout_s)));
+        spec.execution_timeout_ms = self.execution_timeout_ms.map(i);
+        spec.concurrency = Some(i(u64::from(self.concurrency)));
+        spec.scaler = Some(crate::spec::ScalerSpec {
+            kind: n(self.scaler.kind()),
+            value: i(u64::from(self.scaler.value())),
+            span: (),
+        });
+        if !self.datacenters.is_empty() {
+            spec.datacenter = Some(NameList {
+                items: self.datacenters.iter().map(|d| n(d)).collect(),
+                is_list: true,
+                span: (),
+            });
+        }
+        spec.volumes = self
+            .volumes
+            .iter()
+            .map(|v| crate::spec::VolumeSpec {
+                name: Some(n(&v.name)),
+                size: Some(i(u64::from(v.size_gb))),
+                datacenter: Some(n(&v.datacenter)),
+                span: (),
+            })
+            .collect();
+        spec.env = self.env.iter().map(|e| (n(&e.key), n(&e.value))).collect();
+        spec.secrets = self.secrets.iter().map(|s| n(s)).collect();
+        spec.flashboot = Some(crate::spec::Spanned::new(self.flashboot, ()));
+        spec.min_vram_gb = self.min_vram_gb.map(|v| i(u64::from(v)));
+        spec.interactive = Some(crate::spec::Spanned::new(self.interactive, ()));
+        spec.calls = self.calls.iter().map(|c| n(c)).collect();
+        spec.init = self.has_init.then(|| n("init"));
+        spec.allow = self.allow.iter().map(|a| n(a)).collect();
+        spec
+    }
+
+    /// Checks a config built in code against the attribute's rules. Warnings are returned too;
+    /// the config is usable when no entry is an error.
+    pub fn check(&self) -> Vec<crate::Diagnostic<()>> {
+        let mut d = Diagnostics::new();
+        let _ = validate(&self.to_spec(), &mut d);
+        d.into_vec()
+    }
+}

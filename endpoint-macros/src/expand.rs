@@ -1,0 +1,347 @@
+//! Code generation. Everything generated refers to the SDK by an absolute path (`::endpoint_sdk`
+//! or the `crate = ".."` override), so it compiles under `#![no_implicit_prelude]`.
+
+use endpoint_config::parse::{ParsedAttr, SpanRange, parse_attr};
+use endpoint_config::{
+    Diagnostic, Diagnostics, EndpointConfig, GpuChoice, Hardware, Lint, Scaler, Severity, validate,
+};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{ItemFn, Path};
+
+use crate::signature::{Arg, HandlerSig, analyze};
+
+/// Expands `#[endpoint(args)] item`.
+pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "#[endpoint] goes on an `async fn` (the endpoint's handler)",
+            );
+            let mut out = item;
+            out.extend(err.to_compile_error());
+            return out;
+        }
+    };
+    let mut d = Diagnostics::new();
+    let parsed = parse_attr(args, &func.sig.ident, &mut d);
+    let config = validate(&parsed.spec, &mut d);
+    let sig = analyze(&func, parsed.init.is_some(), &mut d);
+
+    let krate: Path = parsed
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::endpoint_sdk));
+    let generated = generate(&func, &parsed, &config, &sig, &krate);
+
+    let mut out = quote!(#func);
+    out.extend(generated);
+    for diag in d.iter() {
+        out.extend(report(diag));
+    }
+    out
+}
+
+/// A compile error, or a warning emitted as a use of a deprecated item (stable Rust has no
+/// other way for a macro to warn).
+fn report(diag: &Diagnostic<SpanRange>) -> TokenStream {
+    match diag.severity {
+        Severity::Error => diag.span.error(diag.render()).to_compile_error(),
+        Severity::Warning => {
+            let lint = diag.lint.map_or("endpoint_warning", Lint::name);
+            let item = format_ident!("{}", lint, span = diag.span.start);
+            let note = diag.render();
+            quote! {
+                const _: () = {
+                    #[deprecated(note = #note)]
+                    #[allow(non_camel_case_types)]
+                    struct #item;
+                    let _ = #item;
+                };
+            }
+        }
+    }
+}
+
+fn generate(
+    func: &ItemFn,
+    parsed: &ParsedAttr,
+    config: &EndpointConfig,
+    sig: &HandlerSig,
+    krate: &Path,
+) -> TokenStream {
+    let fn_name = &func.sig.ident;
+    let vis = &func.vis;
+    let name = config.name.as_ref();
+    let config_tokens = config_tokens(config, &parsed.calls, krate);
+
+    // Input type: none, the single parameter's type, or a struct keyed by parameter name.
+    let mut input_struct = TokenStream::new();
+    let input_ty: TokenStream = match sig.inputs.len() {
+        0 => quote!(#krate::NoInput),
+        1 => {
+            let ty = &sig.inputs[0].ty;
+            quote!(#ty)
+        }
+        _ => {
+            let struct_name = format_ident!("__{}_input", fn_name);
+            let idents = sig.inputs.iter().map(|i| &i.ident);
+            let tys = sig.inputs.iter().map(|i| &i.ty);
+            let serde_path = format!(
+                "{}::__private::serde",
+                quote!(#krate).to_string().replace(' ', "")
+            );
+            input_struct = quote! {
+                #[doc(hidden)]
+                #[allow(non_camel_case_types)]
+                #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
+                #[serde(crate = #serde_path)]
+                #vis struct #struct_name {
+                    #( pub #idents: #tys, )*
+                }
+            };
+            quote!(#struct_name)
+        }
+    };
+    let output_ty = &sig.output;
+    let error_ty: TokenStream = match &sig.error {
+        Some(e) => quote!(#e),
+        None => quote!(#krate::NoError),
+    };
+    let state_ty: TokenStream = match &sig.state {
+        Some(t) => quote!(#t),
+        None => quote!(()),
+    };
+
+    let init_body = match (&parsed.init, &sig.state) {
+        (Some(path), Some(state)) => {
+            let text = quote!(#path).to_string().replace(' ', "");
+            let span = SpanRange::of(path).start;
+            quote_spanned!(span=> #krate::__private::init_state::<#state, _>(#text, #path))
+        }
+        (Some(path), None) => {
+            let text = quote!(#path).to_string().replace(' ', "");
+            let span = SpanRange::of(path).start;
+            quote_spanned!(span=> #krate::__private::init_discard(#text, #path))
+        }
+        (None, _) => quote!(#krate::__private::init_none()),
+    };
+
+    let run_body = if sig.usable {
+        let call_args = sig.args.iter().map(|a| match a {
+            Arg::Ctx { by_ref: true } => quote!(&__ctx),
+            Arg::Ctx { by_ref: false } => quote!(__ctx),
+            Arg::State => quote!(&*__state),
+            Arg::Input(i) if sig.inputs.len() == 1 => {
+                let _ = i;
+                quote!(__input)
+            }
+            Arg::Input(i) => {
+                let id = &sig.inputs[*i].ident;
+                quote!(__input.#id)
+            }
+        });
+        let ret = if sig.error.is_some() {
+            quote!(__result)
+        } else {
+            quote!(::core::result::Result::Ok(__result))
+        };
+        quote! {
+            let _ = &__state;
+            let __result = #fn_name(#(#call_args),*).await;
+            #ret
+        }
+    } else {
+        quote! {
+            let _ = (__state, __ctx, __input);
+            let __never: ::core::result::Result<#output_ty, #error_ty> =
+                ::core::unreachable!("only generated next to a compile error");
+            __never
+        }
+    };
+
+    let callee_checks = if config.allows(Lint::CalleeTimeout) {
+        TokenStream::new()
+    } else {
+        parsed
+            .calls
+            .iter()
+            .map(|callee| {
+                let span = SpanRange::of(callee).start;
+                let callee_name = quote!(#callee).to_string().replace(' ', "");
+                let msg = format!(
+                    "endpoint `{fn_name}` calls `{callee_name}`, whose execution_timeout_ms is \
+                     not below `{fn_name}`'s: a callee must finish inside its caller's ceiling. \
+                     Lower `{callee_name}`'s execution_timeout_ms, raise `{fn_name}`'s, or add \
+                     `allow(callee_timeout)` to `{fn_name}`"
+                );
+                quote_spanned! {span=>
+                    const _: () = ::core::assert!(
+                        #krate::__private::callee_fits(
+                            <#callee as #krate::Endpoint>::CONFIG,
+                            <#fn_name as #krate::Endpoint>::CONFIG,
+                        ),
+                        #msg
+                    );
+                }
+            })
+            .collect()
+    };
+
+    let doc = format!(
+        "The `{name}` endpoint: [`{fn_name}`](fn@{fn_name}) running on Runpod Serverless. \
+         Its configuration is `<{fn_name} as Endpoint>::CONFIG`."
+    );
+
+    quote! {
+        #input_struct
+
+        #[doc = #doc]
+        #[allow(non_camel_case_types)]
+        #vis struct #fn_name {}
+
+        impl #krate::Endpoint for #fn_name {
+            type Input = #input_ty;
+            type Output = #output_ty;
+            type Error = #error_ty;
+            type State = #state_ty;
+
+            const NAME: &'static str = #name;
+            const CONFIG: &'static #krate::config::EndpointConfig = #config_tokens;
+
+            fn init() -> impl ::core::future::Future<
+                Output = ::core::result::Result<Self::State, #krate::InitError>,
+            > + ::core::marker::Send {
+                #init_body
+            }
+
+            #[allow(unused_variables, clippy::unit_arg)]
+            fn run(
+                __state: #krate::__private::Arc<Self::State>,
+                __ctx: #krate::Ctx,
+                __input: Self::Input,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<Self::Output, Self::Error>,
+            > + ::core::marker::Send {
+                async move { #run_body }
+            }
+        }
+
+        #krate::__private::inventory::submit! {
+            #krate::__private::Registration::of::<#fn_name>()
+        }
+
+        #callee_checks
+    }
+}
+
+fn cow_str(s: &str) -> TokenStream {
+    quote!(::std::borrow::Cow::Borrowed(#s))
+}
+
+fn cow_slice(items: Vec<TokenStream>) -> TokenStream {
+    quote!(::std::borrow::Cow::Borrowed(&[#(#items),*]))
+}
+
+/// The config as a `const` expression.
+fn config_tokens(c: &EndpointConfig, calls: &[Path], krate: &Path) -> TokenStream {
+    let cfg = quote!(#krate::config);
+    let name = cow_str(&c.name);
+    let hardware = match &c.hardware {
+        Hardware::Gpu {
+            selection,
+            count,
+            min_cuda_version,
+        } => {
+            let items = selection
+                .iter()
+                .map(|g| match g {
+                    GpuChoice::Any => quote!(#cfg::GpuChoice::Any),
+                    GpuChoice::Pool(p) => {
+                        let p = cow_str(p);
+                        quote!(#cfg::GpuChoice::Pool(#p))
+                    }
+                    GpuChoice::Type(t) => {
+                        let t = cow_str(t);
+                        quote!(#cfg::GpuChoice::Type(#t))
+                    }
+                })
+                .collect();
+            let selection = cow_slice(items);
+            let cuda = cow_str(min_cuda_version);
+            quote!(#cfg::Hardware::Gpu { selection: #selection, count: #count, min_cuda_version: #cuda })
+        }
+        Hardware::Cpu { flavor } => {
+            let flavor = cow_str(flavor);
+            quote!(#cfg::Hardware::Cpu { flavor: #flavor })
+        }
+    };
+    let (wmin, wmax) = (c.workers.min, c.workers.max);
+    let idle = c.idle_timeout_s;
+    let exec = match c.execution_timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(#ms)),
+        None => quote!(::core::option::Option::None),
+    };
+    let concurrency = c.concurrency;
+    let scaler = match c.scaler {
+        Scaler::QueueDelay(v) => quote!(#cfg::Scaler::QueueDelay(#v)),
+        Scaler::RequestCount(v) => quote!(#cfg::Scaler::RequestCount(#v)),
+    };
+    let datacenters = cow_slice(c.datacenters.iter().map(|d| cow_str(d)).collect());
+    let volumes = cow_slice(
+        c.volumes
+            .iter()
+            .map(|v| {
+                let (n, s, dc) = (cow_str(&v.name), v.size_gb, cow_str(&v.datacenter));
+                quote!(#cfg::NetworkVolume { name: #n, size_gb: #s, datacenter: #dc })
+            })
+            .collect(),
+    );
+    let env = cow_slice(
+        c.env
+            .iter()
+            .map(|e| {
+                let (k, v) = (cow_str(&e.key), cow_str(&e.value));
+                quote!(#cfg::EnvVar { key: #k, value: #v })
+            })
+            .collect(),
+    );
+    let secrets = cow_slice(c.secrets.iter().map(|s| cow_str(s)).collect());
+    let flashboot = c.flashboot;
+    let min_vram = match c.min_vram_gb {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
+    let interactive = c.interactive;
+    let calls = cow_slice(
+        calls
+            .iter()
+            .map(|p| quote!(::std::borrow::Cow::Borrowed(<#p as #krate::Endpoint>::NAME)))
+            .collect(),
+    );
+    let has_init = c.has_init;
+    let allow = cow_slice(c.allow.iter().map(|a| cow_str(a)).collect());
+    quote! {
+        &#cfg::EndpointConfig {
+            name: #name,
+            hardware: #hardware,
+            workers: #cfg::Workers { min: #wmin, max: #wmax },
+            idle_timeout_s: #idle,
+            execution_timeout_ms: #exec,
+            concurrency: #concurrency,
+            scaler: #scaler,
+            datacenters: #datacenters,
+            volumes: #volumes,
+            env: #env,
+            secrets: #secrets,
+            flashboot: #flashboot,
+            min_vram_gb: #min_vram,
+            interactive: #interactive,
+            calls: #calls,
+            has_init: #has_init,
+            allow: #allow,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `Ctx`: what a handler knows about the job it runs, and its way to reach the platform.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+/// The context of one job: its id, its deadline, its cancellation, and (through the typed
+/// handles) the way to call other endpoints. Cheap to clone.
+///
+/// A handler receives it by declaring a parameter of type `Ctx` or `&Ctx`:
+///
+/// ```
+/// use endpoint_sdk::prelude::*;
+///
+/// #[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+/// async fn whoami(ctx: &Ctx) -> String {
+///     format!("job {} on {}", ctx.job_id(), ctx.worker_id())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Ctx {
+    pub(crate) inner: Arc<CtxInner>,
+}
+
+pub(crate) struct CtxInner {
+    pub(crate) job_id: String,
+    pub(crate) endpoint: String,
+    pub(crate) worker_id: String,
+    pub(crate) trace_id: String,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("job_id", &self.inner.job_id)
+            .field("endpoint", &self.inner.endpoint)
+            .field("worker_id", &self.inner.worker_id)
+            .field("trace_id", &self.inner.trace_id)
+            .field("remaining", &self.remaining())
+            .finish()
+    }
+}
+
+impl Ctx {
+    /// A context for running a handler outside any runtime (a test, a script): job id `local`,
+    /// no deadline.
+    pub fn detached(endpoint: impl Into<String>) -> Ctx {
+        Ctx::builder(endpoint, "local").build()
+    }
+
+    /// Starts a context for job `job_id` of `endpoint` (for runtimes and tests).
+    pub fn builder(endpoint: impl Into<String>, job_id: impl Into<String>) -> CtxBuilder {
+        let job_id = job_id.into();
+        CtxBuilder {
+            inner: CtxInner {
+                trace_id: job_id.clone(),
+                job_id,
+                endpoint: endpoint.into(),
+                worker_id: "local".to_string(),
+                deadline: None,
+                cancel: CancellationToken::new(),
+            },
+        }
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> &str {
+        &self.inner.job_id
+    }
+
+    /// The name of the endpoint running the job.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// The worker running the job.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    /// The trace id that follows the job through every call it makes.
+    pub fn trace_id(&self) -> &str {
+        &self.inner.trace_id
+    }
+
+    /// When the job's execution budget runs out, if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.inner.deadline
+    }
+
+    /// The execution budget left; `None` without a deadline, zero once it has passed.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.inner
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether the job was cancelled (by a caller, a timeout, or the platform).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Completes when the job is cancelled; `select!` on it to stop long work early.
+    pub async fn cancelled(&self) {
+        self.inner.cancel.cancelled().await
+    }
+}
+
+/// Builds a [`Ctx`].
+pub struct CtxBuilder {
+    inner: CtxInner,
+}
+
+impl CtxBuilder {
+    /// The worker running the job.
+    pub fn worker_id(mut self, worker_id: impl Into<String>) -> Self {
+        self.inner.worker_id = worker_id.into();
+        self
+    }
+
+    /// The trace id (defaults to the job id: a job that nobody called starts a trace).
+    pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
+        self.inner.trace_id = trace_id.into();
+        self
+    }
+
+    /// The deadline of the job's execution budget.
+    pub fn deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.inner.deadline = deadline;
+        self
+    }
+
+    /// The token that cancels the job.
+    pub fn cancel(mut self, token: CancellationToken) -> Self {
+        self.inner.cancel = token;
+        self
+    }
+
+    /// The context.
+    pub fn build(self) -> Ctx {
+        Ctx {
+            inner: Arc::new(self.inner),
+        }
+    }
+}
