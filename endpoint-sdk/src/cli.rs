@@ -1,9 +1,14 @@
 //! `endpoint_sdk::main()`: the subcommands of a user's binary.
 
-use clap::{Parser, Subcommand};
+use std::time::Duration;
 
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{EndpointConfig, Hardware};
 use crate::deploy::Manifest;
-use crate::{Result, registry};
+use crate::local::{LocalRuntime, RuntimeEvent};
+use crate::server::Server;
+use crate::{Error, Result, registry};
 
 /// The command line of a binary built with endpoint-sdk.
 #[derive(Debug, Parser)]
@@ -19,8 +24,31 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run every endpoint locally behind Runpod's HTTP API (public API and worker job API).
+    Dev(DevArgs),
     /// Print every endpoint in this binary with its full configuration, as JSON.
     Manifest,
+}
+
+/// Options of `dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "ENDPOINT_DEV_HOST")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, short, default_value_t = 8000, env = "ENDPOINT_DEV_PORT")]
+    pub port: u16,
+    /// Require this API key (`Authorization: Bearer <key>`); open when unset.
+    #[arg(long, env = "ENDPOINT_DEV_API_KEY")]
+    pub api_key: Option<String>,
+    /// Simulated cold start of each worker, in milliseconds, before its `init`.
+    #[arg(long, default_value_t = 0)]
+    pub cold_start_ms: u64,
+    /// Run no simulated workers for this endpoint: external workers attach to its job API.
+    /// Repeat for several.
+    #[arg(long = "external", value_name = "ENDPOINT")]
+    pub external: Vec<String>,
 }
 
 /// The application's name: the binary's file name.
@@ -32,6 +60,16 @@ pub fn app_name() -> String {
         .unwrap_or_else(|| "app".to_string())
 }
 
+/// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let defs = registry::endpoints();
@@ -41,5 +79,168 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", Manifest::new(app_name(), &defs).to_json());
             Ok(())
         }
+        Command::Dev(args) => dev(args).await,
+    }
+}
+
+/// A one-line summary of an endpoint's hardware and scaling.
+pub fn describe(c: &EndpointConfig) -> String {
+    let hw = match &c.hardware {
+        Hardware::Cpu { flavor } => format!("CPU {flavor}"),
+        Hardware::Gpu { count, .. } => {
+            let types = c.gpu_types();
+            let first = types.first().map_or("any GPU", |t| t.id);
+            let more = if types.len() > 1 {
+                format!(" (+{} more)", types.len() - 1)
+            } else {
+                String::new()
+            };
+            if *count > 1 {
+                format!("{count}× {first}{more}")
+            } else {
+                format!("{first}{more}")
+            }
+        }
+    };
+    let timeout = c
+        .execution_timeout_ms
+        .map_or("no timeout".to_string(), |ms| {
+            format!("timeout {} s", ms as f64 / 1000.0)
+        });
+    format!(
+        "{hw}, workers {}..{}, {timeout}",
+        c.workers.min, c.workers.max
+    )
+}
+
+async fn dev(args: DevArgs) -> Result<()> {
+    init_logging();
+    let mut builder = LocalRuntime::builder()
+        .registry()
+        .cold_start(Duration::from_millis(args.cold_start_ms));
+    for name in &args.external {
+        if registry::find(name).is_none() {
+            let known: Vec<String> = registry::endpoints()
+                .iter()
+                .map(|d| d.name().to_string())
+                .collect();
+            return Err(Error::Usage(format!(
+                "--external {name}: no endpoint has this name; endpoints: {}",
+                known.join(", ")
+            )));
+        }
+        builder = builder.served_externally(name.clone());
+    }
+    let runtime = builder.build().map_err(|e| Error::Usage(e.to_string()))?;
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| Error::Io {
+            context: format!("cannot listen on {addr} (is another server using it? pass --port)"),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| Error::Io {
+        context: "reading the listening address".into(),
+        source,
+    })?;
+    let base = format!("http://{local}");
+    println!(
+        "endpoint-sdk dev server: {} endpoint(s) on {base}{}",
+        runtime.configs().len(),
+        if args.api_key.is_some() {
+            " (API key required)"
+        } else {
+            ""
+        }
+    );
+    for c in runtime.configs() {
+        println!(
+            "  {:<24} POST {base}/v2/{}/run   [{}]{}",
+            c.name,
+            c.name,
+            describe(c),
+            if args.external.iter().any(|e| *e == c.name) {
+                "  (external workers: job API at /v2/{name}/job-take/{worker})"
+                    .replace("{name}", &c.name)
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!("Ctrl-C to stop.");
+    let mut events = runtime.events();
+    let log = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(e) => log_event(&e),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("{n} runtime events were not logged (too many at once)")
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    let served = Server::new(runtime)
+        .api_key(args.api_key)
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("stopping: finishing requests in flight");
+        })
+        .await;
+    log.abort();
+    served.map_err(|source| Error::Io {
+        context: "serving HTTP".into(),
+        source,
+    })
+}
+
+fn log_event(e: &RuntimeEvent) {
+    match e {
+        RuntimeEvent::WorkerStarting { endpoint, worker } => {
+            tracing::info!("[{endpoint}] worker {worker} starting")
+        }
+        RuntimeEvent::WorkerReady {
+            endpoint,
+            worker,
+            startup,
+            external,
+        } => {
+            if *external {
+                tracing::info!("[{endpoint}] external worker {worker} attached")
+            } else {
+                tracing::info!("[{endpoint}] worker {worker} ready after {startup:?}")
+            }
+        }
+        RuntimeEvent::WorkerStopped {
+            endpoint,
+            worker,
+            reason,
+        } => tracing::info!("[{endpoint}] worker {worker} stopped: {reason:?}"),
+        RuntimeEvent::JobFinished {
+            endpoint,
+            job,
+            worker,
+            status,
+            delay,
+            execution,
+            error,
+        } => {
+            let worker = worker.as_deref().unwrap_or("-");
+            let line = format!(
+                "[{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
+                delay.as_millis(),
+                execution.as_millis()
+            );
+            match error {
+                Some(err) => tracing::warn!("{line}: {}", crate::job::JobFailure::from_wire(err)),
+                None => tracing::info!("{line}"),
+            }
+        }
+        RuntimeEvent::JobRequeued {
+            endpoint,
+            job,
+            worker,
+        } => tracing::warn!("[{endpoint}] job {job} requeued: worker {worker} was lost"),
+        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => {}
     }
 }

@@ -32,8 +32,11 @@ pub mod cli;
 pub mod deploy;
 mod error;
 pub mod handler;
+mod http;
 pub mod job;
+pub mod local;
 pub mod registry;
+pub mod server;
 
 pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};

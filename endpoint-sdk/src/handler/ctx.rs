@@ -4,7 +4,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+
+/// Where a running job's progress updates and stream chunks go: the local runtime's job record,
+/// or the worker's ordered posts to the platform.
+pub trait JobSink: Send + Sync {
+    /// A progress update (the job's `output` while it runs).
+    fn progress(&self, value: Value);
+    /// A stream chunk (read by `/stream/{id}`).
+    fn stream(&self, value: Value);
+}
 
 /// The context of one job: its id, its deadline, its cancellation, and (through the typed
 /// handles) the way to call other endpoints. Cheap to clone.
@@ -31,6 +42,7 @@ pub(crate) struct CtxInner {
     pub(crate) trace_id: String,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) sink: Option<Arc<dyn JobSink>>,
 }
 
 impl fmt::Debug for Ctx {
@@ -63,6 +75,7 @@ impl Ctx {
                 worker_id: "local".to_string(),
                 deadline: None,
                 cancel: CancellationToken::new(),
+                sink: None,
             },
         }
     }
@@ -108,6 +121,22 @@ impl Ctx {
     pub async fn cancelled(&self) {
         self.inner.cancel.cancelled().await
     }
+
+    /// Reports progress: while the job runs, its status shows this as `output`. Updates are
+    /// delivered in order and always before the job's result.
+    pub fn progress(&self, update: impl Serialize) {
+        if let (Some(sink), Ok(v)) = (&self.inner.sink, serde_json::to_value(update)) {
+            sink.progress(v);
+        }
+    }
+
+    /// Sends a stream chunk, read by the platform's `/stream/{id}` (e.g. tokens as an LLM
+    /// produces them). Chunks are delivered in order and always before the job's result.
+    pub fn stream(&self, chunk: impl Serialize) {
+        if let (Some(sink), Ok(v)) = (&self.inner.sink, serde_json::to_value(chunk)) {
+            sink.stream(v);
+        }
+    }
 }
 
 /// Builds a [`Ctx`].
@@ -137,6 +166,12 @@ impl CtxBuilder {
     /// The token that cancels the job.
     pub fn cancel(mut self, token: CancellationToken) -> Self {
         self.inner.cancel = token;
+        self
+    }
+
+    /// Where progress updates and stream chunks go.
+    pub fn sink(mut self, sink: Arc<dyn JobSink>) -> Self {
+        self.inner.sink = Some(sink);
         self
     }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::config::EndpointConfig;
 use crate::job::{FailureKind, JobFailure};
 
-pub use ctx::{Ctx, CtxBuilder};
+pub use ctx::{Ctx, CtxBuilder, JobSink};
 pub use init::{InitError, InitFn};
 #[doc(hidden)]
 pub use init::{init_discard, init_none, init_state};

@@ -1,0 +1,1126 @@
+//! One endpoint inside the local runtime: its queue, its jobs, its workers, and every job state
+//! transition. Simulated workers and external workers (over the HTTP job API) take and finish
+//! jobs through the same methods, so the platform's rules are written once.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::events::{RuntimeEvent, StopReason};
+use super::scaler::{ScalerInput, desired_workers};
+use super::{Health, HealthJobs, HealthWorkers, Policy, RunRequest, RuntimeError, Shared};
+use crate::config::EndpointConfig;
+use crate::handler::EndpointDef;
+use crate::job::{FailureKind, JobFailure, JobStatus, StatusObject};
+
+/// A job handed to a worker.
+#[derive(Debug, Clone)]
+pub struct TakenJob {
+    /// Job id.
+    pub id: String,
+    /// Its input.
+    pub input: Value,
+    /// Webhook, passed through as the platform does.
+    pub webhook: Option<String>,
+    /// `s3Config`, passed through.
+    pub s3_config: Option<Value>,
+    /// When the job must end (its execution budget), if it has a ceiling.
+    pub deadline: Option<Instant>,
+    /// The job's execution timeout, if it has one.
+    pub execution_timeout: Option<Duration>,
+    /// Fired when the job is cancelled or times out.
+    pub cancel: CancellationToken,
+    /// The trace the job belongs to.
+    pub trace_id: String,
+}
+
+impl TakenJob {
+    /// The job object a worker receives from `job-take`.
+    pub fn to_wire(&self) -> Value {
+        let mut job = serde_json::Map::new();
+        job.insert("id".into(), Value::String(self.id.clone()));
+        job.insert("input".into(), self.input.clone());
+        if let Some(w) = &self.webhook {
+            job.insert("webhook".into(), Value::String(w.clone()));
+        }
+        if let Some(s3) = &self.s3_config {
+            job.insert("s3Config".into(), s3.clone());
+        }
+        Value::Object(job)
+    }
+}
+
+/// How a worker ends a job.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Finished with an output.
+    Output(Value),
+    /// Failed; the wire `error` string.
+    Error(String),
+    /// Ran past its deadline (reported by the worker itself).
+    TimedOut(String),
+}
+
+pub(crate) struct JobRecord {
+    id: String,
+    input: Value,
+    webhook: Option<String>,
+    s3_config: Option<Value>,
+    execution_timeout: Option<Duration>,
+    low_priority: bool,
+    sync: bool,
+    status: JobStatus,
+    submitted: Instant,
+    started: Option<Instant>,
+    finished: Option<Instant>,
+    worker: Option<String>,
+    output: Option<Value>,
+    error: Option<String>,
+    stream: Vec<Value>,
+    streamed: usize,
+    attempts: u32,
+    cancel: CancellationToken,
+    notify: watch::Sender<JobStatus>,
+    expires_at: Instant,
+    retain_until: Option<Instant>,
+    trace_id: String,
+}
+
+impl JobRecord {
+    fn status_object(&self) -> StatusObject {
+        let delay = self
+            .started
+            .or(self.finished)
+            .map(|s| s.saturating_duration_since(self.submitted));
+        let execution = self.started.map(|s| {
+            self.finished
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(s)
+        });
+        StatusObject {
+            id: self.id.clone(),
+            status: self.status,
+            delay_time: delay.map(|d| d.as_millis() as u64),
+            execution_time: execution.map(|d| d.as_millis() as u64),
+            worker_id: self.worker.clone(),
+            output: self.output.clone(),
+            error: self.error.clone(),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Some(self.started? + self.execution_timeout?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WorkerPhase {
+    Starting,
+    Ready,
+}
+
+pub(crate) struct WorkerRecord {
+    phase: WorkerPhase,
+    external: bool,
+    running: HashSet<String>,
+    idle_since: Instant,
+    last_seen: Instant,
+    stop: CancellationToken,
+    pending_stop: Vec<String>,
+}
+
+#[derive(Default)]
+struct Stats {
+    completed: u64,
+    failed: u64,
+    retried: u64,
+}
+
+struct State {
+    /// Jobs waiting, FIFO. Only `IN_QUEUE` jobs are in it (ids of jobs removed elsewhere are
+    /// skipped when popped).
+    queue: VecDeque<String>,
+    /// Low-priority jobs: taken after the others, never counted for scaling.
+    low_queue: VecDeque<String>,
+    jobs: HashMap<String, JobRecord>,
+    workers: BTreeMap<String, WorkerRecord>,
+    stats: Stats,
+    init_failures: u32,
+    init_backoff_until: Option<Instant>,
+    next_sweep: Instant,
+}
+
+/// Side effects decided under the lock and carried out after it is released.
+#[derive(Default)]
+struct Effects {
+    events: Vec<RuntimeEvent>,
+    webhooks: Vec<(String, StatusObject)>,
+    wake_stops: bool,
+}
+
+/// One endpoint of the local runtime.
+pub(crate) struct EndpointRuntime {
+    pub(crate) config: EndpointConfig,
+    pub(crate) def: Option<EndpointDef>,
+    pub(crate) simulate: bool,
+    pub(crate) shared: Arc<Shared>,
+    state: Mutex<State>,
+    job_ready: Notify,
+    stops_ready: Notify,
+    pub(crate) wake: Notify,
+}
+
+fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
+impl EndpointRuntime {
+    pub(crate) fn new(
+        config: EndpointConfig,
+        def: Option<EndpointDef>,
+        simulate: bool,
+        shared: Arc<Shared>,
+    ) -> Self {
+        EndpointRuntime {
+            config,
+            def,
+            simulate,
+            shared,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                low_queue: VecDeque::new(),
+                jobs: HashMap::new(),
+                workers: BTreeMap::new(),
+                stats: Stats::default(),
+                init_failures: 0,
+                init_backoff_until: None,
+                next_sweep: Instant::now(),
+            }),
+            job_ready: Notify::new(),
+            stops_ready: Notify::new(),
+            wake: Notify::new(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-made transition visible: every
+        // transition is written so the state stays consistent at each statement.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn apply(&self, fx: Effects) {
+        for e in fx.events {
+            let _ = self.shared.events.send(e);
+        }
+        for (url, body) in fx.webhooks {
+            self.shared.send_webhook(url, body);
+        }
+        if fx.wake_stops {
+            self.stops_ready.notify_waiters();
+        }
+    }
+
+    /// The most jobs that may wait in the queue: the platform answers 429 past
+    /// `max(50, 500 × max workers)`.
+    fn queue_limit(&self) -> usize {
+        self.shared
+            .options
+            .queue_limit
+            .unwrap_or_else(|| 50.max(500 * self.config.workers.max as usize))
+    }
+
+    // ---------------------------------------------------------------- the public API
+
+    pub(crate) fn submit(&self, req: RunRequest, sync: bool) -> Result<String, RuntimeError> {
+        let policy = req.policy.clone().unwrap_or_default();
+        let execution_timeout = match policy.execution_timeout {
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => self.config.execution_timeout(),
+        };
+        let ttl = policy
+            .ttl
+            .map_or(self.shared.options.default_ttl, Duration::from_millis);
+        let id = format!(
+            "{}{}-u1",
+            if sync { "sync-" } else { "" },
+            uuid::Uuid::new_v4()
+        );
+        let now = Instant::now();
+        let (notify, _) = watch::channel(JobStatus::InQueue);
+        let record = JobRecord {
+            id: id.clone(),
+            input: req.input,
+            webhook: req.webhook,
+            s3_config: req.s3_config,
+            execution_timeout,
+            low_priority: policy.low_priority.unwrap_or(false),
+            sync,
+            status: JobStatus::InQueue,
+            submitted: now,
+            started: None,
+            finished: None,
+            worker: None,
+            output: None,
+            error: None,
+            stream: Vec::new(),
+            streamed: 0,
+            attempts: 0,
+            cancel: CancellationToken::new(),
+            notify,
+            expires_at: now + ttl,
+            retain_until: None,
+            trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
+        };
+        {
+            let mut st = self.lock();
+            let limit = self.queue_limit();
+            if st.queue.len() + st.low_queue.len() >= limit {
+                return Err(RuntimeError::QueueFull {
+                    endpoint: self.name().to_string(),
+                    limit,
+                });
+            }
+            if record.low_priority {
+                st.low_queue.push_back(id.clone());
+            } else {
+                st.queue.push_back(id.clone());
+            }
+            st.jobs.insert(id.clone(), record);
+        }
+        let _ = self.shared.events.send(RuntimeEvent::JobQueued {
+            endpoint: self.name().to_string(),
+            job: id.clone(),
+        });
+        self.job_ready.notify_one();
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    fn unknown_job(&self, id: &str) -> RuntimeError {
+        RuntimeError::UnknownJob {
+            endpoint: self.name().to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    pub(crate) fn status(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        let st = self.lock();
+        st.jobs
+            .get(id)
+            .map(JobRecord::status_object)
+            .ok_or_else(|| self.unknown_job(id))
+    }
+
+    /// Waits until the job is final or `timeout` passes; returns its status either way.
+    pub(crate) async fn wait(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<StatusObject, RuntimeError> {
+        let mut rx = {
+            let st = self.lock();
+            let job = st.jobs.get(id).ok_or_else(|| self.unknown_job(id))?;
+            if job.status.is_final() {
+                return Ok(job.status_object());
+            }
+            job.notify.subscribe()
+        };
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            if rx.borrow_and_update().is_final() {
+                break;
+            }
+            match tokio::time::timeout_at(until, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                // The record was dropped (TTL) or the wait is over.
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        self.status(id)
+    }
+
+    pub(crate) fn cancel(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        let mut fx = Effects::default();
+        let status = {
+            let mut st = self.lock();
+            let job = st.jobs.get(id).ok_or_else(|| self.unknown_job(id))?;
+            if !job.status.is_final() {
+                Self::finish(
+                    &mut st,
+                    &self.config,
+                    &self.shared,
+                    id,
+                    JobStatus::Cancelled,
+                    None,
+                    None,
+                    &mut fx,
+                );
+            }
+            st.jobs
+                .get(id)
+                .map(JobRecord::status_object)
+                .expect("present")
+        };
+        self.apply(fx);
+        self.wake.notify_one();
+        Ok(status)
+    }
+
+    pub(crate) fn retry(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        let status = {
+            let mut st = self.lock();
+            let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
+            if !matches!(job.status, JobStatus::Failed | JobStatus::TimedOut) {
+                return Err(RuntimeError::NotRetryable {
+                    id: id.to_string(),
+                    status: job.status,
+                });
+            }
+            job.status = JobStatus::InQueue;
+            job.output = None;
+            job.error = None;
+            job.started = None;
+            job.finished = None;
+            job.worker = None;
+            job.retain_until = None;
+            job.stream.clear();
+            job.streamed = 0;
+            job.submitted = Instant::now();
+            job.cancel = CancellationToken::new();
+            job.notify.send_replace(JobStatus::InQueue);
+            let status = job.status_object();
+            let low = job.low_priority;
+            st.stats.retried += 1;
+            if low {
+                st.low_queue.push_back(id.to_string());
+            } else {
+                st.queue.push_back(id.to_string());
+            }
+            status
+        };
+        self.job_ready.notify_one();
+        self.wake.notify_one();
+        Ok(status)
+    }
+
+    pub(crate) fn purge_queue(&self) -> usize {
+        let mut fx = Effects::default();
+        let removed = {
+            let mut st = self.lock();
+            let mut queued: Vec<String> = st.queue.drain(..).collect();
+            queued.extend(st.low_queue.drain(..));
+            for id in &queued {
+                Self::finish(
+                    &mut st,
+                    &self.config,
+                    &self.shared,
+                    id,
+                    JobStatus::Cancelled,
+                    None,
+                    None,
+                    &mut fx,
+                );
+            }
+            queued.len()
+        };
+        self.apply(fx);
+        removed
+    }
+
+    /// The stream chunks produced since the last call, and the job's status.
+    pub(crate) fn stream(&self, id: &str) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
+        let mut st = self.lock();
+        let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
+        let chunks = job.stream[job.streamed..].to_vec();
+        job.streamed = job.stream.len();
+        Ok((job.status, chunks))
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        let st = self.lock();
+        let mut in_progress = 0;
+        let mut in_queue = 0;
+        for j in st.jobs.values() {
+            match j.status {
+                JobStatus::InQueue => in_queue += 1,
+                JobStatus::InProgress => in_progress += 1,
+                _ => {}
+            }
+        }
+        let mut w = HealthWorkers::default();
+        for worker in st.workers.values() {
+            match (worker.phase, worker.running.is_empty()) {
+                (WorkerPhase::Starting, _) => w.initializing += 1,
+                (WorkerPhase::Ready, true) => w.idle += 1,
+                (WorkerPhase::Ready, false) => w.running += 1,
+            }
+        }
+        w.ready = w.idle + w.running;
+        w.unhealthy = u64::from(st.init_failures.min(1));
+        Health {
+            jobs: HealthJobs {
+                completed: st.stats.completed,
+                failed: st.stats.failed,
+                in_progress,
+                in_queue,
+                retried: st.stats.retried,
+            },
+            workers: w,
+        }
+    }
+
+    // ---------------------------------------------------------------- the worker side
+
+    fn touch_worker<'a>(st: &'a mut State, worker: &str, external: bool) -> &'a mut WorkerRecord {
+        let now = Instant::now();
+        let w = st
+            .workers
+            .entry(worker.to_string())
+            .or_insert_with(|| WorkerRecord {
+                phase: WorkerPhase::Ready,
+                external,
+                running: HashSet::new(),
+                idle_since: now,
+                last_seen: now,
+                stop: CancellationToken::new(),
+                pending_stop: Vec::new(),
+            });
+        w.last_seen = now;
+        w
+    }
+
+    /// Takes up to `max` queued jobs for `worker`, without waiting. A worker that is starting
+    /// or has been stopped takes nothing.
+    pub(crate) fn take(&self, worker: &str, max: usize, external: bool) -> Vec<TakenJob> {
+        let mut fx = Effects::default();
+        let taken = {
+            let mut st = self.lock();
+            if external {
+                let is_new = !st.workers.contains_key(worker);
+                Self::touch_worker(&mut st, worker, true);
+                if is_new {
+                    fx.events.push(RuntimeEvent::WorkerReady {
+                        endpoint: self.name().to_string(),
+                        worker: worker.to_string(),
+                        startup: Duration::ZERO,
+                        external: true,
+                    });
+                }
+            }
+            match st.workers.get(worker) {
+                Some(w) if w.phase == WorkerPhase::Ready && !w.stop.is_cancelled() => {}
+                _ => return Vec::new(),
+            }
+            let now = Instant::now();
+            let mut taken = Vec::new();
+            while taken.len() < max {
+                let Some(id) = st.queue.pop_front().or_else(|| st.low_queue.pop_front()) else {
+                    break;
+                };
+                let Some(job) = st.jobs.get_mut(&id) else {
+                    continue;
+                };
+                if job.status != JobStatus::InQueue {
+                    continue;
+                }
+                job.status = JobStatus::InProgress;
+                job.started = Some(now);
+                job.worker = Some(worker.to_string());
+                job.attempts += 1;
+                job.notify.send_replace(JobStatus::InProgress);
+                fx.events.push(RuntimeEvent::JobStarted {
+                    endpoint: self.name().to_string(),
+                    job: id.clone(),
+                    worker: worker.to_string(),
+                    delay: now.saturating_duration_since(job.submitted),
+                });
+                taken.push(TakenJob {
+                    id: id.clone(),
+                    input: job.input.clone(),
+                    webhook: job.webhook.clone(),
+                    s3_config: job.s3_config.clone(),
+                    deadline: job.deadline(),
+                    execution_timeout: job.execution_timeout,
+                    cancel: job.cancel.clone(),
+                    trace_id: job.trace_id.clone(),
+                });
+            }
+            if let Some(w) = st.workers.get_mut(worker) {
+                for t in &taken {
+                    w.running.insert(t.id.clone());
+                }
+            }
+            taken
+        };
+        self.apply(fx);
+        if !taken.is_empty() {
+            // Another waiter may be able to take what is left.
+            let st = self.lock();
+            if !st.queue.is_empty() || !st.low_queue.is_empty() {
+                self.job_ready.notify_one();
+            }
+        }
+        taken
+    }
+
+    /// Takes up to `max` jobs, waiting up to `wait` for one to arrive (the job-take long poll).
+    pub(crate) async fn take_wait(
+        &self,
+        worker: &str,
+        max: usize,
+        external: bool,
+        wait: Duration,
+        stop: &CancellationToken,
+    ) -> Vec<TakenJob> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.job_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let taken = self.take(worker, max, external);
+            if !taken.is_empty() {
+                return taken;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => return Vec::new(),
+                _ = stop.cancelled() => return Vec::new(),
+            }
+        }
+    }
+
+    /// A worker reports a job's end. Returns `false` when the job is unknown to the runtime.
+    /// A report for a job that already ended (cancelled, timed out) or that another worker now
+    /// runs is ignored: the first final state wins.
+    pub(crate) fn complete(
+        &self,
+        worker: &str,
+        id: &str,
+        outcome: Outcome,
+        stop_pod: bool,
+    ) -> bool {
+        let mut fx = Effects::default();
+        let known = {
+            let mut st = self.lock();
+            if let Some(w) = st.workers.get_mut(worker) {
+                w.last_seen = Instant::now();
+            }
+            match st.jobs.get(id) {
+                None => false,
+                Some(job) => {
+                    if job.status == JobStatus::InProgress && job.worker.as_deref() == Some(worker)
+                    {
+                        let (status, output, error) = match outcome {
+                            Outcome::Output(v) => (JobStatus::Completed, Some(v), None),
+                            Outcome::Error(e) => (JobStatus::Failed, None, Some(e)),
+                            Outcome::TimedOut(e) => (JobStatus::TimedOut, None, Some(e)),
+                        };
+                        Self::finish(
+                            &mut st,
+                            &self.config,
+                            &self.shared,
+                            id,
+                            status,
+                            output,
+                            error,
+                            &mut fx,
+                        );
+                    } else {
+                        tracing::debug!(
+                            endpoint = self.name(),
+                            job = id,
+                            worker,
+                            "ignored a result for a job that ended or moved to another worker"
+                        );
+                    }
+                    true
+                }
+            }
+        };
+        if stop_pod {
+            self.stop_worker(worker, StopReason::Replaced);
+        }
+        self.apply(fx);
+        self.wake.notify_one();
+        known
+    }
+
+    /// A progress update: the job stays `IN_PROGRESS` and its `output` shows the update.
+    pub(crate) fn progress(&self, worker: &str, id: &str, value: Value) -> bool {
+        let mut st = self.lock();
+        match st.jobs.get_mut(id) {
+            None => false,
+            Some(job) => {
+                if job.status == JobStatus::InProgress && job.worker.as_deref() == Some(worker) {
+                    job.output = Some(value);
+                }
+                true
+            }
+        }
+    }
+
+    /// A stream chunk.
+    pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
+        let mut st = self.lock();
+        match st.jobs.get_mut(id) {
+            None => false,
+            Some(job) => {
+                if job.status == JobStatus::InProgress && job.worker.as_deref() == Some(worker) {
+                    job.stream.push(value);
+                }
+                true
+            }
+        }
+    }
+
+    /// A heartbeat from an external worker.
+    pub(crate) fn ping(&self, worker: &str) {
+        let is_new = {
+            let mut st = self.lock();
+            let new = !st.workers.contains_key(worker);
+            Self::touch_worker(&mut st, worker, true);
+            new
+        };
+        if is_new {
+            let _ = self.shared.events.send(RuntimeEvent::WorkerReady {
+                endpoint: self.name().to_string(),
+                worker: worker.to_string(),
+                startup: Duration::ZERO,
+                external: true,
+            });
+        }
+    }
+
+    /// Jobs `worker` must stop (cancelled or timed out while it ran them), waiting up to `wait`.
+    pub(crate) async fn stops_wait(&self, worker: &str, wait: Duration) -> Vec<String> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.stops_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = self.lock();
+                if let Some(w) = st.workers.get_mut(worker) {
+                    w.last_seen = Instant::now();
+                    if !w.pending_stop.is_empty() {
+                        return std::mem::take(&mut w.pending_stop);
+                    }
+                }
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => return Vec::new(),
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- transitions
+
+    /// Moves a job to a final state (no-op if it already is in one).
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        st: &mut State,
+        config: &EndpointConfig,
+        shared: &Shared,
+        id: &str,
+        status: JobStatus,
+        output: Option<Value>,
+        error: Option<String>,
+        fx: &mut Effects,
+    ) {
+        let Some(job) = st.jobs.get_mut(id) else {
+            return;
+        };
+        if job.status.is_final() {
+            return;
+        }
+        let was_running = job.status == JobStatus::InProgress;
+        let now = Instant::now();
+        job.status = status;
+        job.finished = Some(now);
+        if output.is_some() || status != JobStatus::Completed {
+            job.output = output;
+        }
+        job.error = error;
+        let retention = if job.sync {
+            shared.options.sync_retention
+        } else {
+            shared.options.run_retention
+        };
+        job.retain_until = Some((now + retention).min(job.expires_at));
+        job.cancel.cancel();
+        job.notify.send_replace(status);
+        match status {
+            JobStatus::Completed => st.stats.completed += 1,
+            JobStatus::Failed | JobStatus::TimedOut => st.stats.failed += 1,
+            _ => {}
+        }
+        let job = &st.jobs[id];
+        let so = job.status_object();
+        fx.events.push(RuntimeEvent::JobFinished {
+            endpoint: config.name.to_string(),
+            job: id.to_string(),
+            worker: job.worker.clone(),
+            status,
+            delay: Duration::from_millis(so.delay_time.unwrap_or(0)),
+            execution: Duration::from_millis(so.execution_time.unwrap_or(0)),
+            error: job.error.clone(),
+        });
+        if let Some(url) = &job.webhook {
+            fx.webhooks.push((url.clone(), so));
+        }
+        let worker = job.worker.clone();
+        if let Some(worker) = worker
+            && let Some(w) = st.workers.get_mut(&worker)
+        {
+            w.running.remove(id);
+            if w.running.is_empty() {
+                w.idle_since = now;
+            }
+            // An external worker learns through job-stop that a job it runs has ended.
+            if was_running
+                && w.external
+                && matches!(status, JobStatus::Cancelled | JobStatus::TimedOut)
+            {
+                w.pending_stop.push(id.to_string());
+                fx.wake_stops = true;
+            }
+        }
+        if !was_running {
+            st.queue.retain(|q| q != id);
+            st.low_queue.retain(|q| q != id);
+        }
+    }
+
+    /// Stops a worker: it takes no more jobs; a simulated worker's task ends.
+    pub(crate) fn stop_worker(&self, worker: &str, reason: StopReason) {
+        let removed = {
+            let mut st = self.lock();
+            st.workers.remove(worker)
+        };
+        if let Some(w) = removed {
+            w.stop.cancel();
+            let _ = self.shared.events.send(RuntimeEvent::WorkerStopped {
+                endpoint: self.name().to_string(),
+                worker: worker.to_string(),
+                reason,
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- simulated workers
+
+    /// Registers a new simulated worker (starting) and returns its id and stop token.
+    pub(crate) fn add_simulated_worker(&self) -> (String, CancellationToken) {
+        let id = random_id(14);
+        let stop = CancellationToken::new();
+        let now = Instant::now();
+        self.lock().workers.insert(
+            id.clone(),
+            WorkerRecord {
+                phase: WorkerPhase::Starting,
+                external: false,
+                running: HashSet::new(),
+                idle_since: now,
+                last_seen: now,
+                stop: stop.clone(),
+                pending_stop: Vec::new(),
+            },
+        );
+        let _ = self.shared.events.send(RuntimeEvent::WorkerStarting {
+            endpoint: self.name().to_string(),
+            worker: id.clone(),
+        });
+        (id, stop)
+    }
+
+    pub(crate) fn worker_ready(&self, worker: &str, startup: Duration) {
+        {
+            let mut st = self.lock();
+            st.init_failures = 0;
+            st.init_backoff_until = None;
+            match st.workers.get_mut(worker) {
+                Some(w) => {
+                    w.phase = WorkerPhase::Ready;
+                    w.idle_since = Instant::now();
+                }
+                None => return,
+            }
+        }
+        let _ = self.shared.events.send(RuntimeEvent::WorkerReady {
+            endpoint: self.name().to_string(),
+            worker: worker.to_string(),
+            startup,
+            external: false,
+        });
+        self.job_ready.notify_one();
+    }
+
+    pub(crate) fn worker_init_failed(&self, worker: &str, message: String) {
+        {
+            let mut st = self.lock();
+            st.init_failures += 1;
+            let backoff = Duration::from_millis(250u64 << st.init_failures.min(7));
+            st.init_backoff_until = Some(Instant::now() + backoff);
+        }
+        tracing::error!(endpoint = self.name(), worker, "{message}");
+        self.stop_worker(worker, StopReason::InitFailed(message));
+    }
+
+    // ---------------------------------------------------------------- the janitor
+
+    /// One round of housekeeping: timeouts, expiry, lost and idle workers, scaling. Returns how
+    /// many simulated workers to start.
+    pub(crate) fn tick(&self) -> usize {
+        let mut fx = Effects::default();
+        let opts = &self.shared.options;
+        let now = Instant::now();
+        let mut to_stop: Vec<(String, StopReason)> = Vec::new();
+        let mut requeued = false;
+        let start = {
+            let mut st = self.lock();
+            let st = &mut *st;
+
+            // Execution timeouts of running jobs (simulated workers also enforce their own).
+            let overdue: Vec<String> = st
+                .workers
+                .values()
+                .flat_map(|w| w.running.iter())
+                .filter(|id| {
+                    st.jobs
+                        .get(*id)
+                        .and_then(JobRecord::deadline)
+                        .is_some_and(|d| d <= now)
+                })
+                .cloned()
+                .collect();
+            for id in overdue {
+                let ms = st.jobs[&id]
+                    .execution_timeout
+                    .unwrap_or_default()
+                    .as_millis();
+                let error = JobFailure::new(
+                    FailureKind::Timeout,
+                    format!("the job ran past its execution timeout of {ms} ms and was stopped"),
+                )
+                .to_wire();
+                Self::finish(
+                    st,
+                    &self.config,
+                    &self.shared,
+                    &id,
+                    JobStatus::TimedOut,
+                    None,
+                    Some(error),
+                    &mut fx,
+                );
+            }
+
+            // Lost external workers: their jobs go back to the queue (or fail after retries).
+            let lost: Vec<String> = st
+                .workers
+                .iter()
+                .filter(|(_, w)| {
+                    w.external && now.saturating_duration_since(w.last_seen) > opts.lost_after
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for worker in lost {
+                let w = st.workers.remove(&worker).expect("listed above");
+                for id in w.running {
+                    let Some(job) = st.jobs.get_mut(&id) else {
+                        continue;
+                    };
+                    if job.status != JobStatus::InProgress {
+                        continue;
+                    }
+                    if job.attempts < opts.max_attempts {
+                        job.status = JobStatus::InQueue;
+                        job.started = None;
+                        job.worker = None;
+                        job.output = None;
+                        job.notify.send_replace(JobStatus::InQueue);
+                        if job.low_priority {
+                            st.low_queue.push_front(id.clone());
+                        } else {
+                            st.queue.push_front(id.clone());
+                        }
+                        requeued = true;
+                        fx.events.push(RuntimeEvent::JobRequeued {
+                            endpoint: self.name().to_string(),
+                            job: id,
+                            worker: worker.clone(),
+                        });
+                    } else {
+                        let error = JobFailure::new(
+                            FailureKind::WorkerLost,
+                            format!(
+                                "worker {worker} stopped responding while running the job \
+                                 (attempt {} of {})",
+                                job.attempts, opts.max_attempts
+                            ),
+                        )
+                        .to_wire();
+                        Self::finish(
+                            st,
+                            &self.config,
+                            &self.shared,
+                            &id,
+                            JobStatus::Failed,
+                            None,
+                            Some(error),
+                            &mut fx,
+                        );
+                    }
+                }
+                fx.events.push(RuntimeEvent::WorkerStopped {
+                    endpoint: self.name().to_string(),
+                    worker,
+                    reason: StopReason::Lost,
+                });
+            }
+
+            // TTL (hard, even mid-run) and result retention.
+            if now >= st.next_sweep {
+                st.next_sweep = now + opts.sweep_every;
+                let expired: Vec<String> = st
+                    .jobs
+                    .values()
+                    .filter(|j| j.expires_at <= now || j.retain_until.is_some_and(|r| r <= now))
+                    .map(|j| j.id.clone())
+                    .collect();
+                for id in expired {
+                    let job = st.jobs.remove(&id).expect("listed above");
+                    job.cancel.cancel();
+                    if job.status == JobStatus::InQueue {
+                        st.queue.retain(|q| *q != id);
+                        st.low_queue.retain(|q| *q != id);
+                    }
+                    if let Some(worker) = &job.worker
+                        && let Some(w) = st.workers.get_mut(worker)
+                        && w.running.remove(&id)
+                    {
+                        if w.external {
+                            w.pending_stop.push(id.clone());
+                            fx.wake_stops = true;
+                        }
+                        if w.running.is_empty() {
+                            w.idle_since = now;
+                        }
+                    }
+                }
+            }
+
+            // Idle workers above the minimum stop after the idle timeout.
+            let idle_timeout = opts
+                .idle_timeout
+                .unwrap_or_else(|| self.config.idle_timeout());
+            let mut count = st.workers.len();
+            let min = self.config.workers.min as usize;
+            let idle: Vec<String> = st
+                .workers
+                .iter()
+                .filter(|(_, w)| {
+                    !w.external
+                        && w.phase == WorkerPhase::Ready
+                        && w.running.is_empty()
+                        && now.saturating_duration_since(w.idle_since) >= idle_timeout
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in idle {
+                if count <= min {
+                    break;
+                }
+                count -= 1;
+                to_stop.push((id, StopReason::IdleTimeout));
+            }
+
+            // Scale up.
+            if !self.simulate || st.init_backoff_until.is_some_and(|b| b > now) {
+                0
+            } else {
+                let queued = st.queue.len();
+                let oldest = st
+                    .queue
+                    .iter()
+                    .find_map(|id| st.jobs.get(id))
+                    .map_or(Duration::ZERO, |j| {
+                        now.saturating_duration_since(j.submitted)
+                    });
+                let in_progress = st.workers.values().map(|w| w.running.len()).sum();
+                let current = count;
+                let starting = st
+                    .workers
+                    .values()
+                    .filter(|w| w.phase == WorkerPhase::Starting)
+                    .count();
+                let want = desired_workers(&ScalerInput {
+                    scaler: self.config.scaler,
+                    workers: self.config.workers,
+                    queued,
+                    in_progress,
+                    oldest_wait: oldest,
+                    current,
+                    starting,
+                });
+                want.saturating_sub(current)
+            }
+        };
+        for (id, reason) in to_stop {
+            self.stop_worker(&id, reason);
+        }
+        self.apply(fx);
+        if requeued {
+            self.job_ready.notify_one();
+        }
+        start
+    }
+
+    /// Stops every worker (runtime shutdown).
+    pub(crate) fn shutdown(&self) {
+        let workers: Vec<String> = self.lock().workers.keys().cloned().collect();
+        for w in workers {
+            self.stop_worker(&w, StopReason::Shutdown);
+        }
+        self.job_ready.notify_waiters();
+    }
+
+    /// Whether `worker` still exists and may keep running.
+    pub(crate) fn worker_alive(&self, worker: &str) -> bool {
+        self.lock().workers.contains_key(worker)
+    }
+}
+
+impl Policy {
+    /// Checks the platform's ranges: `executionTimeout` 5 s to 7 days, `ttl` 10 s to 7 days.
+    pub fn validate(&self) -> Result<(), String> {
+        const WEEK: u64 = 7 * 24 * 3600 * 1000;
+        if let Some(ms) = self.execution_timeout
+            && !(5_000..=WEEK).contains(&ms)
+        {
+            return Err(format!(
+                "policy.executionTimeout = {ms} ms is out of range: the platform accepts 5000 ms to 7 days"
+            ));
+        }
+        if let Some(ms) = self.ttl
+            && !(10_000..=WEEK).contains(&ms)
+        {
+            return Err(format!(
+                "policy.ttl = {ms} ms is out of range: the platform accepts 10000 ms to 7 days"
+            ));
+        }
+        Ok(())
+    }
+}

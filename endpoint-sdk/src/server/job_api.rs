@@ -1,0 +1,168 @@
+//! The worker-facing job API: what a worker process (ours, or the official Python SDK's) calls
+//! through its `RUNPOD_WEBHOOK_*` URLs.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::public::read_body;
+use super::{ApiError, AppState, RESULT_LIMIT};
+use crate::local::Outcome;
+
+#[derive(Deserialize)]
+pub(crate) struct TakeQuery {
+    batch_size: Option<usize>,
+}
+
+pub(crate) async fn take(
+    State(s): State<AppState>,
+    Path((endpoint, worker)): Path<(String, String)>,
+    Query(q): Query<TakeQuery>,
+) -> Result<Response, ApiError> {
+    take_jobs(s, endpoint, worker, q.batch_size.unwrap_or(1).max(1), false).await
+}
+
+pub(crate) async fn take_batch(
+    State(s): State<AppState>,
+    Path((endpoint, worker)): Path<(String, String)>,
+    Query(q): Query<TakeQuery>,
+) -> Result<Response, ApiError> {
+    take_jobs(s, endpoint, worker, q.batch_size.unwrap_or(1).max(1), true).await
+}
+
+/// A long poll: answers with jobs as soon as there are some, or 204 after the runtime's
+/// `take_wait`.
+async fn take_jobs(
+    s: AppState,
+    endpoint: String,
+    worker: String,
+    max: usize,
+    batch: bool,
+) -> Result<Response, ApiError> {
+    let ep = s.runtime.endpoint(&endpoint)?.clone();
+    let wait = s.runtime.options().take_wait;
+    let jobs = ep.take_wait(&worker, max, true, wait, &s.stop).await;
+    if jobs.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let wire: Vec<Value> = jobs.iter().map(|j| j.to_wire()).collect();
+    if batch {
+        Ok(Json(Value::Array(wire)).into_response())
+    } else {
+        Ok(Json(wire.into_iter().next().expect("non-empty")).into_response())
+    }
+}
+
+/// Reads a worker's post: JSON text, whatever its `Content-Type` (the Python SDK sends
+/// `application/x-www-form-urlencoded`).
+async fn read_json(headers: &HeaderMap, body: Body, route: &str) -> Result<Value, ApiError> {
+    let bytes = read_body(headers, body, RESULT_LIMIT, route)
+        .await
+        .map_err(|e| {
+            // The platform answers oversize results with 400; say why.
+            ApiError::bad_request(e.message)
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of {route} is not valid JSON ({e}); send {{\"output\": ..}} or {{\"error\": \"..\"}}"
+        ))
+    })
+}
+
+fn job_gone(endpoint: &str, job: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no job `{job}` on endpoint `{endpoint}` (never taken, or expired)"),
+    )
+}
+
+pub(crate) async fn done(
+    State(s): State<AppState>,
+    Path((endpoint, worker, job)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let ep = s.runtime.endpoint(&endpoint)?.clone();
+    let body = read_json(&headers, body, "job-done").await?;
+    let Value::Object(mut map) = body else {
+        return Err(ApiError::bad_request(
+            "the body of job-done must be a JSON object: {\"output\": ..} or {\"error\": \"..\"}",
+        ));
+    };
+    let stop_pod = map.get("stopPod").and_then(Value::as_bool).unwrap_or(false);
+    // A progress update goes to the job-done URL too, with status IN_PROGRESS.
+    if map.get("status").and_then(Value::as_str) == Some("IN_PROGRESS") {
+        let output = map.remove("output").unwrap_or(Value::Null);
+        if !ep.progress(&worker, &job, output) {
+            return Err(job_gone(&endpoint, &job));
+        }
+        return Ok(Json(json!({ "status": "ok" })));
+    }
+    let error = match map.remove("error") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(e)) if e.is_empty() => None,
+        Some(Value::String(e)) => Some(e),
+        Some(Value::Bool(false)) => None,
+        // The platform expects a string; a dict would silently end COMPLETED with no output
+        // there. Keep the failure and its content instead.
+        Some(other) => Some(other.to_string()),
+    };
+    let outcome = match error {
+        Some(e) => Outcome::Error(e),
+        None => Outcome::Output(map.remove("output").unwrap_or(Value::Null)),
+    };
+    // `isStream=true` marks a generator handler's final post; its body has the same shape.
+    if !ep.complete(&worker, &job, outcome, stop_pod) {
+        return Err(job_gone(&endpoint, &job));
+    }
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+pub(crate) async fn stream(
+    State(s): State<AppState>,
+    Path((endpoint, worker, job)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let ep = s.runtime.endpoint(&endpoint)?.clone();
+    let body = read_json(&headers, body, "job-stream").await?;
+    let chunk = match body {
+        Value::Object(mut map) if map.contains_key("output") => {
+            map.remove("output").unwrap_or(Value::Null)
+        }
+        other => other,
+    };
+    if !ep.stream_chunk(&worker, &job, chunk) {
+        return Err(job_gone(&endpoint, &job));
+    }
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+pub(crate) async fn ping(
+    State(s): State<AppState>,
+    Path((endpoint, worker)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    s.runtime.endpoint(&endpoint)?.ping(&worker);
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+pub(crate) async fn stop(
+    State(s): State<AppState>,
+    Path((endpoint, worker)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let ep = s.runtime.endpoint(&endpoint)?.clone();
+    let wait = s.runtime.options().take_wait;
+    let stops = tokio::select! {
+        stops = ep.stops_wait(&worker, wait) => stops,
+        _ = s.stop.cancelled() => Vec::new(),
+    };
+    if stops.is_empty() {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Ok(Json(json!({ "jobsToStop": stops })).into_response())
+    }
+}

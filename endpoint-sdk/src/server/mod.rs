@@ -1,0 +1,157 @@
+//! The local runtime behind Runpod's own HTTP API: the public endpoint API (`/v2/{endpoint}/run`,
+//! `runsync`, `status`, `stream`, `cancel`, `retry`, `purge-queue`, `health`) and the
+//! worker-facing job API (`job-take`, `job-take-batch`, `job-done`, `job-stream`, `ping`,
+//! `job-stop`), so that clients and workers written for the platform, ours or the official
+//! Python SDK, run against it unchanged.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use endpoint_sdk::local::LocalRuntime;
+//! use endpoint_sdk::server::Server;
+//!
+//! let runtime = LocalRuntime::from_registry().expect("endpoints are consistent");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! Server::new(runtime).api_key(Some("secret".into())).serve(listener, std::future::pending()).await
+//! # }
+//! ```
+
+mod auth;
+mod error;
+mod job_api;
+mod public;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+
+use crate::local::LocalRuntime;
+
+/// The largest `/run` body the platform accepts.
+pub const RUN_LIMIT: usize = 10 * 1024 * 1024;
+/// The largest `/runsync` body the platform accepts.
+pub const RUNSYNC_LIMIT: usize = 20 * 1024 * 1024;
+/// The largest `job-done` body the platform accepts (results above it are refused with 400).
+pub const RESULT_LIMIT: usize = 20 * 1024 * 1024;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) runtime: LocalRuntime,
+    pub(crate) api_key: Option<Arc<str>>,
+    pub(crate) stop: CancellationToken,
+}
+
+/// The HTTP server in front of a [`LocalRuntime`].
+pub struct Server {
+    runtime: LocalRuntime,
+    api_key: Option<String>,
+}
+
+impl Server {
+    /// A server for `runtime`, without an API key.
+    pub fn new(runtime: LocalRuntime) -> Self {
+        Server {
+            runtime,
+            api_key: None,
+        }
+    }
+
+    /// Requires `Authorization: Bearer <key>` on the public API (workers may send the raw key,
+    /// as the platform's workers do). `None` leaves the API open.
+    pub fn api_key(mut self, key: Option<String>) -> Self {
+        self.api_key = key.filter(|k| !k.is_empty());
+        self
+    }
+
+    /// The routes, for embedding in another axum application.
+    pub fn router(&self) -> Router {
+        self.router_with(CancellationToken::new())
+    }
+
+    fn router_with(&self, stop: CancellationToken) -> Router {
+        let state = AppState {
+            runtime: self.runtime.clone(),
+            api_key: self.api_key.as_deref().map(Arc::from),
+            stop,
+        };
+        let public = Router::new()
+            .route("/v2/{endpoint}/run", post(public::run))
+            .route("/v2/{endpoint}/runsync", post(public::runsync))
+            .route(
+                "/v2/{endpoint}/status/{id}",
+                get(public::status).post(public::status),
+            )
+            .route(
+                "/v2/{endpoint}/status-sync/{id}",
+                get(public::status_sync).post(public::status_sync),
+            )
+            .route(
+                "/v2/{endpoint}/stream/{id}",
+                get(public::stream).post(public::stream),
+            )
+            .route("/v2/{endpoint}/cancel/{id}", post(public::cancel))
+            .route("/v2/{endpoint}/retry/{id}", post(public::retry))
+            .route("/v2/{endpoint}/purge-queue", post(public::purge_queue))
+            .route("/v2/{endpoint}/health", get(public::health))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_key,
+            ));
+        let workers = Router::new()
+            .route("/v2/{endpoint}/job-take/{worker}", get(job_api::take))
+            .route(
+                "/v2/{endpoint}/job-take-batch/{worker}",
+                get(job_api::take_batch),
+            )
+            .route(
+                "/v2/{endpoint}/job-done/{worker}/{job}",
+                post(job_api::done),
+            )
+            .route(
+                "/v2/{endpoint}/job-stream/{worker}/{job}",
+                post(job_api::stream),
+            )
+            .route("/v2/{endpoint}/ping/{worker}", get(job_api::ping))
+            .route("/v2/{endpoint}/job-stop/{worker}", get(job_api::stop))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_key,
+            ));
+        Router::new()
+            .route("/", get(public::index))
+            .merge(public)
+            .merge(workers)
+            .fallback(public::not_found)
+            // Bodies are read with per-route limits (10 MB /run, 20 MB /runsync and results).
+            .layer(DefaultBodyLimit::disable())
+            .with_state(state)
+    }
+
+    /// Serves until `shutdown` completes, then stops taking requests, answers pending long
+    /// polls, and stops the runtime's workers.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let stop = CancellationToken::new();
+        let app = self.router_with(stop.clone());
+        let runtime = self.runtime.clone();
+        let stopping = stop.clone();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                stopping.cancel();
+            })
+            .await;
+        stop.cancel();
+        runtime.shutdown();
+        result
+    }
+}

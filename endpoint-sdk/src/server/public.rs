@@ -1,0 +1,192 @@
+//! The public endpoint API, as `https://api.runpod.ai/v2/{endpoint}` answers it.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, RUN_LIMIT, RUNSYNC_LIMIT};
+use crate::local::RunRequest;
+
+/// Reads a body of at most `limit` bytes, refusing larger ones with a clear 413.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    route: &str,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body exceeds the {} MB limit of {route}; pass large data by \
+                 reference (e.g. a URL or `s3Config`) instead of inline",
+                limit / (1024 * 1024)
+            ),
+        )
+    };
+    if let Some(len) = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// Parses a `/run` or `/runsync` body.
+fn parse_run(bytes: &[u8]) -> Result<RunRequest, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the request body is not valid JSON ({e}); send {{\"input\": {{...}}}}"
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object: {\"input\": {...}}",
+        ));
+    }
+    if value.get("input").is_none_or(Value::is_null) {
+        return Err(ApiError::bad_request(
+            "the request body has no `input`: send {\"input\": {...}}",
+        ));
+    }
+    let req: RunRequest = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("the request body is malformed: {e}")))?;
+    if let Some(policy) = &req.policy {
+        policy.validate().map_err(ApiError::bad_request)?;
+    }
+    Ok(req)
+}
+
+pub(crate) async fn run(
+    State(s): State<AppState>,
+    Path(endpoint): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    s.runtime.endpoint(&endpoint)?;
+    let bytes = read_body(&headers, body, RUN_LIMIT, "/run").await?;
+    let id = s.runtime.submit(&endpoint, parse_run(&bytes)?)?;
+    Ok(Json(json!({ "id": id, "status": "IN_QUEUE" })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WaitQuery {
+    wait: Option<u64>,
+}
+
+fn wait_of(q: &WaitQuery) -> Duration {
+    Duration::from_millis(q.wait.unwrap_or(90_000).clamp(1_000, 300_000))
+}
+
+pub(crate) async fn runsync(
+    State(s): State<AppState>,
+    Path(endpoint): Path<String>,
+    Query(q): Query<WaitQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    s.runtime.endpoint(&endpoint)?;
+    let bytes = read_body(&headers, body, RUNSYNC_LIMIT, "/runsync").await?;
+    let status = s
+        .runtime
+        .run_sync(&endpoint, parse_run(&bytes)?, wait_of(&q))
+        .await?;
+    Ok(status_response(status))
+}
+
+/// The status object as the platform answers it: the whole object once final, only `id` and
+/// `status` while the job is unfinished.
+fn status_response(status: crate::job::StatusObject) -> Response {
+    if status.status.is_final() {
+        Json(status).into_response()
+    } else {
+        Json(json!({ "id": status.id, "status": status.status })).into_response()
+    }
+}
+
+pub(crate) async fn status(
+    State(s): State<AppState>,
+    Path((endpoint, id)): Path<(String, String)>,
+) -> Result<Json<crate::job::StatusObject>, ApiError> {
+    Ok(Json(s.runtime.status(&endpoint, &id)?))
+}
+
+pub(crate) async fn status_sync(
+    State(s): State<AppState>,
+    Path((endpoint, id)): Path<(String, String)>,
+    Query(q): Query<WaitQuery>,
+) -> Result<Json<crate::job::StatusObject>, ApiError> {
+    Ok(Json(s.runtime.wait(&endpoint, &id, wait_of(&q)).await?))
+}
+
+pub(crate) async fn stream(
+    State(s): State<AppState>,
+    Path((endpoint, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let (status, chunks) = s.runtime.stream(&endpoint, &id)?;
+    let stream: Vec<Value> = chunks.into_iter().map(|c| json!({ "output": c })).collect();
+    Ok(Json(
+        json!({ "id": id, "status": status, "stream": stream }),
+    ))
+}
+
+pub(crate) async fn cancel(
+    State(s): State<AppState>,
+    Path((endpoint, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let st = s.runtime.cancel(&endpoint, &id)?;
+    Ok(Json(json!({ "id": st.id, "status": st.status })))
+}
+
+pub(crate) async fn retry(
+    State(s): State<AppState>,
+    Path((endpoint, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let st = s.runtime.retry(&endpoint, &id)?;
+    Ok(Json(json!({ "id": st.id, "status": st.status })))
+}
+
+pub(crate) async fn purge_queue(
+    State(s): State<AppState>,
+    Path(endpoint): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let removed = s.runtime.purge_queue(&endpoint)?;
+    Ok(Json(json!({ "removed": removed, "status": "completed" })))
+}
+
+pub(crate) async fn health(
+    State(s): State<AppState>,
+    Path(endpoint): Path<String>,
+) -> Result<Json<crate::local::Health>, ApiError> {
+    Ok(Json(s.runtime.health(&endpoint)?))
+}
+
+/// `GET /`: what this server hosts.
+pub(crate) async fn index(State(s): State<AppState>) -> Json<Value> {
+    let endpoints: Vec<Value> = s
+        .runtime
+        .configs()
+        .into_iter()
+        .map(|c| json!({ "name": c.name, "run": format!("/v2/{}/run", c.name) }))
+        .collect();
+    Json(json!({ "endpoints": endpoints }))
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such route: the API is /v2/{endpoint}/run|runsync|status/{id}|stream/{id}|\
+         cancel/{id}|retry/{id}|purge-queue|health (GET / lists the endpoints)",
+    )
+}
