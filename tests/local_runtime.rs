@@ -1,0 +1,677 @@
+//! The local runtime's semantics, in-process: scaling, idle timeout, init, concurrency,
+//! execution timeout, cancellation, retry, purge, TTL, retention, priorities, panics, streams.
+//!
+//! No assertion is about speed: each test waits (with a generous bound) for a state to be
+//! reached and asserts on states and orderings.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use endpoint_sdk::EndpointDef;
+use endpoint_sdk::config::Scaler;
+use endpoint_sdk::job::{FailureKind, JobFailure, JobStatus};
+use endpoint_sdk::local::{
+    LocalRuntime, Policy, RunRequest, RuntimeError, RuntimeEvent, StopReason,
+};
+use endpoint_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+const LONG: Duration = Duration::from_secs(20);
+
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 3), execution_timeout_ms = 60_000)]
+async fn echo(v: Value) -> Value {
+    v
+}
+
+/// Sleeps `ms` (honouring cancellation: the future is simply dropped), then returns `ms`.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 3), scaler = request_count(1), execution_timeout_ms = 60_000)]
+async fn nap(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+static HANG_DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 1), execution_timeout_ms = 60_000)]
+async fn hang(_x: u64) -> u64 {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            HANG_DROPPED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let _guard = Guard;
+    std::future::pending::<()>().await;
+    0
+}
+
+static STUCK_DROPPED: AtomicUsize = AtomicUsize::new(0);
+static STUCK_STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Like `hang`, with counters of its own (tests run in parallel).
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 1), execution_timeout_ms = 60_000)]
+async fn stuck(_x: u64) -> u64 {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            STUCK_DROPPED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    STUCK_STARTED.fetch_add(1, Ordering::SeqCst);
+    let _guard = Guard;
+    std::future::pending::<()>().await;
+    0
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, thiserror::Error)]
+enum FlakyError {
+    #[error("attempt {0} failed on purpose")]
+    Attempt(usize),
+}
+
+static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails on its first call, succeeds afterwards.
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+async fn flaky() -> Result<String, FlakyError> {
+    let n = FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 {
+        Err(FlakyError::Attempt(n))
+    } else {
+        Ok(format!("ok on attempt {n}"))
+    }
+}
+
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+async fn boom(msg: String) -> String {
+    if msg == "panic" {
+        panic!("asked to panic");
+    }
+    msg
+}
+
+static INITS: AtomicUsize = AtomicUsize::new(0);
+
+struct Model {
+    loaded_by: usize,
+}
+
+/// A slow, sync init (runs on a blocking thread): 300 ms.
+fn load_model() -> Result<Model, String> {
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(Model {
+        loaded_by: INITS.fetch_add(1, Ordering::SeqCst) + 1,
+    })
+}
+
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), init = load_model, execution_timeout_ms = 60_000)]
+async fn infer(model: &Model, _q: String) -> usize {
+    model.loaded_by
+}
+
+fn bad_init() -> Result<(), String> {
+    Err("weights not found at /runpod-volume/model.bin".into())
+}
+
+#[endpoint(cpu = "cpu3c-1-2", init = bad_init, execution_timeout_ms = 60_000)]
+async fn broken() -> u32 {
+    1
+}
+
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+async fn chatter(ctx: Ctx, n: u32) -> u32 {
+    for i in 0..n {
+        ctx.progress(json!({ "done": i }));
+        ctx.stream(format!("token-{i}"));
+    }
+    // Give a reader a chance to see progress while running.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    n
+}
+
+fn def<E: Endpoint>(f: impl FnOnce(&mut endpoint_sdk::config::EndpointConfig)) -> EndpointDef {
+    let mut d = EndpointDef::of::<E>();
+    f(&mut d.config);
+    d
+}
+
+async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < LONG, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn runs_a_job_and_reports_the_platform_status_object() {
+    let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
+    let st = rt
+        .run_sync("echo", json!({"a": 1}).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Completed);
+    assert_eq!(st.output, Some(json!({"a": 1})));
+    assert!(st.id.starts_with("sync-"));
+    assert!(st.worker_id.is_some());
+    assert!(st.delay_time.is_some() && st.execution_time.is_some());
+    assert_eq!(rt.status("echo", &st.id).unwrap(), st);
+}
+
+#[tokio::test]
+async fn scales_up_under_load_to_max_and_never_beyond() {
+    let rt = LocalRuntime::builder().endpoint::<nap>().build().unwrap();
+    let mut events = rt.events();
+    let ids: Vec<String> = (0..12)
+        .map(|_| rt.submit("nap", json!(150).into()).unwrap())
+        .collect();
+    for id in &ids {
+        let st = rt.wait("nap", id, LONG).await.unwrap();
+        assert_eq!(st.status, JobStatus::Completed);
+    }
+    let (mut alive, mut peak) = (0i32, 0i32);
+    while let Ok(e) = events.try_recv() {
+        match e {
+            RuntimeEvent::WorkerStarting { .. } => alive += 1,
+            RuntimeEvent::WorkerStopped { .. } => alive -= 1,
+            _ => {}
+        }
+        peak = peak.max(alive);
+    }
+    assert_eq!(
+        peak, 3,
+        "request_count(1) with 12 jobs wants 12 workers, capped at max = 3"
+    );
+}
+
+#[tokio::test]
+async fn idle_workers_stop_after_idle_timeout_but_never_below_min() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| c.workers.min = 1))
+        .with_options(|o| o.idle_timeout = Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let mut events = rt.events();
+    until("the minimum worker is ready", || {
+        (rt.health("nap").unwrap().workers.ready == 1).then_some(())
+    })
+    .await;
+    let ids: Vec<String> = (0..6)
+        .map(|_| rt.submit("nap", json!(100).into()).unwrap())
+        .collect();
+    for id in &ids {
+        rt.wait("nap", id, LONG).await.unwrap();
+    }
+    until("workers scale back to the minimum", || {
+        let w = rt.health("nap").unwrap().workers;
+        (w.ready + w.initializing == 1).then_some(())
+    })
+    .await;
+    // Stay a while: idle stops must not take the endpoint below its minimum.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let w = rt.health("nap").unwrap().workers;
+    assert_eq!(w.ready, 1, "{w:?}");
+    let mut stopped = 0;
+    while let Ok(e) = events.try_recv() {
+        if let RuntimeEvent::WorkerStopped { reason, .. } = e {
+            assert_eq!(reason, StopReason::IdleTimeout);
+            stopped += 1;
+        }
+    }
+    assert_eq!(stopped, 2, "scaled 1 → 3 under load, then back to 1");
+}
+
+#[tokio::test]
+async fn init_runs_once_per_worker_and_initializing_workers_take_no_jobs() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<infer>()
+        .cold_start(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut events = rt.events();
+    let before = INITS.load(Ordering::SeqCst);
+    let id = rt.submit("infer", json!("q").into()).unwrap();
+    until("a worker is initializing", || {
+        (rt.health("infer").unwrap().workers.initializing == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        rt.status("infer", &id).unwrap().status,
+        JobStatus::InQueue,
+        "no job before init ends"
+    );
+    let st = rt.wait("infer", &id, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Completed);
+    // More jobs on the same worker reuse its state: init does not run again.
+    for _ in 0..3 {
+        let st = rt
+            .run_sync("infer", json!("again").into(), LONG)
+            .await
+            .unwrap();
+        assert_eq!(st.output, Some(json!(INITS.load(Ordering::SeqCst))));
+    }
+    assert_eq!(INITS.load(Ordering::SeqCst) - before, 1);
+    let (mut ready_at, mut started_at) = (None, None);
+    let mut n = 0;
+    while let Ok(e) = events.try_recv() {
+        n += 1;
+        match e {
+            RuntimeEvent::WorkerReady { startup, .. } => {
+                assert!(
+                    startup >= Duration::from_millis(400),
+                    "cold start + init: {startup:?}"
+                );
+                ready_at.get_or_insert(n);
+            }
+            RuntimeEvent::JobStarted { .. } => {
+                started_at.get_or_insert(n);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        ready_at.unwrap() < started_at.unwrap(),
+        "the job started only after the worker was ready"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_init_is_reported_and_takes_no_jobs() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<broken>()
+        .build()
+        .unwrap();
+    let mut events = rt.events();
+    let id = rt.submit("broken", json!({}).into()).unwrap();
+    let reason = until("the worker stops", || {
+        loop {
+            match events.try_recv() {
+                Ok(RuntimeEvent::WorkerStopped { reason, .. }) => return Some(reason),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    })
+    .await;
+    let StopReason::InitFailed(msg) = reason else {
+        panic!("{reason:?}")
+    };
+    assert!(
+        msg.contains("bad_init") && msg.contains("weights not found"),
+        "{msg}"
+    );
+    assert_eq!(rt.health("broken").unwrap().workers.unhealthy, 1);
+    assert_eq!(rt.status("broken", &id).unwrap().status, JobStatus::InQueue);
+}
+
+#[tokio::test]
+async fn concurrency_runs_several_jobs_on_one_worker() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| {
+            c.workers.max = 1;
+            c.concurrency = 4;
+        }))
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..4)
+        .map(|_| rt.submit("nap", json!(400).into()).unwrap())
+        .collect();
+    until("four jobs run at once", || {
+        (rt.health("nap").unwrap().jobs.in_progress == 4).then_some(())
+    })
+    .await;
+    let mut workers = std::collections::HashSet::new();
+    for id in &ids {
+        workers.insert(rt.wait("nap", id, LONG).await.unwrap().worker_id.unwrap());
+    }
+    assert_eq!(workers.len(), 1, "one worker ran all four");
+}
+
+#[tokio::test]
+async fn execution_timeout_ends_the_job_cancels_its_task_and_frees_the_slot() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<hang>(|c| c.execution_timeout_ms = Some(200)))
+        .build()
+        .unwrap();
+    let dropped = HANG_DROPPED.load(Ordering::SeqCst);
+    let id = rt.submit("hang", json!(1).into()).unwrap();
+    let st = rt.wait("hang", &id, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::TimedOut);
+    let failure = JobFailure::from_wire(st.error.as_deref().unwrap());
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(failure.message.contains("200 ms"), "{}", failure.message);
+    until("the handler's future is dropped", || {
+        (HANG_DROPPED.load(Ordering::SeqCst) > dropped).then_some(())
+    })
+    .await;
+    // max 1 worker, concurrency 1: a second job can only run if the slot was freed.
+    let id2 = rt.submit("hang", json!(2).into()).unwrap();
+    until("the next job starts", || {
+        (rt.status("hang", &id2).unwrap().status != JobStatus::InQueue).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_policy_execution_timeout_overrides_the_endpoint_ceiling() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| c.execution_timeout_ms = Some(200)))
+        .build()
+        .unwrap();
+    let req = RunRequest {
+        input: json!(600),
+        policy: Some(Policy {
+            execution_timeout: Some(5_000),
+            ..Policy::default()
+        }),
+        ..RunRequest::default()
+    };
+    let st = rt.run_sync("nap", req, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    let st = rt.run_sync("nap", json!(600).into(), LONG).await.unwrap();
+    assert_eq!(
+        st.status,
+        JobStatus::TimedOut,
+        "without the policy the 200 ms ceiling applies"
+    );
+    let bad = RunRequest {
+        input: json!(1),
+        policy: Some(Policy {
+            execution_timeout: Some(10),
+            ..Policy::default()
+        }),
+        ..RunRequest::default()
+    };
+    assert!(
+        matches!(rt.submit("nap", bad), Err(RuntimeError::BadRequest(m)) if m.contains("5000 ms"))
+    );
+}
+
+#[tokio::test]
+async fn cancel_a_queued_job_and_a_running_one() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<stuck>(|_| {}))
+        .build()
+        .unwrap();
+    let started = STUCK_STARTED.load(Ordering::SeqCst);
+    let dropped = STUCK_DROPPED.load(Ordering::SeqCst);
+    let running = rt.submit("stuck", json!(1).into()).unwrap();
+    let queued = rt.submit("stuck", json!(2).into()).unwrap();
+    until("the first job runs", || {
+        (rt.status("stuck", &running).unwrap().status == JobStatus::InProgress).then_some(())
+    })
+    .await;
+    let st = rt.cancel("stuck", &queued).unwrap();
+    assert_eq!(st.status, JobStatus::Cancelled);
+    let st = rt.cancel("stuck", &running).unwrap();
+    assert_eq!(st.status, JobStatus::Cancelled);
+    until("the running handler is dropped", || {
+        (STUCK_DROPPED.load(Ordering::SeqCst) > dropped).then_some(())
+    })
+    .await;
+    assert_eq!(
+        STUCK_STARTED.load(Ordering::SeqCst) - started,
+        1,
+        "the cancelled queued job never ran"
+    );
+    // Cancelling a finished job changes nothing.
+    assert_eq!(
+        rt.cancel("stuck", &running).unwrap().status,
+        JobStatus::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn retry_requeues_failed_jobs_under_the_same_id_and_only_them() {
+    let rt = LocalRuntime::builder().endpoint::<flaky>().build().unwrap();
+    let id = rt.submit("flaky", json!({}).into()).unwrap();
+    let st = rt.wait("flaky", &id, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Failed);
+    let failure = JobFailure::from_wire(st.error.as_deref().unwrap());
+    assert_eq!(failure.kind, FailureKind::Handler);
+    assert_eq!(failure.message, "attempt 1 failed on purpose");
+    assert_eq!(
+        failure.detail,
+        Some(json!({"Attempt": 1})),
+        "the typed error travels intact"
+    );
+
+    assert_eq!(rt.retry("flaky", &id).unwrap().status, JobStatus::InQueue);
+    let st = rt.wait("flaky", &id, LONG).await.unwrap();
+    assert_eq!(
+        (st.status, st.output),
+        (JobStatus::Completed, Some(json!("ok on attempt 2")))
+    );
+    assert!(st.error.is_none());
+    assert_eq!(rt.health("flaky").unwrap().jobs.retried, 1);
+    assert!(matches!(
+        rt.retry("flaky", &id),
+        Err(RuntimeError::NotRetryable {
+            status: JobStatus::Completed,
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn purge_removes_queued_jobs_and_leaves_running_ones() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| c.workers.max = 1))
+        .build()
+        .unwrap();
+    let running = rt.submit("nap", json!(500).into()).unwrap();
+    until("the first job runs", || {
+        (rt.status("nap", &running).unwrap().status == JobStatus::InProgress).then_some(())
+    })
+    .await;
+    let queued: Vec<String> = (0..5)
+        .map(|_| rt.submit("nap", json!(1).into()).unwrap())
+        .collect();
+    assert_eq!(rt.purge_queue("nap").unwrap(), 5);
+    for id in &queued {
+        assert_eq!(rt.status("nap", id).unwrap().status, JobStatus::Cancelled);
+    }
+    assert_eq!(
+        rt.wait("nap", &running, LONG).await.unwrap().status,
+        JobStatus::Completed
+    );
+    assert_eq!(rt.purge_queue("nap").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn ttl_deletes_a_job_even_before_it_runs_and_results_expire() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| c.workers.max = 1))
+        .with_options(|o| {
+            o.default_ttl = Duration::from_millis(400);
+            o.run_retention = Duration::from_millis(200);
+            o.sweep_every = Duration::from_millis(20);
+        })
+        .build()
+        .unwrap();
+    let blocker = rt.submit("nap", json!(2_000).into()).unwrap();
+    let starved = rt.submit("nap", json!(1).into()).unwrap();
+    until("the queued job's TTL deletes it", || {
+        matches!(
+            rt.status("nap", &starved),
+            Err(RuntimeError::UnknownJob { .. })
+        )
+        .then_some(())
+    })
+    .await;
+    // The TTL is a hard limit: the running job is deleted too.
+    until("the running job's TTL deletes it", || {
+        matches!(
+            rt.status("nap", &blocker),
+            Err(RuntimeError::UnknownJob { .. })
+        )
+        .then_some(())
+    })
+    .await;
+
+    let rt = LocalRuntime::builder()
+        .endpoint::<echo>()
+        .with_options(|o| {
+            o.run_retention = Duration::from_millis(200);
+            o.sweep_every = Duration::from_millis(20);
+        })
+        .build()
+        .unwrap();
+    let id = rt.submit("echo", json!(1).into()).unwrap();
+    assert_eq!(
+        rt.wait("echo", &id, LONG).await.unwrap().status,
+        JobStatus::Completed
+    );
+    until("the result expires", || {
+        matches!(rt.status("echo", &id), Err(RuntimeError::UnknownJob { .. })).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn low_priority_jobs_do_not_trigger_scaling_and_run_after_the_others() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| {
+            c.workers.max = 1;
+            c.scaler = Scaler::QueueDelay(0);
+        }))
+        .build()
+        .unwrap();
+    let low = RunRequest {
+        input: json!(1),
+        policy: Some(Policy {
+            low_priority: Some(true),
+            ..Policy::default()
+        }),
+        ..RunRequest::default()
+    };
+    let mut events = rt.events();
+    let low_id = rt.submit("nap", low).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let w = rt.health("nap").unwrap().workers;
+    assert_eq!(
+        (w.initializing, w.ready),
+        (0, 0),
+        "a low-priority job alone starts no worker"
+    );
+    let normal = rt.submit("nap", json!(1).into()).unwrap();
+    let n = rt.wait("nap", &normal, LONG).await.unwrap();
+    let l = rt.wait("nap", &low_id, LONG).await.unwrap();
+    assert_eq!(
+        (n.status, l.status),
+        (JobStatus::Completed, JobStatus::Completed)
+    );
+    let mut started = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let RuntimeEvent::JobStarted { job, .. } = e {
+            started.push(job);
+        }
+    }
+    assert_eq!(started, vec![normal, low_id], "the normal job went first");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() {
+    let rt = LocalRuntime::builder().endpoint::<boom>().build().unwrap();
+    let st = rt
+        .run_sync("boom", json!("panic").into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Failed);
+    let f = JobFailure::from_wire(st.error.as_deref().unwrap());
+    assert_eq!(f.kind, FailureKind::Panic);
+    assert!(f.message.contains("asked to panic"), "{}", f.message);
+    let st2 = rt
+        .run_sync("boom", json!("fine").into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st2.output, Some(json!("fine")));
+    assert_eq!(
+        st.worker_id, st2.worker_id,
+        "the same worker took the next job"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_fails_the_job_with_a_clear_message() {
+    let rt = LocalRuntime::builder().endpoint::<nap>().build().unwrap();
+    let st = rt
+        .run_sync("nap", json!({"ms": "ten"}).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Failed);
+    let f = JobFailure::from_wire(st.error.as_deref().unwrap());
+    assert_eq!(f.kind, FailureKind::Input);
+    assert!(
+        f.message.contains("the input type of endpoint `nap`"),
+        "{}",
+        f.message
+    );
+}
+
+#[tokio::test]
+async fn progress_and_stream_chunks_reach_readers_in_order() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<chatter>()
+        .build()
+        .unwrap();
+    let id = rt.submit("chatter", json!(3).into()).unwrap();
+    let progress = until("progress shows while running", || {
+        let st = rt.status("chatter", &id).unwrap();
+        (st.status == JobStatus::InProgress && st.output.is_some()).then_some(st.output)
+    })
+    .await;
+    assert_eq!(progress, Some(json!({"done": 2})));
+    let (_, first) = rt.stream("chatter", &id).unwrap();
+    assert_eq!(
+        first,
+        vec![json!("token-0"), json!("token-1"), json!("token-2")]
+    );
+    let (_, again) = rt.stream("chatter", &id).unwrap();
+    assert!(again.is_empty(), "a chunk is returned once");
+    assert_eq!(
+        rt.wait("chatter", &id, LONG).await.unwrap().output,
+        Some(json!(3)),
+        "the result replaces progress"
+    );
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_jobs_are_named_in_the_error() {
+    let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
+    let e = rt.submit("ehco", json!(1).into()).unwrap_err();
+    assert_eq!(e.to_string(), "no endpoint named `ehco`; endpoints: echo");
+    let e = rt.status("echo", "nope").unwrap_err();
+    assert!(e.to_string().contains("no job `nope` on endpoint `echo`"));
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_new_jobs() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<nap>(|c| c.workers.max = 1))
+        .with_options(|o| o.queue_limit = Some(3))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        rt.submit(
+            "nap",
+            RunRequest {
+                input: json!(1),
+                policy: Some(Policy {
+                    low_priority: Some(true),
+                    ..Policy::default()
+                }),
+                ..RunRequest::default()
+            },
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        rt.submit("nap", json!(1).into()),
+        Err(RuntimeError::QueueFull { limit: 3, .. })
+    ));
+}

@@ -1,0 +1,69 @@
+//! Shared by the HTTP tests: a local runtime behind the real server on a free loopback port.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use endpoint_sdk::local::LocalRuntime;
+use endpoint_sdk::server::Server;
+use tokio::sync::oneshot;
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub runtime: LocalRuntime,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(runtime: LocalRuntime, api_key: Option<&str>) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = Server::new(runtime.clone()).api_key(api_key.map(str::to_string));
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base,
+            runtime,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("the server stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    // reqwest is built without a default TLS crypto provider (see the workspace manifest).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
