@@ -16,9 +16,10 @@ use crate::{Error, Result, registry};
     about = "An application built with endpoint-sdk: its endpoints, runnable locally and on Runpod Serverless."
 )]
 pub struct Cli {
-    /// What to do.
+    /// What to do. Without a subcommand, a binary in a Runpod worker container (where
+    /// `RUNPOD_WEBHOOK_GET_JOB` is set) runs `worker`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -28,6 +29,21 @@ pub enum Command {
     Dev(DevArgs),
     /// Print every endpoint in this binary with its full configuration, as JSON.
     Manifest,
+    /// Serve one endpoint as a Runpod Serverless worker (chosen automatically when
+    /// `RUNPOD_WEBHOOK_GET_JOB` is set); without the platform's variables, or with
+    /// `--test-input`, run one job locally and exit 0 on success, 1 on failure.
+    Worker(WorkerArgs),
+}
+
+/// Options of `worker`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkerArgs {
+    /// The endpoint to serve, when the binary has several.
+    #[arg(long, env = crate::worker::ENDPOINT_VAR)]
+    pub endpoint: Option<String>,
+    /// Run this one job locally (`{"input": {...}}`) and exit.
+    #[arg(long, alias = "test_input", value_name = "JSON")]
+    pub test_input: Option<String>,
 }
 
 /// Options of `dev`.
@@ -74,13 +90,58 @@ pub fn init_logging() {
 pub async fn run(cli: Cli) -> Result<()> {
     let defs = registry::endpoints();
     registry::check(&defs)?;
-    match cli.command {
+    let command = match cli.command {
+        Some(c) => c,
+        None if std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some() => {
+            Command::Worker(WorkerArgs {
+                endpoint: std::env::var(crate::worker::ENDPOINT_VAR).ok(),
+                test_input: None,
+            })
+        }
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return Ok(());
+        }
+    };
+    match command {
         Command::Manifest => {
             println!("{}", Manifest::new(app_name(), &defs).to_json());
             Ok(())
         }
         Command::Dev(args) => dev(args).await,
+        Command::Worker(args) => worker(&defs, args).await,
     }
+}
+
+async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
+    let def = crate::worker::select(defs, args.endpoint.as_deref())?;
+    let on_platform = std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some();
+    if args.test_input.is_some() || !on_platform {
+        init_logging();
+        let status = crate::worker::run_test_input(&def, args.test_input.as_deref())
+            .await
+            .map_err(Error::Usage)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("a status object serializes")
+        );
+        return match status.status {
+            crate::job::JobStatus::Completed => Ok(()),
+            s => Err(Error::JobFailed(format!(
+                "the test job ended {s}: {}",
+                status
+                    .error
+                    .as_deref()
+                    .map(|e| crate::job::JobFailure::from_wire(e).message)
+                    .unwrap_or_default()
+            ))),
+        };
+    }
+    let env = crate::worker::WorkerEnv::from_env()?;
+    crate::worker::log::init(env.endpoint_id.is_some());
+    crate::worker::run(def, env).await?;
+    Ok(())
 }
 
 /// A one-line summary of an endpoint's hardware and scaling.

@@ -1,7 +1,7 @@
 //! The SDK's top-level error, returned by [`crate::main`].
 
 /// What can stop the SDK's command-line entry point.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The endpoints in this binary are inconsistent.
     #[error(transparent)]
@@ -18,6 +18,22 @@ pub enum Error {
     /// A command was used wrongly; the message says how to use it.
     #[error("{0}")]
     Usage(String),
+    /// The worker could not start or run.
+    #[error(transparent)]
+    Worker(#[from] crate::worker::WorkerError),
+    /// The worker's environment is unusable.
+    #[error(transparent)]
+    WorkerEnv(#[from] crate::worker::EnvError),
+    /// A one-shot test job failed.
+    #[error("{0}")]
+    JobFailed(String),
+}
+
+// `main` returning `Err` prints the error with `Debug`: make that the readable message.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// `Result` with the SDK's [`Error`].

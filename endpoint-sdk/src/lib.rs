@@ -37,6 +37,7 @@ pub mod job;
 pub mod local;
 pub mod registry;
 pub mod server;
+pub mod worker;
 
 pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};

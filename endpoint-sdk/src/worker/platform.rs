@@ -1,0 +1,300 @@
+//! The requests a worker makes to the platform: job-take, job-done, job-stream, job-stop. Each
+//! is a small typed call; retries and back-off live here, not in the loop.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::Value;
+
+use super::env::WorkerEnv;
+
+/// A job as job-take returns it.
+#[derive(Debug, Clone)]
+pub struct WireJob {
+    /// Job id.
+    pub id: String,
+    /// The whole job object (`input`, and whatever else the platform sent).
+    pub input: Value,
+}
+
+/// What a job-take answered.
+#[derive(Debug)]
+pub enum Take {
+    /// Jobs to run.
+    Jobs(Vec<WireJob>),
+    /// No job (204, 400 after a FlashBoot resume, an empty body).
+    Empty,
+    /// The platform cannot be used right now; wait before asking again.
+    Unavailable {
+        /// What went wrong, for the log.
+        reason: String,
+        /// Whether the platform asked to slow down (429).
+        throttled: bool,
+    },
+}
+
+/// The worker's HTTP client to the platform.
+#[derive(Clone)]
+pub struct Platform {
+    http: reqwest::Client,
+    env: WorkerEnv,
+}
+
+/// How long a long poll may stay open before the worker gives up and asks again (as the
+/// Python SDK does).
+const LONG_POLL: Duration = Duration::from_secs(90);
+
+impl Platform {
+    /// A client for the platform described by `env`.
+    pub fn new(env: WorkerEnv) -> Self {
+        Platform {
+            http: crate::http::client(),
+            env,
+        }
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &WorkerEnv {
+        &self.env
+    }
+
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        let req = self.http.get(url);
+        match &self.env.api_key {
+            Some(k) => req.header(AUTHORIZATION, k),
+            None => req,
+        }
+    }
+
+    fn post(&self, url: &str, job: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header("X-Request-ID", job)
+            .body(body);
+        match &self.env.api_key {
+            Some(k) => req.header(AUTHORIZATION, k),
+            None => req,
+        }
+    }
+
+    /// Asks for up to `batch` jobs (long poll).
+    pub async fn take(&self, batch: usize, job_in_progress: bool) -> Take {
+        let url = self.env.take_url(batch, job_in_progress);
+        let resp = match self.get(&url).timeout(LONG_POLL).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => return Take::Empty,
+            Err(e) => {
+                return Take::Unavailable {
+                    reason: format!("job-take failed: {}", describe(&e)),
+                    throttled: false,
+                };
+            }
+        };
+        let status = resp.status();
+        match status {
+            StatusCode::NO_CONTENT | StatusCode::BAD_REQUEST => return Take::Empty,
+            StatusCode::TOO_MANY_REQUESTS => {
+                return Take::Unavailable {
+                    reason: "job-take answered 429 (too many requests)".into(),
+                    throttled: true,
+                };
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Take::Unavailable {
+                    reason: format!(
+                        "job-take answered {status}: RUNPOD_AI_API_KEY is missing or not valid"
+                    ),
+                    throttled: false,
+                };
+            }
+            s if !s.is_success() => {
+                return Take::Unavailable {
+                    reason: format!("job-take answered {status}"),
+                    throttled: false,
+                };
+            }
+            _ => {}
+        }
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Take::Unavailable {
+                    reason: format!("job-take body could not be read: {}", describe(&e)),
+                    throttled: false,
+                };
+            }
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+            return Take::Empty;
+        };
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Object(_) => vec![value],
+            _ => return Take::Empty,
+        };
+        let mut jobs = Vec::new();
+        for item in items {
+            let id = item.get("id").and_then(Value::as_str).map(str::to_string);
+            match (id, item.get("input")) {
+                (Some(id), Some(_)) => jobs.push(WireJob { id, input: item }),
+                (Some(id), None) => {
+                    tracing::error!(job = %id, "Job has missing field(s): id or input.");
+                    let body = serde_json::json!({ "error": crate::job::JobFailure::new(
+                        crate::job::FailureKind::Input,
+                        "the job has no `input`; send {\"input\": {...}}",
+                    ).to_wire() });
+                    let _ = self.done(&id, &body, false).await;
+                }
+                _ => tracing::error!("Job has missing field(s): id or input."),
+            }
+        }
+        if jobs.is_empty() {
+            Take::Empty
+        } else {
+            Take::Jobs(jobs)
+        }
+    }
+
+    /// Long-polls the job-stop channel: the ids of jobs this worker must stop. `None` when the
+    /// channel is unavailable (older platforms answer 404).
+    pub async fn stops(&self) -> Option<Vec<String>> {
+        let resp = self
+            .get(&self.env.stop_url())
+            .timeout(LONG_POLL)
+            .send()
+            .await;
+        match resp {
+            Ok(r) if r.status() == StatusCode::OK => {
+                let v: Value = r.json().await.ok()?;
+                Some(
+                    v.get("jobsToStop")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect(),
+                )
+            }
+            Ok(r) if r.status() == StatusCode::NO_CONTENT => Some(Vec::new()),
+            Ok(_) => None,
+            Err(e) if e.is_timeout() => Some(Vec::new()),
+            Err(_) => None,
+        }
+    }
+
+    /// Posts a job's final body, retrying transport errors, 429 and 5xx with back-off for up
+    /// to about 30 s. Returns what went wrong if it never got through.
+    pub async fn done(&self, job: &str, body: &Value, is_stream: bool) -> Result<(), String> {
+        let url = self.env.done_url(job, is_stream);
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        self.post_with_retries(&url, job, bytes, "job-done").await
+    }
+
+    /// Posts a progress update (to the job-done URL, status `IN_PROGRESS`).
+    pub async fn progress(&self, job: &str, output: &Value) -> Result<(), String> {
+        let url = self.env.done_url(job, false);
+        let body = serde_json::json!({ "status": "IN_PROGRESS", "output": output });
+        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        self.post_with_retries(&url, job, bytes, "progress").await
+    }
+
+    /// Posts a stream chunk.
+    pub async fn stream(&self, job: &str, output: &Value) -> Result<(), String> {
+        let url = self.env.stream_url(job);
+        let body = serde_json::json!({ "output": output });
+        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        self.post_with_retries(&url, job, bytes, "job-stream").await
+    }
+
+    async fn post_with_retries(
+        &self,
+        url: &str,
+        job: &str,
+        body: Vec<u8>,
+        what: &str,
+    ) -> Result<(), String> {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let give_up = Instant::now() + Duration::from_secs(30);
+        loop {
+            let outcome = self
+                .post(url, job, body.clone())
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await;
+            let error = match outcome {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r)
+                    if r.status() == StatusCode::TOO_MANY_REQUESTS
+                        || r.status().is_server_error() =>
+                {
+                    format!("{what} answered {}", r.status())
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    return Err(format!(
+                        "{what} answered {status}: {}",
+                        text.chars().take(300).collect::<String>()
+                    ));
+                }
+                Err(e) => format!("{what} failed: {}", describe(&e)),
+            };
+            let wait = backoff.next();
+            if Instant::now() + wait > give_up {
+                return Err(error);
+            }
+            tracing::warn!(job, "{error}; retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A transport error with its causes (URLs carry no secret: the key travels in a header).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Exponential back-off with full jitter.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    /// Starts at `base`, doubling up to `max`.
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+        }
+    }
+
+    /// The next wait: a random duration up to `min(max, base × 2^attempt)`, at least `base / 2`.
+    pub fn next(&mut self) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(self.max);
+        self.attempt += 1;
+        let lo = self.base / 2;
+        let span = cap.saturating_sub(lo).as_millis() as u64;
+        lo + Duration::from_millis(fastrand::u64(0..=span))
+    }
+
+    /// Back to the first step.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
