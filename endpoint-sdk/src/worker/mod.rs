@@ -277,7 +277,7 @@ pub async fn run_until(
                 let wait = if throttled {
                     Duration::from_secs(5)
                 } else {
-                    backoff.next()
+                    backoff.next_wait()
                 };
                 if unavailable_since.is_none() {
                     unavailable_since = Some(Instant::now());

@@ -241,7 +241,7 @@ impl Platform {
                 }
                 Err(e) => format!("{what} failed: {}", describe(&e)),
             };
-            let wait = backoff.next();
+            let wait = backoff.next_wait();
             if Instant::now() + wait > give_up {
                 return Err(error);
             }
@@ -282,7 +282,7 @@ impl Backoff {
     }
 
     /// The next wait: a random duration up to `min(max, base × 2^attempt)`, at least `base / 2`.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_wait(&mut self) -> Duration {
         let cap = self
             .base
             .saturating_mul(1u32 << self.attempt.min(16))
