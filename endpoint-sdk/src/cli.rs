@@ -241,13 +241,14 @@ async fn dev(args: DevArgs) -> Result<()> {
             }
         }
     });
-    let served = Server::new(runtime)
+    let served = Server::new(runtime.clone())
         .api_key(args.api_key)
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
             println!("stopping: finishing requests in flight");
         })
         .await;
+    runtime.shutdown();
     log.abort();
     served.map_err(|source| Error::Io {
         context: "serving HTTP".into(),

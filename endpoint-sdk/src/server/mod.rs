@@ -133,8 +133,9 @@ impl Server {
             .with_state(state)
     }
 
-    /// Serves until `shutdown` completes, then stops taking requests, answers pending long
-    /// polls, and stops the runtime's workers.
+    /// Serves until `shutdown` completes, then stops taking requests and answers pending long
+    /// polls. The runtime keeps running (another server may serve it); stop it with
+    /// [`LocalRuntime::shutdown`].
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -142,7 +143,6 @@ impl Server {
     ) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let app = self.router_with(stop.clone());
-        let runtime = self.runtime.clone();
         let stopping = stop.clone();
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -151,7 +151,6 @@ impl Server {
             })
             .await;
         stop.cancel();
-        runtime.shutdown();
         result
     }
 }

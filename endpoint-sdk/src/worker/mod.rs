@@ -72,6 +72,8 @@ pub enum WorkerError {
 /// Picks the endpoint this worker serves: the only one, or the one named by `name`
 /// ([`ENDPOINT_VAR`] or `--endpoint`).
 pub fn select(defs: &[EndpointDef], name: Option<&str>) -> Result<EndpointDef, WorkerError> {
+    // An empty variable (as container templates often leave it) means "not set".
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
     let names = || defs.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ");
     match name {
         Some(n) => defs.iter().find(|d| d.name() == n).cloned().ok_or_else(|| {

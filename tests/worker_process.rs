@@ -1,0 +1,523 @@
+//! Our worker binary, as separate processes, attached to the local runtime's job API over HTTP:
+//! many jobs over several processes, a process killed mid-job, hanging, stuck, panicking,
+//! oversize and slow handlers, a starved-heartbeat check, the server going away and coming
+//! back, SIGTERM drain, init failure, endpoint selection and log hygiene.
+
+mod support;
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use endpoint_sdk::EndpointDef;
+use endpoint_sdk::job::{FailureKind, JobFailure, JobStatus};
+use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
+use endpoint_tests::*;
+use serde_json::{Value, json};
+use support::TestServer;
+
+const LONG: Duration = Duration::from_secs(40);
+const BIN: &str = env!("CARGO_BIN_EXE_test-worker");
+
+/// A worker process, killed when dropped.
+struct Worker {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Worker {
+    fn spawn(base: &str, endpoint: &str, worker_id: &str, extra: &[(&str, &str)]) -> Worker {
+        let log = std::env::temp_dir().join(format!(
+            "endpoint-worker-{}-{worker_id}.log",
+            std::process::id()
+        ));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "RUNPOD_WEBHOOK_GET_JOB",
+                format!("{base}/v2/{endpoint}/job-take/$ID?gpu=test"),
+            )
+            .env(
+                "RUNPOD_WEBHOOK_POST_OUTPUT",
+                format!("{base}/v2/{endpoint}/job-done/$RUNPOD_POD_ID/$ID?gpu=test"),
+            )
+            .env(
+                "RUNPOD_WEBHOOK_POST_STREAM",
+                format!("{base}/v2/{endpoint}/job-stream/$RUNPOD_POD_ID/$ID?gpu=test"),
+            )
+            .env(
+                "RUNPOD_WEBHOOK_PING",
+                format!("{base}/v2/{endpoint}/ping/$RUNPOD_POD_ID?gpu=test"),
+            )
+            .env("RUNPOD_PING_INTERVAL", "500")
+            .env("RUNPOD_POD_ID", worker_id)
+            .env("ENDPOINT_NAME", endpoint)
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out));
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        Worker {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} failed");
+    }
+
+    /// Waits for the process to exit; its exit code.
+    fn wait_exit(&mut self, within: Duration) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < within,
+                "the worker did not exit; its log:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A runtime whose endpoint `E` is served only by external workers; the platform's own
+/// execution timeout is off so that the worker's is the one that acts.
+fn runtime_for<E: endpoint_sdk::Endpoint>(
+    opts: impl FnOnce(&mut endpoint_sdk::local::RuntimeOptions),
+) -> LocalRuntime {
+    let mut def = EndpointDef::of::<E>();
+    def.config.execution_timeout_ms = None;
+    let name = def.name().to_string();
+    LocalRuntime::builder()
+        .definition(def)
+        .served_externally(name)
+        .with_options(|o| {
+            o.take_wait = Duration::from_millis(500);
+            opts(o)
+        })
+        .build()
+        .unwrap()
+}
+
+async fn wait_final(rt: &LocalRuntime, ep: &str, id: &str) -> endpoint_sdk::job::StatusObject {
+    let st = rt.wait(ep, id, LONG).await.unwrap();
+    assert!(st.status.is_final(), "job {id} did not finish: {st:?}");
+    st
+}
+
+fn failure(st: &endpoint_sdk::job::StatusObject) -> JobFailure {
+    JobFailure::from_wire(st.error.as_deref().expect("a failed job has an error"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_jobs_over_several_worker_processes_none_lost_or_duplicated() {
+    let rt = runtime_for::<echo>(|_| {});
+    let mut events = rt.events();
+    let s = TestServer::start(rt.clone(), None).await;
+    let _workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::spawn(&s.base, "echo", &format!("w{i}"), &[]))
+        .collect();
+    const N: usize = 3_000;
+    let mut ids = Vec::new();
+    for i in 0..N {
+        ids.push((i, rt.submit("echo", json!({ "n": i }).into()).unwrap()));
+    }
+    let mut served_by = HashSet::new();
+    for (i, id) in &ids {
+        let st = wait_final(&rt, "echo", id).await;
+        assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+        assert_eq!(st.output, Some(json!({ "n": i })));
+        served_by.insert(st.worker_id.unwrap());
+    }
+    assert!(
+        served_by.len() >= 2,
+        "several processes shared the work: {served_by:?}"
+    );
+    let mut finished = HashSet::new();
+    while let Ok(e) = events.try_recv() {
+        if let RuntimeEvent::JobFinished { job, .. } = e {
+            assert!(finished.insert(job.clone()), "job {job} finished twice");
+        }
+    }
+    assert_eq!(finished.len(), N);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_has_its_job_run_again_by_another_worker() {
+    let rt = runtime_for::<nap>(|o| o.lost_after = Duration::from_millis(1_500));
+    let mut events = rt.events();
+    let s = TestServer::start(rt.clone(), None).await;
+    let victim = Worker::spawn(&s.base, "nap", "victim", &[]);
+    let id = rt.submit("nap", json!(5_000).into()).unwrap();
+    loop {
+        let st = rt.status("nap", &id).unwrap();
+        if st.status == JobStatus::InProgress {
+            assert_eq!(st.worker_id.as_deref(), Some("victim"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    victim.signal("-KILL");
+    let _rescuer = Worker::spawn(&s.base, "nap", "rescuer", &[]);
+    let st = wait_final(&rt, "nap", &id).await;
+    assert_eq!(
+        (st.status, st.worker_id.as_deref()),
+        (JobStatus::Completed, Some("rescuer"))
+    );
+    let mut requeued = false;
+    while let Ok(e) = events.try_recv() {
+        if let RuntimeEvent::JobRequeued { job, worker, .. } = e {
+            assert_eq!((job.as_str(), worker.as_str()), (id.as_str(), "victim"));
+            requeued = true;
+        }
+    }
+    assert!(requeued);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
+    let rt = runtime_for::<hang_async>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let _w = Worker::spawn(&s.base, "hang_async", "h1", &[]);
+    let id = rt.submit("hang_async", json!(1).into()).unwrap();
+    let st = wait_final(&rt, "hang_async", &id).await;
+    assert_eq!(st.status, JobStatus::Failed);
+    let f = failure(&st);
+    assert_eq!(f.kind, FailureKind::Timeout);
+    assert!(
+        f.message.contains("execution timeout of 5000 ms")
+            && f.message.contains("stopped by the worker"),
+        "{}",
+        f.message
+    );
+    // The worker is still healthy and takes the next job.
+    let id2 = rt.submit("hang_async", json!(2).into()).unwrap();
+    let deadline = Instant::now() + LONG;
+    while rt.status("hang_async", &id2).unwrap().status == JobStatus::InQueue {
+        assert!(Instant::now() < deadline, "the worker took no new job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_ignores_cancellation_fails_its_job_and_the_worker_asks_to_be_replaced() {
+    let rt = runtime_for::<spin_forever>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let mut w = Worker::spawn(&s.base, "spin_forever", "stuck1", &[]);
+    let id = rt.submit("spin_forever", json!(1).into()).unwrap();
+    let st = wait_final(&rt, "spin_forever", &id).await;
+    assert_eq!(st.status, JobStatus::Failed);
+    let f = failure(&st);
+    assert_eq!(f.kind, FailureKind::Timeout);
+    assert!(f.message.contains("asks to be replaced"), "{}", f.message);
+    assert_eq!(
+        w.wait_exit(LONG),
+        0,
+        "the worker exits for the platform to replace it"
+    );
+    assert!(
+        w.output().contains("ignored cancellation"),
+        "{}",
+        w.output()
+    );
+    assert_eq!(
+        rt.health("spin_forever").unwrap().workers.ready,
+        0,
+        "stopPod removed it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_fail_the_job_oversize_results_become_clear_errors_and_the_worker_goes_on() {
+    let rt = LocalRuntime::builder()
+        .definition(EndpointDef::of::<panicky>())
+        .definition(EndpointDef::of::<big_output>())
+        .served_externally("panicky")
+        .served_externally("big_output")
+        .with_options(|o| o.take_wait = Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let s = TestServer::start(rt.clone(), None).await;
+    let _p = Worker::spawn(&s.base, "panicky", "p1", &[]);
+    let _b = Worker::spawn(&s.base, "big_output", "b1", &[]);
+
+    let id = rt.submit("panicky", json!("panic").into()).unwrap();
+    let st = wait_final(&rt, "panicky", &id).await;
+    assert_eq!(
+        (st.status, failure(&st).kind),
+        (JobStatus::Failed, FailureKind::Panic)
+    );
+    assert!(failure(&st).message.contains("asked to panic"));
+    let id = rt.submit("panicky", json!("fine").into()).unwrap();
+    assert_eq!(
+        wait_final(&rt, "panicky", &id).await.output,
+        Some(json!("fine"))
+    );
+
+    let id = rt.submit("big_output", json!(21).into()).unwrap();
+    let st = wait_final(&rt, "big_output", &id).await;
+    assert_eq!(
+        (st.status, failure(&st).kind),
+        (JobStatus::Failed, FailureKind::Output)
+    );
+    assert!(
+        failure(&st)
+            .message
+            .contains("above the platform's 20 MB limit"),
+        "{}",
+        failure(&st).message
+    );
+    let id = rt.submit("big_output", json!(1).into()).unwrap();
+    let st = wait_final(&rt, "big_output", &id).await;
+    assert_eq!(
+        st.output.and_then(|o| o.as_str().map(str::len)),
+        Some(1024 * 1024)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_stream_posts_arrive_before_the_result() {
+    let rt = runtime_for::<chatty>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let _w = Worker::spawn(&s.base, "chatty", "c1", &[]);
+    let id = rt.submit("chatty", json!(25).into()).unwrap();
+    let st = wait_final(&rt, "chatty", &id).await;
+    assert_eq!(
+        st.output,
+        Some(json!("done")),
+        "the result, not a late progress update"
+    );
+    // The server only accepts chunks while the job runs: all 25 arrived before the result.
+    let (_, chunks) = rt.stream("chatty", &id).unwrap();
+    let expected: Vec<Value> = (0..25).map(|i| json!(format!("chunk-{i}"))).collect();
+    assert_eq!(chunks, expected);
+}
+
+/// Counts pings on a server of its own, with their arrival times.
+async fn ping_counter() -> (String, Arc<Mutex<Vec<Instant>>>) {
+    let pings = Arc::new(Mutex::new(Vec::new()));
+    let seen = pings.clone();
+    let app = axum::Router::new().route(
+        "/ping/{worker}",
+        axum::routing::get(move || {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(Instant::now());
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/ping/$RUNPOD_POD_ID",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, pings)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_blocks_its_threads_does_not_starve_the_heartbeat() {
+    let rt = runtime_for::<block>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let (ping_url, pings) = ping_counter().await;
+    let _w = Worker::spawn(
+        &s.base,
+        "block",
+        "busy",
+        &[
+            ("RUNPOD_WEBHOOK_PING", &ping_url),
+            ("RUNPOD_PING_INTERVAL", "300"),
+        ],
+    );
+    let id = rt.submit("block", json!(3_000).into()).unwrap();
+    loop {
+        if rt.status("block", &id).unwrap().status == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    let st = wait_final(&rt, "block", &id).await;
+    let ended = Instant::now();
+    assert_eq!(st.status, JobStatus::Completed);
+    let during = pings
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| **t > started && **t < ended)
+        .count();
+    assert!(
+        during >= 3,
+        "only {during} pings while a handler blocked its thread for 3 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_rides_out_a_server_outage_and_delivers_its_result_afterwards() {
+    let rt = runtime_for::<nap>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let port = s.base.rsplit(':').next().unwrap().to_string();
+    let base = s.base.clone();
+    let w = Worker::spawn(&base, "nap", "survivor", &[]);
+    let id = rt.submit("nap", json!(1_500).into()).unwrap();
+    loop {
+        if rt.status("nap", &id).unwrap().status == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The server goes away while the job runs; its result cannot be posted yet.
+    s.stop().await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(rt.status("nap", &id).unwrap().status, JobStatus::InProgress);
+    // It comes back on the same address: the retried result lands, and new jobs flow.
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let back = tokio::spawn(
+        endpoint_sdk::server::Server::new(rt.clone()).serve(listener, std::future::pending()),
+    );
+    let st = wait_final(&rt, "nap", &id).await;
+    assert_eq!(
+        (st.status, st.output),
+        (JobStatus::Completed, Some(json!(1_500)))
+    );
+    let id2 = rt.submit("nap", json!(10).into()).unwrap();
+    assert_eq!(
+        wait_final(&rt, "nap", &id2).await.status,
+        JobStatus::Completed
+    );
+    assert!(
+        w.output().contains("reachable again") || w.output().contains("retrying"),
+        "{}",
+        w.output()
+    );
+    back.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_taking_jobs_and_drains_the_running_ones() {
+    let rt = runtime_for::<nap>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let mut w = Worker::spawn(&s.base, "nap", "drainer", &[]);
+    let running = rt.submit("nap", json!(1_500).into()).unwrap();
+    loop {
+        if rt.status("nap", &running).unwrap().status == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let waiting = rt.submit("nap", json!(1).into()).unwrap();
+    w.signal("-TERM");
+    assert_eq!(w.wait_exit(LONG), 0);
+    assert_eq!(
+        rt.status("nap", &running).unwrap().status,
+        JobStatus::Completed,
+        "the running job finished"
+    );
+    assert_eq!(
+        rt.status("nap", &waiting).unwrap().status,
+        JobStatus::InQueue,
+        "no job taken after SIGTERM"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_init_exits_non_zero_with_the_reason() {
+    let rt = runtime_for::<init_fails>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let mut w = Worker::spawn(&s.base, "init_fails", "i1", &[]);
+    assert_eq!(w.wait_exit(LONG), 1);
+    let out = w.output();
+    assert!(
+        out.contains("per-worker init `fail_init` failed: model weights missing"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_to_serve_must_be_named_when_the_binary_has_several() {
+    let mut w = Worker::spawn("http://127.0.0.1:9", "", "s1", &[("ENDPOINT_NAME", "")]);
+    assert_eq!(w.wait_exit(LONG), 1);
+    assert!(
+        w.output()
+            .contains("set ENDPOINT_NAME to the one this worker serves"),
+        "{}",
+        w.output()
+    );
+    let mut w = Worker::spawn("http://127.0.0.1:9", "nope", "s2", &[]);
+    assert_eq!(w.wait_exit(LONG), 1);
+    assert!(
+        w.output()
+            .contains("ENDPOINT_NAME=nope: this binary has no endpoint named `nope`"),
+        "{}",
+        w.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_platform_json_lines_and_never_contain_the_api_key() {
+    const KEY: &str = "rpa_SECRET_KEY_0123456789";
+    let rt = runtime_for::<echo>(|_| {});
+    let s = TestServer::start(rt.clone(), Some(KEY)).await;
+    let mut w = Worker::spawn(
+        &s.base,
+        "echo",
+        "logger",
+        &[
+            ("RUNPOD_AI_API_KEY", KEY),
+            ("RUNPOD_ENDPOINT_ID", "echo"),
+            ("RUNPOD_LOG_LEVEL", "DEBUG"),
+        ],
+    );
+    let id = rt.submit("echo", json!("hi").into()).unwrap();
+    assert_eq!(
+        wait_final(&rt, "echo", &id).await.output,
+        Some(json!("hi")),
+        "the key authenticates"
+    );
+    w.signal("-TERM");
+    assert_eq!(w.wait_exit(LONG), 0);
+    let out = w.output();
+    assert!(
+        !out.contains(KEY),
+        "the API key leaked into the log:\n{out}"
+    );
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["level"].is_string()
+        && l["message"].is_string()
+        && l.get("requestId").is_some()));
+    assert!(
+        lines.iter().any(|l| l["requestId"] == json!(id)
+            && l["message"].as_str().unwrap().starts_with("job completed")),
+        "no `job completed` line with the job's requestId:\n{out}"
+    );
+}
