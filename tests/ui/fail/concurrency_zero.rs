@@ -1,0 +1,9 @@
+// A worker runs at least one job at a time.
+use endpoint_sdk::prelude::*;
+
+#[endpoint(cpu = "cpu3c-1-2", concurrency = 0, execution_timeout_ms = 10_000)]
+async fn greet(name: String) -> String {
+    format!("Hello, {name}!")
+}
+
+fn main() {}

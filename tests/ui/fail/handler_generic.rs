@@ -1,0 +1,9 @@
+// A handler's types travel as JSON and must be concrete.
+use endpoint_sdk::prelude::*;
+
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+async fn echo<T: serde::Serialize>(value: T) -> T {
+    value
+}
+
+fn main() {}

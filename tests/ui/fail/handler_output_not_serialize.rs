@@ -1,0 +1,13 @@
+// The output type must implement `Serialize`.
+use endpoint_sdk::prelude::*;
+
+pub struct Answer {
+    pub text: String,
+}
+
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+async fn answer(question: String) -> Answer {
+    Answer { text: question }
+}
+
+fn main() {}

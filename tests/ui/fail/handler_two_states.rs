@@ -1,0 +1,16 @@
+// At most one per-worker state parameter.
+use endpoint_sdk::prelude::*;
+
+struct Model;
+
+fn load_model() -> Result<Model, String> {
+    Ok(Model)
+}
+
+#[endpoint(gpu = ADA_24, init = load_model, execution_timeout_ms = 60_000)]
+async fn generate(model: &Model, again: &Model, prompt: String) -> String {
+    let _ = (model, again);
+    prompt
+}
+
+fn main() {}

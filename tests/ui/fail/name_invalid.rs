@@ -1,0 +1,9 @@
+// An endpoint name with a space and a `!`.
+use endpoint_sdk::prelude::*;
+
+#[endpoint(name = "hello world!", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+async fn greet(name: String) -> String {
+    format!("Hello, {name}!")
+}
+
+fn main() {}
