@@ -36,16 +36,17 @@ impl<S> Diagnostic<S> {
         self
     }
 
-    /// The message with its help lines, as the compiler shows it.
+    /// The message with its help lines, as the compiler shows it (rustc indents the lines
+    /// after the first under the message).
     pub fn render(&self) -> String {
         let mut out = self.message.clone();
         for h in &self.help {
-            out.push_str("\n  = help: ");
+            out.push_str("\nhelp: ");
             out.push_str(h);
         }
         if let Some(lint) = self.lint {
             out.push_str(&format!(
-                "\n  = note: to opt out, add `allow({})` to the attribute",
+                "\nnote: to opt out, add `allow({})` to the attribute",
                 lint.name()
             ));
         }

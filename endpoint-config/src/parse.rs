@@ -157,10 +157,7 @@ pub fn parse_attr(
         let (key, value) = match parsed {
             Ok(kv) => kv,
             Err(e) => {
-                for e in e {
-                    d.error(SpanRange::single(e.span()), e.to_string())
-                        .with_help("settings are written `key = value`, separated by commas");
-                }
+                report_malformed(d, &segment, &e);
                 continue;
             }
         };
@@ -187,6 +184,37 @@ pub fn parse_attr(
         set(&mut out, &key_name, key_span, value, d);
     }
     out
+}
+
+/// A setting that does not parse: reported on the setting (not at the end of the attribute),
+/// naming its key when it has one.
+fn report_malformed(d: &mut Diagnostics<SpanRange>, segment: &TokenStream, e: &syn::Error) {
+    let range = SpanRange::of(segment);
+    let mut tokens = segment.clone().into_iter();
+    let key = match tokens.next() {
+        Some(TokenTree::Ident(id)) => Some(id.to_string()),
+        _ => None,
+    };
+    let after_eq = matches!(tokens.next(), Some(TokenTree::Punct(p)) if p.as_char() == '=');
+    let rest_empty = tokens.next().is_none();
+    let (message, help) = match key {
+        Some(k) if after_eq && rest_empty => (
+            format!("`{k} =` has no value"),
+            format!("e.g. `{}`", example_for(&k)),
+        ),
+        Some(k) => (
+            format!("`{k}` is not written as a setting: {e}"),
+            format!(
+                "settings are written `key = value`, e.g. `{}`",
+                example_for(&k)
+            ),
+        ),
+        None => (
+            format!("expected a setting `key = value`: {e}"),
+            "settings are written `key = value`, separated by commas".to_string(),
+        ),
+    };
+    d.error(range, message).with_help(help);
 }
 
 enum Value {
@@ -465,7 +493,11 @@ fn set(
                 };
                 let mut seen = Vec::new();
                 for (k, val) in nested(d, tokens, "volume") {
-                    let ks = k.to_string();
+                    // `size_gb` is another spelling of `size`: one key, whatever the spelling.
+                    let ks = match k.to_string().as_str() {
+                        "size_gb" => "size".to_string(),
+                        other => other.to_string(),
+                    };
                     if seen.contains(&ks) {
                         d.error(
                             SpanRange::single(k.span()),
@@ -480,7 +512,7 @@ fn set(
                     };
                     match ks.as_str() {
                         "name" => v.name = string(d, &val, "name", "name = \"model-weights\""),
-                        "size" | "size_gb" => v.size = int(d, &val, "size", "size = 200"),
+                        "size" => v.size = int(d, &val, "size", "size = 200"),
                         "datacenter" => {
                             v.datacenter = name(d, &val, "datacenter", "datacenter = EU_RO_1")
                         }

@@ -17,7 +17,9 @@ pub fn did_you_mean<'a>(
     if wanted.is_empty() {
         return None;
     }
-    let mut best: Option<(&'a str, f64)> = None;
+    // Ranked by similarity; edit distance breaks ties (`AMPERE_81` is one edit from
+    // `AMPERE_80`, two from `AMPERE_16`).
+    let mut best: Option<(&'a str, f64, usize)> = None;
     for c in candidates {
         let cand = norm(c);
         let mut score = strsim::jaro_winkler(&wanted, &cand);
@@ -25,11 +27,16 @@ pub fn did_you_mean<'a>(
         if wanted.len() >= 3 && cand.contains(&wanted) {
             score = score.max(0.9);
         }
-        if best.is_none_or(|(_, s)| score > s) {
-            best = Some((c, score));
+        let edits = strsim::levenshtein(&wanted, &cand);
+        let better = match best {
+            None => true,
+            Some((_, s, e)) => score > s + 1e-9 || ((score - s).abs() <= 1e-9 && edits < e),
+        };
+        if better {
+            best = Some((c, score, edits));
         }
     }
-    best.filter(|(_, s)| *s >= 0.84).map(|(c, _)| c)
+    best.filter(|(_, s, _)| *s >= 0.84).map(|(c, _, _)| c)
 }
 
 #[cfg(test)]
@@ -62,5 +69,7 @@ mod tests {
             Some("NVIDIA_GEFORCE_RTX_4090")
         );
         assert_eq!(did_you_mean("ADA24", gpus), Some("ADA_24"));
+        let pools = ["AMPERE_16", "AMPERE_24", "AMPERE_48", "AMPERE_80"];
+        assert_eq!(did_you_mean("AMPERE_81", pools), Some("AMPERE_80"));
     }
 }

@@ -22,7 +22,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     let workers = check_workers(spec, d);
     let hardware = check_hardware(spec, d);
     let datacenters = check_datacenters(spec, d, &hardware);
-    let volumes = check_volumes(spec, d, &datacenters);
+    let volumes = check_volumes(spec, d, &datacenters, &hardware);
     let (env, secrets) = check_env(spec, d);
 
     let idle_timeout_s = spec
@@ -132,9 +132,25 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         }
     };
 
-    let min_vram_gb = check_min_vram(spec, d, &hardware);
-    if let Hardware::Gpu { selection, .. } = &hardware {
-        check_gpu_advice(spec, d, selection, workers, min_vram_gb);
+    // Advice about the GPU selection only makes sense when every GPU name resolved.
+    let gpu_names_ok = spec.gpu.as_ref().is_none_or(|g| {
+        !g.items.is_empty()
+            && g.items
+                .iter()
+                .all(|i| catalog::resolve_gpu(&i.value).is_some())
+    });
+    let min_vram_gb = if gpu_names_ok {
+        check_min_vram(spec, d, &hardware)
+    } else {
+        spec.min_vram_gb
+            .as_ref()
+            .and_then(|v| u32::try_from(v.value).ok())
+    };
+    let interactive_wanted = spec.interactive.as_ref().is_some_and(|i| i.value);
+    if let Hardware::Gpu { selection, .. } = &hardware
+        && gpu_names_ok
+    {
+        check_gpu_advice(spec, d, selection, workers, min_vram_gb, interactive_wanted);
     }
 
     let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
@@ -151,10 +167,13 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
             "an interactive endpoint with a worker minimum of 0 makes its first user wait for a \
              cold start (often 20–90 s on a GPU)",
         ) {
-            diag.with_help(format!(
-                "keep a warm worker: `workers = (1, {})`",
+            let gpu_list = spec.gpu.as_ref().is_some_and(|g| g.items.len() > 1);
+            let max = if gpu_list {
+                workers.max.max(limits::FALLBACK_MIN_WORKERS)
+            } else {
                 workers.max.max(1)
-            ));
+            };
+            diag.with_help(format!("keep a warm worker: `workers = (1, {max})`"));
         }
     }
 
@@ -203,15 +222,17 @@ fn in_range<S: Copy>(
     if range.contains(&v.value) {
         Some(v.value)
     } else {
-        d.error(
+        let diag = d.error(
             v.span,
             format!(
                 "`{key} = {}` is out of range: the platform accepts {} to {} {unit}",
-                v.value,
+                group(v.value),
                 group(*range.start()),
                 group(*range.end())
             ),
         );
+        let clamped = v.value.clamp(*range.start(), *range.end());
+        diag.with_help(format!("e.g. `{key} = {}`", group(clamped)));
         None
     }
 }
@@ -221,7 +242,7 @@ fn group(n: i128) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 4 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 3 {
             out.push('_');
         }
         out.push(ch);
@@ -355,6 +376,19 @@ fn check_workers<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Workers {
     }
 }
 
+/// A flavor with the vCPU and RAM the user wrote, in another family: `cpu5c-4-16` has no
+/// flavor, but `cpu3g-4-16` has 4 vCPU and 16 GB.
+fn same_shape_flavor(written: &str) -> Option<&'static str> {
+    let normal = written.to_ascii_lowercase().replace('_', "-");
+    let mut parts = normal.split('-').skip(1);
+    let vcpu: u32 = parts.next()?.parse().ok()?;
+    let ram: u32 = parts.next()?.parse().ok()?;
+    catalog::CPU_FLAVORS
+        .iter()
+        .find(|f| f.vcpu == vcpu && f.ram_gb == ram)
+        .map(|f| f.id)
+}
+
 fn gpu_choices_help() -> String {
     let pools: Vec<String> = catalog::GPU_POOLS
         .iter()
@@ -386,7 +420,9 @@ fn check_hardware<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Hardware {
             None => {
                 let ids: Vec<&str> = catalog::CPU_FLAVORS.iter().map(|f| f.id).collect();
                 let diag = d.error(cpu.span, format!("unknown CPU flavor `{}`", cpu.value));
-                if let Some(m) = did_you_mean(&cpu.value, ids.iter().copied()) {
+                if let Some(m) = same_shape_flavor(&cpu.value)
+                    .or_else(|| did_you_mean(&cpu.value, ids.iter().copied()))
+                {
                     diag.with_help(format!("did you mean `{m}`?"));
                 }
                 diag.with_help(format!(
@@ -558,7 +594,7 @@ fn check_min_vram<S: Copy>(
                 v.span,
                 format!(
                     "no GPU offers `min_vram_gb = {floor}` with {count} {gpus} per worker: the \
-                     largest card, {} , has {} GB",
+                     largest card, {}, has {} GB",
                     largest.id, largest.vram_gb
                 ),
             );
@@ -574,11 +610,23 @@ fn check_min_vram<S: Copy>(
     if let Some(smallest) = types.iter().min_by_key(|t| t.vram_gb)
         && per_worker(smallest) < floor
     {
-        let too_small: Vec<&str> = types
-            .iter()
-            .filter(|t| per_worker(t) < floor)
-            .map(|t| t.ident)
-            .collect();
+        // Name the entries as the user wrote them (`ADA_24`), with the cards that are too small.
+        let written: Vec<&str> = spec
+            .gpu
+            .as_ref()
+            .map(|g| g.items.iter().map(|i| i.value.as_str()).collect())
+            .unwrap_or_default();
+        let mut too_small = Vec::new();
+        for (choice, as_written) in selection.iter().zip(written) {
+            let small: Vec<String> = selection_types(std::slice::from_ref(choice))
+                .into_iter()
+                .filter(|t| per_worker(t) < floor)
+                .map(|t| format!("{}, {} GB", t.id, t.vram_gb))
+                .collect();
+            if !small.is_empty() {
+                too_small.push(format!("`{as_written}` ({})", small.join("; ")));
+            }
+        }
         let diag = d.error(
             v.span,
             format!(
@@ -593,7 +641,7 @@ fn check_min_vram<S: Copy>(
             ),
         );
         diag.with_help(format!(
-            "too small for the floor: {}; remove them from `gpu`, or choose larger cards",
+            "below the floor: {}; remove it from `gpu`, or choose larger cards",
             too_small.join(", ")
         ));
         let needed = floor.div_ceil(smallest.vram_gb);
@@ -610,6 +658,7 @@ fn check_gpu_advice<S: Copy>(
     selection: &[GpuChoice],
     workers: Workers,
     min_vram_gb: Option<u32>,
+    interactive: bool,
 ) {
     let gpu_span = spec.gpu.as_ref().map_or(spec.attr_span, |g| g.span);
     if min_vram_gb.is_none() {
@@ -667,9 +716,13 @@ fn check_gpu_advice<S: Copy>(
             ),
         )
     {
+        let min = if interactive {
+            workers.min.max(1)
+        } else {
+            workers.min
+        };
         diag.with_help(format!(
-            "raise the maximum, e.g. `workers = ({}, {})`, or keep a single GPU choice",
-            workers.min,
+            "raise the maximum, e.g. `workers = ({min}, {})`, or keep a single GPU choice",
             limits::FALLBACK_MIN_WORKERS.max(workers.max)
         ));
     }
@@ -708,7 +761,8 @@ fn check_datacenters<S: Copy>(
     for n in items {
         let Some(id) = resolve_dc(d, n) else { continue };
         if out.iter().any(|x| x == id) {
-            d.error(n.span, format!("data center `{}` is listed twice", n.value));
+            d.error(n.span, format!("data center `{}` is listed twice", n.value))
+                .with_help("list each data center once");
             continue;
         }
         if matches!(hardware, Hardware::Cpu { .. })
@@ -719,18 +773,34 @@ fn check_datacenters<S: Copy>(
                 .filter(|d| d.cpu)
                 .map(|d| d.ident())
                 .collect();
-            d.error(n.span, format!("CPU endpoints are not available in {id}"))
-                .with_help(format!("CPU data centers: {}", cpu_dcs.join(", ")));
+            d.error(
+                n.span,
+                format!("CPU endpoints are not available in `{}`", n.value),
+            )
+            .with_help(format!("CPU data centers: {}", cpu_dcs.join(", ")));
         }
         out.push(Cow::Borrowed(id));
     }
     out
 }
 
+/// A data center id (`EU-RO-1`) as users write it in the attribute (`EU_RO_1`).
+fn dc_ident(id: &str) -> String {
+    id.replace('-', "_")
+}
+
+fn dc_idents(ids: &[Text]) -> String {
+    ids.iter()
+        .map(|d| dc_ident(d))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn check_volumes<S: Copy>(
     spec: &Spec<S>,
     d: &mut Diagnostics<S>,
     datacenters: &[Text],
+    hardware: &Hardware,
 ) -> Vec<NetworkVolume> {
     let mut out: Vec<NetworkVolume> = Vec::new();
     for v in &spec.volumes {
@@ -765,15 +835,39 @@ fn check_volumes<S: Copy>(
                     d.error(
                         n.span,
                         format!(
-                            "network volume data center ({id}) is not in the endpoint's data \
+                            "network volume data center ({}) is not in the endpoint's data \
                              center list ({})",
-                            datacenters.join(", ")
+                            dc_ident(id),
+                            dc_idents(datacenters)
                         ),
                     )
                     .with_help(
                         "a worker can only mount a volume in its own data center: add it to \
                          `datacenter = [..]` or move the volume",
                     );
+                }
+                if let Some(id) = id
+                    && datacenters.is_empty()
+                    && matches!(hardware, Hardware::Cpu { .. })
+                    && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
+                {
+                    let cpu_dcs: Vec<String> = catalog::DATA_CENTERS
+                        .iter()
+                        .filter(|d| d.cpu)
+                        .map(|d| d.ident())
+                        .collect();
+                    d.error(
+                        n.span,
+                        format!(
+                            "this CPU endpoint's volume is in `{}`, where there are no CPU \
+                             workers to mount it",
+                            n.value
+                        ),
+                    )
+                    .with_help(format!(
+                        "put the volume in a CPU data center: {}",
+                        cpu_dcs.join(", ")
+                    ));
                 }
                 id.map(Cow::Borrowed)
             }
@@ -790,7 +884,7 @@ fn check_volumes<S: Copy>(
                 } else {
                     format!(
                         "add `datacenter = X` to the volume, one of: {}",
-                        datacenters.join(", ")
+                        dc_idents(datacenters)
                     )
                 });
                 None
@@ -801,8 +895,9 @@ fn check_volumes<S: Copy>(
                 d.error(
                     v.span,
                     format!(
-                        "multiple volumes in data center {dc} ('{}' and '{name}'): only one \
+                        "multiple volumes in data center {} ('{}' and '{name}'): only one \
                          network volume is allowed per data center",
+                        dc_ident(dc),
                         other.name
                     ),
                 )
@@ -827,7 +922,12 @@ fn is_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn check_env_key<S: Copy>(d: &mut Diagnostics<S>, k: &Name<S>, seen: &mut Vec<String>) -> bool {
+fn check_env_key<S: Copy>(
+    d: &mut Diagnostics<S>,
+    k: &Name<S>,
+    seen: &mut Vec<(String, &'static str)>,
+    here: &'static str,
+) -> bool {
     if !is_env_name(&k.value) {
         d.error(
             k.span,
@@ -847,14 +947,25 @@ fn check_env_key<S: Copy>(d: &mut Diagnostics<S>, k: &Name<S>, seen: &mut Vec<St
         .with_help("choose another name");
         return false;
     }
-    if seen.contains(&k.value) {
-        d.error(
-            k.span,
-            format!("environment variable `{}` is set twice", k.value),
+    if let Some((_, first)) = seen.iter().find(|(name, _)| *name == k.value) {
+        let msg = if *first == here {
+            format!(
+                "environment variable `{}` is set twice in `{here}`",
+                k.value
+            )
+        } else {
+            format!(
+                "environment variable `{}` is in both `{first}` and `{here}`",
+                k.value
+            )
+        };
+        d.error(k.span, msg).with_help(
+            "`env(..)` sets a value in the manifest; `secrets = [..]` copies a value from the \
+             deployer's environment without writing it anywhere: keep one",
         );
         return false;
     }
-    seen.push(k.value.clone());
+    seen.push((k.value.clone(), here));
     true
 }
 
@@ -862,7 +973,7 @@ fn check_env<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> (Vec<EnvVar>, V
     let mut seen = Vec::new();
     let mut env = Vec::new();
     for (k, v) in &spec.env {
-        if check_env_key(d, k, &mut seen) {
+        if check_env_key(d, k, &mut seen, "env(..)") {
             env.push(EnvVar {
                 key: Cow::Owned(k.value.clone()),
                 value: Cow::Owned(v.value.clone()),
@@ -871,7 +982,7 @@ fn check_env<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> (Vec<EnvVar>, V
     }
     let mut secrets = Vec::new();
     for k in &spec.secrets {
-        if check_env_key(d, k, &mut seen) {
+        if check_env_key(d, k, &mut seen, "secrets") {
             secrets.push(Cow::Owned(k.value.clone()));
         }
     }

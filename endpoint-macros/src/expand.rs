@@ -16,9 +16,26 @@ pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
+            let what = match syn::parse2::<syn::Item>(item.clone()) {
+                Ok(syn::Item::Struct(_)) => "a struct",
+                Ok(syn::Item::Enum(_)) => "an enum",
+                Ok(syn::Item::Impl(_)) => "an impl block",
+                Ok(syn::Item::Mod(_)) => "a module",
+                Ok(syn::Item::Trait(_)) => "a trait",
+                Ok(syn::Item::Const(_) | syn::Item::Static(_)) => "a constant",
+                _ => "this item",
+            };
+            let span = item
+                .clone()
+                .into_iter()
+                .next()
+                .map_or_else(Span::call_site, |t| t.span());
             let err = syn::Error::new(
-                Span::call_site(),
-                "#[endpoint] goes on an `async fn` (the endpoint's handler)",
+                span,
+                format!(
+                    "#[endpoint] goes on an `async fn` (the endpoint's handler), not on {what}\n\
+                     help: write `#[endpoint(..)] async fn name(input: Input) -> Output {{ .. }}`"
+                ),
             );
             let mut out = item;
             out.extend(err.to_compile_error());
@@ -88,6 +105,7 @@ fn generate(
         _ => {
             let struct_name = format_ident!("__{}_input", fn_name);
             let idents = sig.inputs.iter().map(|i| &i.ident);
+            let wire = sig.inputs.iter().map(|i| &i.wire_name);
             let tys = sig.inputs.iter().map(|i| &i.ty);
             let serde_path = format!(
                 "{}::__private::serde",
@@ -99,7 +117,7 @@ fn generate(
                 #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
                 #[serde(crate = #serde_path)]
                 #vis struct #struct_name {
-                    #( pub #idents: #tys, )*
+                    #( #[serde(rename = #wire)] pub #idents: #tys, )*
                 }
             };
             quote!(#struct_name)
@@ -156,39 +174,64 @@ fn generate(
     } else {
         quote! {
             let _ = (__state, __ctx, __input);
+            #[allow(unreachable_code)]
             let __never: ::core::result::Result<#output_ty, #error_ty> =
                 ::core::unreachable!("only generated next to a compile error");
+            #[allow(unreachable_code)]
             __never
         }
     };
 
-    let callee_checks = if config.allows(Lint::CalleeTimeout) {
-        TokenStream::new()
-    } else {
-        parsed
-            .calls
-            .iter()
-            .map(|callee| {
-                let span = SpanRange::of(callee).start;
-                let callee_name = quote!(#callee).to_string().replace(' ', "");
-                let msg = format!(
-                    "endpoint `{fn_name}` calls `{callee_name}`, whose execution_timeout_ms is \
-                     not below `{fn_name}`'s: a callee must finish inside its caller's ceiling. \
-                     Lower `{callee_name}`'s execution_timeout_ms, raise `{fn_name}`'s, or add \
-                     `allow(callee_timeout)` to `{fn_name}`"
-                );
-                quote_spanned! {span=>
-                    const _: () = ::core::assert!(
-                        #krate::__private::callee_fits(
-                            <#callee as #krate::Endpoint>::CONFIG,
-                            <#fn_name as #krate::Endpoint>::CONFIG,
-                        ),
-                        #msg
-                    );
-                }
-            })
-            .collect()
-    };
+    let caller_ms = config
+        .execution_timeout_ms
+        .map_or_else(|| "none".to_string(), group_digits);
+    let mut callee_checks = TokenStream::new();
+    for callee in &parsed.calls {
+        let span = SpanRange::of(callee).start;
+        let callee_name = quote!(#callee).to_string().replace(' ', "");
+        if callee.is_ident(fn_name) {
+            callee_checks.extend(
+                SpanRange::of(callee)
+                    .error(format!(
+                        "endpoint `{fn_name}` cannot call itself: its job would wait for a job of \
+                         the same endpoint, and once every worker waits, none finishes\n\
+                         help: split the work into a separate endpoint and call that"
+                    ))
+                    .to_compile_error(),
+            );
+            continue;
+        }
+        if config.allows(Lint::CalleeTimeout) {
+            continue;
+        }
+        let below = format!(
+            "endpoint `{fn_name}` (execution_timeout_ms = {caller_ms}) calls `{callee_name}`, whose \
+             execution_timeout_ms is not below it: a callee must finish inside its caller's \
+             ceiling. Lower `{callee_name}`'s below {caller_ms}, raise `{fn_name}`'s, or add \
+             `allow(callee_timeout)` to `{fn_name}`"
+        );
+        let unbounded = format!(
+            "endpoint `{fn_name}` (execution_timeout_ms = {caller_ms}) calls `{callee_name}`, which \
+             has no execution timeout and could outlive its caller. Give `{callee_name}` an \
+             execution_timeout_ms below {caller_ms}, or add `allow(callee_timeout)` to `{fn_name}`"
+        );
+        callee_checks.extend(quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                #krate::__private::callee_bounded(
+                    <#callee as #krate::Endpoint>::CONFIG,
+                    <#fn_name as #krate::Endpoint>::CONFIG,
+                ),
+                #unbounded
+            );
+            const _: () = ::core::assert!(
+                #krate::__private::callee_fits(
+                    <#callee as #krate::Endpoint>::CONFIG,
+                    <#fn_name as #krate::Endpoint>::CONFIG,
+                ),
+                #below
+            );
+        });
+    }
 
     let doc = format!(
         "The `{name}` endpoint: [`{fn_name}`](fn@{fn_name}) running on Runpod Serverless. \
@@ -235,6 +278,19 @@ fn generate(
 
         #callee_checks
     }
+}
+
+/// `120000` as `120_000`, as the user writes it.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 3 {
+            out.push('_');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn cow_str(s: &str) -> TokenStream {

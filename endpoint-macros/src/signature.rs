@@ -8,8 +8,10 @@ use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType,
 
 /// A parameter that is part of the job's input.
 pub struct InputParam {
-    /// Its name (the key it travels under when there are several).
+    /// Its name as written (`r#type` stays raw, so it can name a struct field).
     pub ident: Ident,
+    /// The key it travels under when there are several (`type` for `r#type`).
+    pub wire_name: String,
     /// Its type.
     pub ty: Type,
 }
@@ -144,14 +146,9 @@ pub fn analyze(item: &ItemFn, has_init: bool, d: &mut Diagnostics<SpanRange>) ->
     let mut ctx_seen: Option<Span> = None;
     for (i, arg) in sig.inputs.iter().enumerate() {
         let pt = match arg {
-            FnArg::Receiver(r) => {
+            FnArg::Receiver(_) => {
+                // rustc already reports `self` outside an impl; a second error would only repeat it.
                 usable = false;
-                err(
-                    d,
-                    r,
-                    "an endpoint handler cannot take `self`".into(),
-                    "make it a free function; keep per-worker state with `init = ..` and a `&State` parameter",
-                );
                 continue;
             }
             FnArg::Typed(pt) => pt,
@@ -238,32 +235,25 @@ pub fn analyze(item: &ItemFn, has_init: bool, d: &mut Diagnostics<SpanRange>) ->
             continue;
         }
         let ident = match &*pt.pat {
-            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                let mut id = p.ident.clone();
-                if id.to_string().starts_with("r#") {
-                    id = Ident::new(id.to_string().trim_start_matches("r#"), id.span());
-                }
-                id
-            }
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
             other => Ident::new(&format!("__input{i}"), SpanRange::of(other).start),
         };
+        let wire_name = ident.to_string().trim_start_matches("r#").to_string();
         args.push(Arg::Input(inputs.len()));
         inputs.push(InputParam {
             ident,
+            wire_name,
             ty: ty.clone(),
         });
     }
     if inputs.len() > 1 {
-        for (arg, input) in sig
-            .inputs
-            .iter()
-            .filter_map(|a| match a {
-                FnArg::Typed(pt) => Some(pt),
-                FnArg::Receiver(_) => None,
-            })
-            .filter(|pt| !matches!(&*pt.ty, Type::Reference(_)) && !is_ctx(&pt.ty))
-            .zip(&inputs)
-        {
+        let input_params = sig.inputs.iter().filter_map(|a| match a {
+            FnArg::Typed(pt) if !matches!(&*pt.ty, Type::Reference(_)) && !is_ctx(&pt.ty) => {
+                Some(pt)
+            }
+            _ => None,
+        });
+        for arg in input_params {
             if !matches!(&*arg.pat, Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none()) {
                 usable = false;
                 err(
@@ -272,10 +262,7 @@ pub fn analyze(item: &ItemFn, has_init: bool, d: &mut Diagnostics<SpanRange>) ->
                     "with several input parameters, each needs a plain name: the input travels as \
                      a JSON object keyed by parameter name"
                         .into(),
-                    &format!(
-                        "name the parameter, e.g. `{}: ..`, and destructure it in the body",
-                        input.ident.to_string().trim_start_matches("__")
-                    ),
+                    "name the parameter, e.g. `pair: (u32, u32)`, and destructure it in the body",
                 );
             }
         }

@@ -28,8 +28,8 @@ pub struct SyncInit<E>(E);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an endpoint's `init`",
     label = "not an initialiser",
-    note = "`init = f` takes a function with no arguments returning `Result<State, E>` \
-            (sync or async), where `E: Display`; a handler parameter `&State` receives the state"
+    note = "`init = f` takes a function with no arguments returning `Result<{T}, E>` \
+            (sync or async), where `E: Display`; the handler's `&{T}` parameter receives it"
 )]
 pub trait InitFn<T, M>: Send + 'static {
     /// Starts the initialiser.
@@ -86,22 +86,22 @@ fn named<T>(name: &'static str, r: Result<T, InitError>) -> Result<T, InitError>
 
 /// Runs `f` for a handler that takes its state as `&T`.
 #[doc(hidden)]
-pub fn init_state<T, M>(
+pub fn init_state<T: 'static, M>(
     name: &'static str,
     f: impl InitFn<T, M>,
-) -> impl Future<Output = Result<T, InitError>> + Send {
+) -> BoxFuture<'static, Result<T, InitError>> {
     let fut = f.start();
-    async move { named(name, fut.await) }
+    Box::pin(async move { named(name, fut.await) })
 }
 
 /// Runs `f` for a handler that does not take the state (init for its side effects).
 #[doc(hidden)]
-pub fn init_discard<T, M>(
+pub fn init_discard<T: 'static, M>(
     name: &'static str,
     f: impl InitFn<T, M>,
-) -> impl Future<Output = Result<(), InitError>> + Send {
+) -> BoxFuture<'static, Result<(), InitError>> {
     let fut = f.start();
-    async move { named(name, fut.await).map(drop) }
+    Box::pin(async move { named(name, fut.await).map(drop) })
 }
 
 /// The initialiser of an endpoint without `init`.

@@ -244,8 +244,13 @@ impl std::error::Error for NoError {}
 #[doc(hidden)]
 pub const fn callee_fits(callee: &EndpointConfig, caller: &EndpointConfig) -> bool {
     match (callee.execution_timeout_ms, caller.execution_timeout_ms) {
-        (_, None) => true,
-        (None, Some(_)) => false,
         (Some(callee), Some(caller)) => callee < caller,
+        _ => true,
     }
+}
+
+/// Whether a callee has a ceiling whenever its caller has one.
+#[doc(hidden)]
+pub const fn callee_bounded(callee: &EndpointConfig, caller: &EndpointConfig) -> bool {
+    !(callee.execution_timeout_ms.is_none() && caller.execution_timeout_ms.is_some())
 }

@@ -1,6 +1,4 @@
-// PENDING: `size` and its alias `size_gb` both set in one `volume(..)`. The duplicate check
-// compares key spellings, so the second value silently wins instead of an error like
-// "`size` is set twice in `volume(..)`".
+// `size` and `size_gb` are one setting of `volume(..)`: writing both is a duplicate.
 use endpoint_sdk::prelude::*;
 
 #[endpoint(
