@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Prerequisites of the tests and benchmarks, installed once and exported for them:
+#   RUNPOD_PYTHON  a Python with the official Runpod SDK (`runpod` 1.12), for the interop tests
+# Sourced by scripts/test.sh and scripts/bench.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+venv="$root/target/python-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import runpod' 2>/dev/null; then
+  echo "== creating $venv with the official runpod SDK (first run only)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'runpod==1.12.*'
+fi
+export RUNPOD_PYTHON="$venv/bin/python"

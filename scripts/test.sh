@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: sets up what the tests need on a fresh machine (only the Rust toolchain is
+# assumed), then checks formatting and lints and runs every test of the workspace.
+#
+#   ./scripts/test.sh            # everything
+#   ./scripts/test.sh -p endpoint-config   # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/prereqs.sh
+source scripts/prereqs.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace "$@"
