@@ -92,6 +92,9 @@ pub struct EndpointConfig {
     pub calls: List<Text>,
     /// Whether a per-worker initialiser runs before the first job.
     pub has_init: bool,
+    /// The most calls one job may make to other endpoints (each fan-out item counts): the
+    /// runaway guard of agent loops. `None`: no limit.
+    pub max_steps: Option<u32>,
     /// Rules opted out of with `allow(..)`.
     pub allow: List<Text>,
 }
@@ -211,6 +214,7 @@ impl EndpointConfig {
             interactive: false,
             calls: Cow::Borrowed(&[]),
             has_init: false,
+            max_steps: None,
             allow: Cow::Borrowed(&[]),
         }
     }

@@ -72,6 +72,7 @@ pub const KEYS: &[&str] = &[
     "interactive",
     "calls",
     "init",
+    "max_steps",
     "allow",
     "crate",
 ];
@@ -94,6 +95,8 @@ const RENAMED: &[(&str, &str)] = &[
     ("vram", "min_vram_gb"),
     ("min_vram", "min_vram_gb"),
     ("cuda", "min_cuda_version"),
+    ("step_budget", "max_steps"),
+    ("max_calls", "max_steps"),
 ];
 
 /// What the attribute says, plus the paths that generated code refers to.
@@ -603,6 +606,7 @@ fn set(
         "execution_timeout_ms" => spec.execution_timeout_ms = int(d, &e, key, ex),
         "concurrency" => spec.concurrency = int(d, &e, key, ex),
         "min_vram_gb" => spec.min_vram_gb = int(d, &e, key, ex),
+        "max_steps" => spec.max_steps = int(d, &e, key, ex),
         "min_cuda_version" => spec.min_cuda_version = name(d, &e, key, ex),
         "workers" => {
             let span = SpanRange::of(&e);
@@ -734,6 +738,7 @@ fn example_for(key: &str) -> &'static str {
         "min_vram_gb" => "min_vram_gb = 40",
         "calls" => "calls = [scrape, embed_search]",
         "init" => "init = load_model",
+        "max_steps" => "max_steps = 50",
         "crate" => "crate = \"my_sdk\"",
         _ => "key = value",
     }

@@ -69,6 +69,8 @@ pub struct Spec<S> {
     pub calls: Vec<Name<S>>,
     /// `init = path`
     pub init: Option<Name<S>>,
+    /// `max_steps = N`
+    pub max_steps: Option<Int<S>>,
     /// `allow(rule, ..)`
     pub allow: Vec<Name<S>>,
 }
@@ -98,6 +100,7 @@ impl<S: Copy> Spec<S> {
             interactive: None,
             calls: Vec::new(),
             init: None,
+            max_steps: None,
             allow: Vec::new(),
         }
     }

@@ -187,6 +187,21 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         }
     }
 
+    let max_steps = match &spec.max_steps {
+        None => None,
+        Some(v) if v.value < 1 || v.value > i128::from(u32::MAX) => {
+            d.error(
+                v.span,
+                format!("`max_steps = {}` must be at least 1", group(v.value)),
+            )
+            .with_help(
+                "it caps the calls one job makes to other endpoints; remove it for no limit",
+            );
+            None
+        }
+        Some(v) => Some(v.value as u32),
+    };
+
     EndpointConfig {
         name,
         hardware,
@@ -207,6 +222,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         interactive,
         calls: calls.into(),
         has_init: spec.init.is_some(),
+        max_steps,
         allow: allow.into(),
     }
 }
@@ -1057,6 +1073,7 @@ impl EndpointConfig {
         spec.interactive = Some(crate::spec::Spanned::new(self.interactive, ()));
         spec.calls = self.calls.iter().map(|c| n(c)).collect();
         spec.init = self.has_init.then(|| n("init"));
+        spec.max_steps = self.max_steps.map(|v| i(u64::from(v)));
         spec.allow = self.allow.iter().map(|a| n(a)).collect();
         spec
     }

@@ -111,7 +111,18 @@ fn generate(
                 "{}::__private::serde",
                 quote!(#krate).to_string().replace(' ', "")
             );
+            let tuple_tys = sig.inputs.iter().map(|i| &i.ty);
+            let tuple_tys_again = sig.inputs.iter().map(|i| &i.ty);
+            let tuple_idents: Vec<_> = sig.inputs.iter().map(|i| &i.ident).collect();
+            let from_tuple = quote! {
+                impl ::core::convert::From<(#(#tuple_tys,)*)> for #struct_name {
+                    fn from((#(#tuple_idents,)*): (#(#tuple_tys_again,)*)) -> Self {
+                        #struct_name { #(#tuple_idents),* }
+                    }
+                }
+            };
             input_struct = quote! {
+                #from_tuple
                 #[doc(hidden)]
                 #[allow(non_camel_case_types)]
                 #[derive(#krate::__private::serde::Serialize, #krate::__private::serde::Deserialize)]
@@ -233,6 +244,12 @@ fn generate(
         });
     }
 
+    let methods = if sig.usable {
+        typed_methods(fn_name, vis, name, sig, krate, &input_ty)
+    } else {
+        TokenStream::new()
+    };
+
     let doc = format!(
         "The `{name}` endpoint: [`{fn_name}`](fn@{fn_name}) running on Runpod Serverless. \
          Its configuration is `<{fn_name} as Endpoint>::CONFIG`."
@@ -272,11 +289,105 @@ fn generate(
             }
         }
 
+        #methods
+
         #krate::__private::inventory::submit! {
             #krate::__private::Registration::of::<#fn_name>()
         }
 
         #callee_checks
+    }
+}
+
+/// `call`, `call_with`, `submit` and `fan_out` on the endpoint's handle type.
+fn typed_methods(
+    fn_name: &syn::Ident,
+    vis: &syn::Visibility,
+    name: &str,
+    sig: &HandlerSig,
+    krate: &Path,
+    input_ty: &TokenStream,
+) -> TokenStream {
+    let params: Vec<TokenStream> = sig
+        .inputs
+        .iter()
+        .map(|i| {
+            let (id, ty) = (&i.ident, &i.ty);
+            quote!(#id: #ty)
+        })
+        .collect();
+    let input = match sig.inputs.len() {
+        0 => quote!(#krate::NoInput),
+        1 => {
+            let id = &sig.inputs[0].ident;
+            quote!(#id)
+        }
+        _ => {
+            let ids = sig.inputs.iter().map(|i| &i.ident);
+            quote!(#input_ty { #(#ids),* })
+        }
+    };
+    let result = quote! {
+        ::core::result::Result<
+            <Self as #krate::Endpoint>::Output,
+            #krate::client::CallError<<Self as #krate::Endpoint>::Error>,
+        >
+    };
+    let call_doc = format!(
+        "Calls the `{name}` endpoint and waits for its result, within the caller's deadline; \
+         retries transport failures, never the endpoint's own error."
+    );
+    let fan_doc = format!(
+        "Calls the `{name}` endpoint once per input, at most 16 at once (`.concurrency(n)`); \
+         `.await` gives one `Result` per input, in input order; `.fail_fast()` stops at the first \
+         failure and cancels the rest."
+    );
+    let submit_doc = format!(
+        "Submits a job to the `{name}` endpoint without waiting; the handle can wait, check, \
+         cancel or stream it."
+    );
+    quote! {
+        impl #fn_name {
+            #[doc = #call_doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis async fn call(
+                caller: &impl #krate::client::Caller,
+                #(#params),*
+            ) -> #result {
+                #krate::client::call::<Self>(caller, #input, ::core::option::Option::None).await
+            }
+
+            #[doc = #call_doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis async fn call_with(
+                caller: &impl #krate::client::Caller,
+                options: #krate::client::CallOptions,
+                #(#params),*
+            ) -> #result {
+                #krate::client::call::<Self>(caller, #input, ::core::option::Option::Some(options)).await
+            }
+
+            #[doc = #submit_doc]
+            #[allow(clippy::too_many_arguments)]
+            #vis async fn submit(
+                caller: &impl #krate::client::Caller,
+                #(#params),*
+            ) -> ::core::result::Result<
+                #krate::client::JobHandle<Self>,
+                #krate::client::CallError<<Self as #krate::Endpoint>::Error>,
+            > {
+                #krate::client::submit::<Self>(caller, #input).await
+            }
+
+            #[doc = #fan_doc]
+            #vis fn fan_out<I>(caller: &impl #krate::client::Caller, inputs: I) -> #krate::client::FanOut<Self>
+            where
+                I: ::core::iter::IntoIterator,
+                I::Item: ::core::convert::Into<<Self as #krate::Endpoint>::Input>,
+            {
+                #krate::client::fan_out::<Self, I>(caller, inputs)
+            }
+        }
     }
 }
 
@@ -378,6 +489,10 @@ fn config_tokens(c: &EndpointConfig, calls: &[Path], krate: &Path) -> TokenStrea
             .collect(),
     );
     let has_init = c.has_init;
+    let max_steps = match c.max_steps {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
     let allow = cow_slice(c.allow.iter().map(|a| cow_str(a)).collect());
     quote! {
         &#cfg::EndpointConfig {
@@ -397,6 +512,7 @@ fn config_tokens(c: &EndpointConfig, calls: &[Path], krate: &Path) -> TokenStrea
             interactive: #interactive,
             calls: #calls,
             has_init: #has_init,
+            max_steps: #max_steps,
             allow: #allow,
         }
     }

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod client;
 pub mod deploy;
 mod error;
 pub mod handler;
@@ -39,6 +40,7 @@ pub mod registry;
 pub mod server;
 pub mod worker;
 
+pub use client::{CallError, Caller, Client};
 pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};
 pub use handler::{Ctx, Endpoint, EndpointDef, InitError, NoError, NoInput};
@@ -54,6 +56,7 @@ pub mod config {
 
 /// What an application needs in scope: `use endpoint_sdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::client::{CallError, CallOptions, Caller, Client};
     pub use crate::handler::{Ctx, Endpoint};
     pub use endpoint_macros::endpoint;
 }

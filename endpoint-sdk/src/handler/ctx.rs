@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::client::{CallRecord, Client};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -43,6 +45,7 @@ pub(crate) struct CtxInner {
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
     pub(crate) sink: Option<Arc<dyn JobSink>>,
+    pub(crate) client: Option<Client>,
 }
 
 impl fmt::Debug for Ctx {
@@ -76,7 +79,10 @@ impl Ctx {
                 deadline: None,
                 cancel: CancellationToken::new(),
                 sink: None,
+                client: None,
             },
+            client: None,
+            max_steps: None,
         }
     }
 
@@ -130,6 +136,30 @@ impl Ctx {
         }
     }
 
+    /// Where this job's calls to other endpoints go: the runtime's transport (in-process
+    /// locally, HTTP on the platform). A context built without one calls over HTTP with routes
+    /// from the environment ([`Client::from_env`]).
+    pub fn client(&self) -> Client {
+        match &self.inner.client {
+            Some(c) => c.clone(),
+            None => {
+                static FROM_ENV: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+                FROM_ENV.get_or_init(Client::from_env).clone()
+            }
+        }
+    }
+
+    /// The calls this job has made so far, with their queue delays and execution times (print
+    /// them with [`crate::client::trace::waterfall`]).
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.client().trace().records()
+    }
+
+    /// Calls this job may still make (`max_steps`); `None` without a limit.
+    pub fn steps_left(&self) -> Option<u32> {
+        self.inner.client.as_ref().and_then(Client::steps_left)
+    }
+
     /// Sends a stream chunk, read by the platform's `/stream/{id}` (e.g. tokens as an LLM
     /// produces them). Chunks are delivered in order and always before the job's result.
     pub fn stream(&self, chunk: impl Serialize) {
@@ -142,6 +172,8 @@ impl Ctx {
 /// Builds a [`Ctx`].
 pub struct CtxBuilder {
     inner: CtxInner,
+    client: Option<Client>,
+    max_steps: Option<u32>,
 }
 
 impl CtxBuilder {
@@ -175,8 +207,19 @@ impl CtxBuilder {
         self
     }
 
+    /// Calls to other endpoints go through `client`, within a budget of `max_steps` calls.
+    pub fn client(mut self, client: Client, max_steps: Option<u32>) -> Self {
+        self.client = Some(client);
+        self.max_steps = max_steps;
+        self
+    }
+
     /// The context.
-    pub fn build(self) -> Ctx {
+    pub fn build(mut self) -> Ctx {
+        if let Some(client) = self.client.take() {
+            // Each job gets its own trace (named by its trace id) and step budget.
+            self.inner.client = Some(client.for_job(&self.inner.trace_id, self.max_steps));
+        }
         Ctx {
             inner: Arc::new(self.inner),
         }

@@ -282,6 +282,7 @@ impl EndpointRuntime {
             retain_until: None,
             trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
         };
+        let trace_id = record.trace_id.clone();
         {
             let mut st = self.lock();
             let limit = self.queue_limit();
@@ -301,6 +302,8 @@ impl EndpointRuntime {
         let _ = self.shared.events.send(RuntimeEvent::JobQueued {
             endpoint: self.name().to_string(),
             job: id.clone(),
+            execution_timeout,
+            trace_id,
         });
         self.job_ready.notify_one();
         self.wake.notify_one();

@@ -56,6 +56,10 @@ pub enum RuntimeEvent {
         endpoint: String,
         /// Job id.
         job: String,
+        /// Its execution timeout (the policy's, or the endpoint's).
+        execution_timeout: Option<Duration>,
+        /// The trace it belongs to.
+        trace_id: String,
     },
     /// A worker took a job.
     JobStarted {

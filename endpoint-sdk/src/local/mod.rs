@@ -232,6 +232,8 @@ impl Default for RuntimeOptions {
 pub(crate) struct Shared {
     pub(crate) options: RuntimeOptions,
     pub(crate) events: broadcast::Sender<RuntimeEvent>,
+    /// The runtime itself, for the in-process calls of the jobs it runs.
+    pub(crate) runtime: std::sync::OnceLock<std::sync::Weak<RuntimeHandle>>,
 }
 
 impl Shared {
@@ -323,6 +325,7 @@ impl LocalRuntimeBuilder {
         let shared = Arc::new(Shared {
             options: self.options,
             events,
+            runtime: std::sync::OnceLock::new(),
         });
         let shutdown = CancellationToken::new();
         let mut endpoints = BTreeMap::new();
@@ -339,11 +342,15 @@ impl LocalRuntimeBuilder {
             endpoints.insert(name, ep);
         }
         Ok(LocalRuntime {
-            inner: Arc::new(Inner {
-                endpoints,
-                shared,
-                shutdown,
-            }),
+            inner: {
+                let handle = Arc::new(RuntimeHandle {
+                    endpoints,
+                    shared: shared.clone(),
+                    shutdown,
+                });
+                let _ = shared.runtime.set(Arc::downgrade(&handle));
+                handle
+            },
         })
     }
 }
@@ -366,13 +373,15 @@ async fn janitor(ep: Arc<EndpointRuntime>, shutdown: CancellationToken) {
     }
 }
 
-struct Inner {
+/// The shared core of a [`LocalRuntime`] (a [`Weak`](std::sync::Weak) reference to it lets
+/// in-process calls not keep the runtime alive).
+pub struct RuntimeHandle {
     endpoints: BTreeMap<String, Arc<EndpointRuntime>>,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 }
 
-impl Drop for Inner {
+impl Drop for RuntimeHandle {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
@@ -382,13 +391,26 @@ impl Drop for Inner {
 /// [`LocalRuntime::shutdown`].
 #[derive(Clone)]
 pub struct LocalRuntime {
-    inner: Arc<Inner>,
+    inner: Arc<RuntimeHandle>,
 }
 
 impl LocalRuntime {
     /// Starts building a runtime.
     pub fn builder() -> LocalRuntimeBuilder {
         LocalRuntimeBuilder::default()
+    }
+
+    pub(crate) fn weak(&self) -> std::sync::Weak<RuntimeHandle> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_handle(inner: Arc<RuntimeHandle>) -> Self {
+        LocalRuntime { inner }
+    }
+
+    /// A client that calls into this runtime in-process.
+    pub fn client(&self) -> crate::client::Client {
+        crate::client::Client::local(self)
     }
 
     /// A runtime hosting every endpoint registered in the binary, with the default options.

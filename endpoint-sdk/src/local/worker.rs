@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::endpoint::{EndpointRuntime, Outcome, TakenJob};
+use crate::client::Client;
 use crate::handler::{Ctx, EndpointDef, JobSink, WorkerState, panic_message};
 use crate::job::{FailureKind, JobFailure};
 
@@ -103,8 +104,12 @@ async fn run_job(
             ep: Arc::downgrade(&ep),
             worker: worker.clone(),
             job: job.id.clone(),
-        }))
-        .build();
+        }));
+    let ctx = match ep.shared.runtime.get() {
+        Some(rt) => ctx.client(Client::local_weak(rt.clone()), ep.config.max_steps),
+        None => ctx,
+    }
+    .build();
     let mut handle = tokio::spawn(def.run(&state, ctx, job.input.clone()));
     let deadline = job.deadline;
     let overdue = async {

@@ -227,6 +227,7 @@ pub async fn run_until(
         slots: slots.clone(),
         handlers: handlers.handle().clone(),
         replace: replace.clone(),
+        client: crate::client::Client::from_env(),
     };
 
     loop {
@@ -409,6 +410,7 @@ struct JobRunner {
     slots: Arc<Slots>,
     handlers: tokio::runtime::Handle,
     replace: CancellationToken,
+    client: crate::client::Client,
 }
 
 enum Ended {
@@ -435,6 +437,7 @@ impl JobRunner {
             .deadline(deadline)
             .cancel(stop.clone())
             .sink(posts.clone())
+            .client(self.client.clone(), self.def.config.max_steps)
             .build();
         tracing::info!("job started");
         let mut handle = self.handlers.spawn(

@@ -31,13 +31,18 @@ async fn research(topic: String) -> String {
 #[endpoint(
     cpu = "cpu3c-2-4",
     calls = [research, crate::search::embed_search],
+    max_steps = 40,
     execution_timeout_ms = 600_000
 )]
-async fn orchestrate(goal: String) -> String {
+async fn orchestrate(ctx: Ctx, goal: String) -> String {
+    // The typed handles of the callees: call, submit, fan_out.
+    let _ = research::call(&ctx, goal.clone());
+    let _ = search::embed_search::fan_out(&ctx, vec![goal.clone()]).concurrency(2);
     goal
 }
 
 fn main() {
+    assert_eq!(<orchestrate as Endpoint>::CONFIG.max_steps, Some(40));
     assert!(<scrape as Endpoint>::CONFIG.calls.is_empty());
     assert_eq!(
         <research as Endpoint>::CONFIG.calls.as_ref(),

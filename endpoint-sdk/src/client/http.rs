@@ -1,0 +1,346 @@
+//! Calls over HTTP to a Runpod-compatible API: the cloud (`https://api.runpod.ai/v2`) or
+//! `app dev`'s server. Each endpoint name resolves to a base URL and an endpoint id.
+//!
+//! From the environment ([`HttpRoutes::from_env`]):
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `RUNPOD_ENDPOINT_BASE_URL` | the API's base, up to `/v2` | `https://api.runpod.ai/v2` |
+//! | `ENDPOINT_ID_<NAME>` | the platform id of endpoint `<name>` (upper-case, `-` → `_`), written by `app deploy` | the name itself (as `app dev` serves it) |
+//! | `ENDPOINT_URL_<NAME>` | a full base for one endpoint, e.g. `http://10.0.0.5:8000/v2/web-retrieval` | |
+//! | `RUNPOD_API_KEY` | sent as `Authorization: Bearer <key>` | none |
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::transport::{Transport, TransportError};
+use crate::handler::BoxFuture;
+use crate::job::{JobStatus, StatusObject};
+use crate::local::RunRequest;
+
+/// Where each endpoint lives.
+#[derive(Clone, Default)]
+pub struct HttpRoutes {
+    base: String,
+    ids: HashMap<String, String>,
+    urls: HashMap<String, String>,
+    api_key: Option<String>,
+}
+
+impl std::fmt::Debug for HttpRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRoutes")
+            .field("base", &self.base)
+            .field("ids", &self.ids)
+            .field("urls", &self.urls)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The environment variable holding endpoint `name`'s id (`web-retrieval` → `ENDPOINT_ID_WEB_RETRIEVAL`).
+pub fn id_var(name: &str) -> String {
+    format!("ENDPOINT_ID_{}", env_suffix(name))
+}
+
+/// The environment variable holding endpoint `name`'s full URL.
+pub fn url_var(name: &str) -> String {
+    format!("ENDPOINT_URL_{}", env_suffix(name))
+}
+
+fn env_suffix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl HttpRoutes {
+    /// Every endpoint under `base` (e.g. `http://127.0.0.1:8000/v2`), by name.
+    pub fn new(base: impl Into<String>) -> Self {
+        HttpRoutes {
+            base: base.into().trim_end_matches('/').to_string(),
+            ..HttpRoutes::default()
+        }
+    }
+
+    /// Routes from the environment (see the module docs).
+    pub fn from_env() -> Self {
+        let base = std::env::var("RUNPOD_ENDPOINT_BASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "https://api.runpod.ai/v2".to_string());
+        let mut routes = HttpRoutes::new(base);
+        for (k, v) in std::env::vars() {
+            if v.is_empty() {
+                continue;
+            }
+            if let Some(suffix) = k.strip_prefix("ENDPOINT_ID_") {
+                routes.ids.insert(suffix.to_string(), v);
+            } else if let Some(suffix) = k.strip_prefix("ENDPOINT_URL_") {
+                routes
+                    .urls
+                    .insert(suffix.to_string(), v.trim_end_matches('/').to_string());
+            }
+        }
+        routes.api_key = std::env::var("RUNPOD_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        routes
+    }
+
+    /// Endpoint `name` has platform id `id`.
+    pub fn id(mut self, name: &str, id: impl Into<String>) -> Self {
+        self.ids.insert(env_suffix(name), id.into());
+        self
+    }
+
+    /// Endpoint `name` lives at `url` (its full base, ending with its id).
+    pub fn url(mut self, name: &str, url: impl Into<String>) -> Self {
+        self.urls.insert(
+            env_suffix(name),
+            url.into().trim_end_matches('/').to_string(),
+        );
+        self
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>`.
+    pub fn api_key(mut self, key: Option<String>) -> Self {
+        self.api_key = key;
+        self
+    }
+
+    /// The base URL of endpoint `name`'s routes.
+    pub fn endpoint_url(&self, name: &str) -> String {
+        let suffix = env_suffix(name);
+        if let Some(url) = self.urls.get(&suffix) {
+            return url.clone();
+        }
+        let id = self.ids.get(&suffix).map_or(name, String::as_str);
+        format!("{}/{id}", self.base)
+    }
+}
+
+/// Calls over HTTP.
+pub struct HttpTransport {
+    routes: HttpRoutes,
+    http: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A transport using `routes`.
+    pub fn new(routes: HttpRoutes) -> Self {
+        HttpTransport {
+            routes,
+            http: crate::http::client(),
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, url);
+        match &self.routes.api_key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<Value, TransportError> {
+        let resp = req.send().await.map_err(|e| {
+            let mut msg = format!("{what}: {e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            TransportError::Unavailable(msg)
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|e| TransportError::Rejected {
+                status: Some(status.as_u16()),
+                message: format!("{what}: the answer is not JSON ({e}): {}", snippet(&text)),
+            });
+        }
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("error")
+                    .or_else(|| v.get("detail"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| snippet(&text));
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(TransportError::Unavailable(format!(
+                "{what} answered {status}: {message}"
+            )));
+        }
+        let hint = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                " (check RUNPOD_API_KEY)".to_string()
+            }
+            StatusCode::NOT_FOUND => {
+                " (is the endpoint deployed, and its ENDPOINT_ID_* set?)".to_string()
+            }
+            _ => String::new(),
+        };
+        Err(TransportError::Rejected {
+            status: Some(status.as_u16()),
+            message: format!("{message}{hint}"),
+        })
+    }
+
+    fn status_from(v: Value, what: &str) -> Result<StatusObject, TransportError> {
+        serde_json::from_value(v).map_err(|e| TransportError::Rejected {
+            status: None,
+            message: format!("{what}: not a status object: {e}"),
+        })
+    }
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+impl Transport for HttpTransport {
+    fn submit(
+        &self,
+        endpoint: &str,
+        req: RunRequest,
+    ) -> BoxFuture<'_, Result<String, TransportError>> {
+        let url = format!("{}/run", self.routes.endpoint_url(endpoint));
+        Box::pin(async move {
+            let v = self
+                .send(self.request(reqwest::Method::POST, url).json(&req), "run")
+                .await?;
+            v.get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| TransportError::Rejected {
+                    status: None,
+                    message: format!("/run answered without a job id: {v}"),
+                })
+        })
+    }
+
+    fn wait(
+        &self,
+        endpoint: &str,
+        id: &str,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+        let url = format!("{}/status/{id}", self.routes.endpoint_url(endpoint));
+        Box::pin(async move {
+            // Poll `/status` with a growing interval until the job is final or `wait` passes.
+            let until = tokio::time::Instant::now() + wait;
+            let mut interval = Duration::from_millis(20);
+            loop {
+                let v = self
+                    .send(self.request(reqwest::Method::GET, url.clone()), "status")
+                    .await?;
+                let status = Self::status_from(v, "status")?;
+                let now = tokio::time::Instant::now();
+                if status.status.is_final() || now >= until {
+                    return Ok(status);
+                }
+                tokio::time::sleep(interval.min(until - now)).await;
+                interval = (interval * 2).min(Duration::from_secs(1));
+            }
+        })
+    }
+
+    fn status(
+        &self,
+        endpoint: &str,
+        id: &str,
+    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+        let url = format!("{}/status/{id}", self.routes.endpoint_url(endpoint));
+        Box::pin(async move {
+            let v = self
+                .send(self.request(reqwest::Method::GET, url), "status")
+                .await?;
+            Self::status_from(v, "status")
+        })
+    }
+
+    fn cancel(&self, endpoint: &str, id: &str) -> BoxFuture<'_, Result<(), TransportError>> {
+        let url = format!("{}/cancel/{id}", self.routes.endpoint_url(endpoint));
+        Box::pin(async move {
+            self.send(self.request(reqwest::Method::POST, url), "cancel")
+                .await
+                .map(drop)
+        })
+    }
+
+    fn stream(
+        &self,
+        endpoint: &str,
+        id: &str,
+    ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>> {
+        let url = format!("{}/stream/{id}", self.routes.endpoint_url(endpoint));
+        Box::pin(async move {
+            let v = self
+                .send(self.request(reqwest::Method::GET, url), "stream")
+                .await?;
+            let status: JobStatus = v
+                .get("status")
+                .cloned()
+                .and_then(|s| serde_json::from_value(s).ok())
+                .unwrap_or(JobStatus::InProgress);
+            let chunks = v
+                .get("stream")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c.get("output").cloned().unwrap_or(Value::Null))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((status, chunks))
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.routes.base.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_resolve_to_urls_by_name_id_or_explicit_url() {
+        let routes = HttpRoutes::new("https://api.runpod.ai/v2/")
+            .id("web-retrieval", "abc123")
+            .url("embed", "http://10.0.0.5:8000/v2/embed/");
+        assert_eq!(
+            routes.endpoint_url("web-retrieval"),
+            "https://api.runpod.ai/v2/abc123"
+        );
+        assert_eq!(
+            routes.endpoint_url("embed"),
+            "http://10.0.0.5:8000/v2/embed"
+        );
+        assert_eq!(
+            routes.endpoint_url("other"),
+            "https://api.runpod.ai/v2/other"
+        );
+        assert_eq!(id_var("web-retrieval"), "ENDPOINT_ID_WEB_RETRIEVAL");
+        let debug = format!("{:?}", routes.api_key(Some("sk-secret".into())));
+        assert!(!debug.contains("sk-secret"));
+    }
+}

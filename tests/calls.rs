@@ -1,0 +1,597 @@
+//! Typed calls between endpoints and from plain clients: both transports (in-process and HTTP),
+//! the callee's error type arriving intact, a fan-out of 1 000, timeouts, lost workers, an
+//! unreachable server, deadline clamping, cancellation reaching children (checked on the server
+//! side), retries only where allowed, the step budget, and tracing.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use endpoint_sdk::EndpointDef;
+use endpoint_sdk::client::{CallOptions, CallRecord, HttpRoutes, RetryPolicy};
+use endpoint_sdk::job::JobStatus;
+use endpoint_sdk::local::{LocalRuntime, RunRequest, RuntimeEvent};
+use endpoint_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use support::{TestServer, client};
+use tokio::sync::broadcast;
+
+const LONG: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum SearchError {
+    #[error("no results for {query:?}")]
+    NoResults { query: String, tried: u32 },
+    #[error("the index is rebuilding")]
+    Rebuilding,
+}
+
+static SEARCH_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// A callee with its own error type.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 4), concurrency = 16, execution_timeout_ms = 30_000)]
+async fn search(query: String) -> Result<Vec<String>, SearchError> {
+    SEARCH_CALLS.fetch_add(1, Ordering::SeqCst);
+    match query.as_str() {
+        "" => Err(SearchError::NoResults { query, tried: 3 }),
+        "rebuild" => Err(SearchError::Rebuilding),
+        q => Ok(vec![format!("{q}-1"), format!("{q}-2")]),
+    }
+}
+
+/// Several input parameters: travel as an object, called with plain arguments.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 4), concurrency = 64, execution_timeout_ms = 30_000)]
+async fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Returns the trace id it runs under.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 30_000)]
+async fn whose_trace(ctx: Ctx) -> String {
+    ctx.trace_id().to_string()
+}
+
+/// Sleeps `ms`.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 8), concurrency = 8, execution_timeout_ms = 60_000)]
+async fn slow(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Digest {
+    pub hits: Vec<Vec<String>>,
+    pub sum: i64,
+    pub trace: String,
+    pub child_trace: String,
+    pub calls: usize,
+}
+
+/// An orchestrator: a fan-out, a call with several parameters, and a traced call.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000,
+           calls = [search, add, whose_trace])]
+async fn digest(ctx: Ctx, topics: Vec<String>) -> Result<Digest, String> {
+    let hits = search::fan_out(&ctx, topics)
+        .await
+        .into_iter()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sum = add::call(&ctx, 40, 2).await.map_err(|e| e.to_string())?;
+    let child_trace = whose_trace::call(&ctx).await.map_err(|e| e.to_string())?;
+    Ok(Digest {
+        hits,
+        sum,
+        trace: ctx.trace_id().to_string(),
+        child_trace,
+        calls: ctx.calls().len(),
+    })
+}
+
+/// Waits on a long child (for cancellation and timeouts of callers).
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000, calls = [slow])]
+async fn waits_on_child(ctx: Ctx, ms: u64) -> Result<u64, String> {
+    slow::call(&ctx, ms).await.map_err(|e| e.to_string())
+}
+
+/// Fans out with fail-fast: one child fails at once, the others are long.
+#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000, calls = [search, slow])]
+async fn fail_fast_parent(ctx: Ctx) -> Result<usize, String> {
+    // A child still running when the parent fails: dropping its handle cancels it.
+    let _running_child = slow::submit(&ctx, 20_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = search::fan_out(&ctx, vec!["a".to_string(), "".to_string(), "c".to_string()])
+        .concurrency(1)
+        .fail_fast()
+        .await;
+    match r {
+        Err(CallError::Endpoint(SearchError::NoResults { .. })) => Err("a child failed".into()),
+        other => Ok(other.map(|v| v.len()).unwrap_or(0)),
+    }
+}
+
+/// Calls in a loop: the runaway agent the step budget stops.
+#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000, max_steps = 5, calls = [add])]
+async fn runaway(ctx: Ctx) -> Result<u32, String> {
+    let mut made = 0;
+    loop {
+        match add::call(&ctx, 1, 1).await {
+            Ok(_) => made += 1,
+            Err(CallError::StepBudgetExhausted { limit, .. }) => {
+                assert_eq!(ctx.steps_left(), Some(0));
+                return Ok(made * 100 + limit);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn runtime() -> LocalRuntime {
+    LocalRuntime::builder()
+        .endpoint::<search>()
+        .endpoint::<add>()
+        .endpoint::<whose_trace>()
+        .endpoint::<slow>()
+        .endpoint::<digest>()
+        .endpoint::<waits_on_child>()
+        .endpoint::<fail_fast_parent>()
+        .endpoint::<runaway>()
+        .build()
+        .unwrap()
+}
+
+async fn next_finish(
+    events: &mut broadcast::Receiver<RuntimeEvent>,
+    endpoint: &str,
+) -> (String, JobStatus) {
+    tokio::time::timeout(LONG, async {
+        loop {
+            if let Ok(RuntimeEvent::JobFinished {
+                endpoint: e,
+                job,
+                status,
+                ..
+            }) = events.recv().await
+                && e == endpoint
+            {
+                return (job, status);
+            }
+        }
+    })
+    .await
+    .expect("a job of the endpoint finished")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_round_trips_in_process_with_the_callees_error_intact() {
+    let rt = runtime();
+    let c = rt.client();
+    assert_eq!(
+        search::call(&c, "rust".into()).await.unwrap(),
+        ["rust-1", "rust-2"]
+    );
+    assert_eq!(add::call(&c, 2, 3).await.unwrap(), 5);
+    let before = SEARCH_CALLS.load(Ordering::SeqCst);
+    match search::call(&c, String::new()).await {
+        Err(CallError::Endpoint(e)) => assert_eq!(
+            e,
+            SearchError::NoResults {
+                query: String::new(),
+                tried: 3
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        SEARCH_CALLS.load(Ordering::SeqCst) - before,
+        1,
+        "the callee's own error is never retried"
+    );
+    let record = c.trace().records().pop().unwrap();
+    assert_eq!(
+        (record.attempts, record.status),
+        (1, Some(JobStatus::Failed))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_round_trips_over_http_with_the_callees_error_intact() {
+    let s = TestServer::start(runtime(), None).await;
+    let c = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    assert_eq!(
+        search::call(&c, "http".into()).await.unwrap(),
+        ["http-1", "http-2"]
+    );
+    assert_eq!(add::call(&c, -2, 3).await.unwrap(), 1);
+    assert_eq!(
+        search::call(&c, "rebuild".into()).await.unwrap_err(),
+        CallError::Endpoint(SearchError::Rebuilding)
+    );
+    // An orchestrator calling others in-process, driven over HTTP.
+    let d = digest::call(&c, vec!["a".into(), "b".into()])
+        .await
+        .unwrap();
+    assert_eq!(d.hits, [vec!["a-1", "a-2"], vec!["b-1", "b-2"]]);
+    assert_eq!((d.sum, d.calls), (42, 4));
+    assert_eq!(
+        d.child_trace, d.trace,
+        "the trace id follows the job into its calls"
+    );
+    // Errors of the platform itself are named.
+    let e = search::call(
+        &Client::http(HttpRoutes::new(format!("{}/v2", s.base)).id("search", "nope")),
+        "x".into(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            CallError::Rejected {
+                status: Some(404),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("ENDPOINT_ID_"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_of_1000_returns_every_result_in_input_order() {
+    let rt = runtime();
+    let c = rt.client();
+    let pairs: Vec<(i64, i64)> = (0..1000).map(|i| (i, i * 10)).collect();
+    let results = add::fan_out(&c, pairs.clone()).concurrency(64).await;
+    assert_eq!(results.len(), 1000);
+    for ((a, b), r) in pairs.iter().zip(results) {
+        assert_eq!(r.unwrap(), a + b);
+    }
+    assert_eq!(
+        c.trace().records().len(),
+        1000,
+        "every call is in the trace"
+    );
+
+    let s = TestServer::start(rt.clone(), None).await;
+    let http = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    let results = search::fan_out(&http, (0..200).map(|i| format!("q{i}"))).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.unwrap()[0], format!("q{i}-1"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
+    let mut def = EndpointDef::of::<slow>();
+    def.config.execution_timeout_ms = Some(300);
+    let rt = LocalRuntime::builder().definition(def).build().unwrap();
+    match slow::call(&rt.client(), 5_000).await {
+        Err(CallError::TimedOut { endpoint, .. }) => assert_eq!(endpoint, "slow"),
+        other => panic!("{other:?}"),
+    }
+    // A wait bound of the caller's own ends the call too, and cancels the job.
+    let rt = runtime();
+    let mut events = rt.events();
+    let opts = CallOptions::default().timeout(Duration::from_millis(300));
+    assert!(matches!(
+        slow::call_with(&rt.client(), opts, 10_000).await,
+        Err(CallError::TimedOut { .. })
+    ));
+    assert_eq!(
+        next_finish(&mut events, "slow").await.1,
+        JobStatus::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_worker_is_retried_and_an_unreachable_server_is_a_transport_error() {
+    // `lossy` is served by the test itself: the first worker takes the job and vanishes.
+    let mut config = endpoint_sdk::config::EndpointConfig::new("search");
+    config.execution_timeout_ms = Some(30_000);
+    let rt = LocalRuntime::builder()
+        .external_endpoint(config)
+        .with_options(|o| {
+            o.lost_after = Duration::from_millis(300);
+            o.max_attempts = 1;
+            o.take_wait = Duration::from_millis(200);
+        })
+        .build()
+        .unwrap();
+    let s = TestServer::start(rt.clone(), None).await;
+    let base = s.base.clone();
+    let worker = tokio::spawn(async move {
+        let http = client();
+        let take = |w: &'static str| {
+            let url = format!("{base}/v2/search/job-take/{w}");
+            let http = http.clone();
+            async move {
+                loop {
+                    let r = http.get(&url).send().await.unwrap();
+                    if r.status() == 200 {
+                        return r.json::<serde_json::Value>().await.unwrap();
+                    }
+                }
+            }
+        };
+        let first = take("vanishes").await;
+        let second = take("reliable").await;
+        assert_ne!(first["id"], second["id"], "the retry is a new job");
+        let done = format!(
+            "{base}/v2/search/job-done/reliable/{}",
+            second["id"].as_str().unwrap()
+        );
+        http.post(done)
+            .body(r#"{"output": ["found"]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let c = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    assert_eq!(search::call(&c, "q".into()).await.unwrap(), ["found"]);
+    worker.await.unwrap();
+    let record = c.trace().records().pop().unwrap();
+    assert_eq!(
+        record.attempts, 2,
+        "the lost worker's failure was retried once"
+    );
+
+    // Nothing listens here: retried, then reported as a transport error.
+    let closed = Client::http(HttpRoutes::new("http://127.0.0.1:9/v2"));
+    let e = search::call(&closed, "q".into()).await.unwrap_err();
+    assert!(matches!(e, CallError::Transport { .. }), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(closed.trace().records().pop().unwrap().attempts, 3);
+
+    // No retries when the policy says so.
+    let once = Client::http(HttpRoutes::new("http://127.0.0.1:9/v2"))
+        .options(CallOptions::default().retry(RetryPolicy::none()));
+    assert!(search::call(&once, "q".into()).await.is_err());
+    assert_eq!(once.trace().records().pop().unwrap().attempts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_server_errors_are_retried() {
+    let rt = runtime();
+    let server = endpoint_sdk::server::Server::new(rt.clone());
+    let failures = Arc::new(AtomicUsize::new(0));
+    let seen = failures.clone();
+    // The first two /run requests answer 503, as an overloaded platform would.
+    let app = server.router().layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let seen = seen.clone();
+            async move {
+                if req.uri().path().ends_with("/run") && seen.fetch_add(1, Ordering::SeqCst) < 2 {
+                    return axum::response::IntoResponse::into_response((
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                    ));
+                }
+                next.run(req).await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v2", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = Client::http(HttpRoutes::new(base));
+    assert_eq!(add::call(&c, 1, 1).await.unwrap(), 2);
+    assert_eq!(c.trace().records().pop().unwrap().attempts, 3);
+    assert_eq!(failures.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
+    let rt = runtime();
+    let mut events = rt.events();
+    // The parent gets an 8 s budget (its ceiling is 120 s); the child's own ceiling is 60 s.
+    let req = RunRequest {
+        input: json!(10),
+        policy: Some(endpoint_sdk::local::Policy {
+            execution_timeout: Some(8_000),
+            ..Default::default()
+        }),
+        ..RunRequest::default()
+    };
+    let st = rt.run_sync("waits_on_child", req, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    let child_timeout = loop {
+        match events.recv().await.unwrap() {
+            RuntimeEvent::JobQueued {
+                endpoint,
+                execution_timeout,
+                ..
+            } if endpoint == "slow" => break execution_timeout,
+            _ => {}
+        }
+    };
+    let t = child_timeout.expect("the child got an execution timeout");
+    assert!(
+        t <= Duration::from_secs(8) && t >= Duration::from_secs(5),
+        "{t:?}"
+    );
+
+    // No call starts once the budget is spent.
+    let spent = Ctx::builder("caller", "job-1")
+        .deadline(Some(Instant::now()))
+        .client(rt.client(), None)
+        .build();
+    let before = rt.health("slow").unwrap().jobs;
+    assert!(matches!(
+        slow::call(&spent, 1).await,
+        Err(CallError::DeadlineExceeded { .. })
+    ));
+    assert_eq!(
+        rt.health("slow").unwrap().jobs,
+        before,
+        "nothing was submitted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() {
+    let rt = runtime();
+    let mut events = rt.events();
+    let parent = rt.submit("waits_on_child", json!(30_000).into()).unwrap();
+    let child = loop {
+        if let Ok(RuntimeEvent::JobStarted { endpoint, job, .. }) = events.recv().await
+            && endpoint == "slow"
+        {
+            break job;
+        }
+    };
+    rt.cancel("waits_on_child", &parent).unwrap();
+    let (job, status) = next_finish(&mut events, "slow").await;
+    assert_eq!(
+        (job.as_str(), status),
+        (child.as_str(), JobStatus::Cancelled)
+    );
+
+    // A parent that runs past its own ceiling: its child is cancelled too.
+    let mut def = EndpointDef::of::<waits_on_child>();
+    def.config.execution_timeout_ms = Some(400);
+    let rt = LocalRuntime::builder()
+        .definition(def)
+        .endpoint::<slow>()
+        .build()
+        .unwrap();
+    let mut events = rt.events();
+    let st = rt
+        .run_sync("waits_on_child", json!(30_000).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::TimedOut);
+    assert_eq!(
+        next_finish(&mut events, "slow").await.1,
+        JobStatus::Cancelled
+    );
+
+    // A plain client dropping a job handle cancels the job, over HTTP.
+    let rt = runtime();
+    let mut events = rt.events();
+    let s = TestServer::start(rt.clone(), None).await;
+    let c = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    let handle = slow::submit(&c, 30_000).await.unwrap();
+    let id = handle.id().to_string();
+    loop {
+        if handle.status().await.unwrap() == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(handle);
+    let (job, status) = next_finish(&mut events, "slow").await;
+    assert_eq!((job.as_str(), status), (id.as_str(), JobStatus::Cancelled));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_fast_cancels_the_calls_in_flight_and_a_failing_parent_its_children() {
+    let rt = runtime();
+    let mut events = rt.events();
+    let st = rt
+        .run_sync("fail_fast_parent", json!({}).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Failed);
+    // The parent failed while its submitted child ran: the child is cancelled.
+    assert_eq!(
+        next_finish(&mut events, "slow").await.1,
+        JobStatus::Cancelled
+    );
+
+    // fail_fast on a plain client: the first error comes back, the rest never run or are cancelled.
+    let c = rt.client();
+    let before = SEARCH_CALLS.load(Ordering::SeqCst);
+    let r = search::fan_out(&c, ["", "x", "y"].map(String::from))
+        .concurrency(1)
+        .fail_fast()
+        .await;
+    assert!(
+        matches!(r, Err(CallError::Endpoint(SearchError::NoResults { .. }))),
+        "{r:?}"
+    );
+    assert_eq!(
+        SEARCH_CALLS.load(Ordering::SeqCst) - before,
+        1,
+        "nothing ran after the failure"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_step_budget_stops_a_runaway_agent() {
+    let rt = runtime();
+    let st = rt
+        .run_sync("runaway", json!({}).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        st.output,
+        Some(json!(505)),
+        "5 calls made, then stopped at max_steps = 5: {st:?}"
+    );
+
+    let c = rt.client().max_steps(3);
+    let results = add::fan_out(&c, (0..5).map(|i| (i, i)))
+        .concurrency(1)
+        .await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 3);
+    let e = results.into_iter().last().unwrap().unwrap_err();
+    assert!(matches!(e, CallError::StepBudgetExhausted { limit: 3, .. }));
+    assert!(e.to_string().contains("max_steps = 3"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_records_each_calls_queue_delay_execution_and_worker() {
+    let rt = runtime();
+    let c = rt.client();
+    let _ = slow::fan_out(&c, [50u64, 100, 150]).await;
+    let calls: Vec<CallRecord> = c.trace().records();
+    assert_eq!(calls.len(), 3);
+    for call in &calls {
+        assert_eq!(call.endpoint, "slow");
+        assert_eq!(call.status, Some(JobStatus::Completed));
+        assert!(call.job_id.is_some() && call.worker_id.is_some());
+        assert!(call.queue_delay.is_some());
+        assert!(call.execution.unwrap() >= Duration::from_millis(50));
+        assert!(call.ended >= call.started);
+    }
+    let waterfall = c.trace().waterfall(30);
+    assert_eq!(waterfall.lines().count(), 3);
+    assert!(
+        waterfall.contains("COMPLETED") && waterfall.contains('█'),
+        "{waterfall}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_handle_waits_checks_and_streams() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<endpoint_tests::count>()
+        .endpoint::<slow>()
+        .build()
+        .unwrap();
+    let c = rt.client();
+    let handle = endpoint_tests::count::submit(&c, 4).await.unwrap();
+    let mut stream = handle.stream();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next_as::<u32>().await {
+        chunks.push(chunk.unwrap());
+    }
+    assert_eq!(chunks, [0, 1, 2, 3]);
+    assert_eq!(handle.wait().await.unwrap(), 4);
+
+    let h = slow::submit(&c, 20).await.unwrap();
+    assert!(matches!(
+        h.status().await.unwrap(),
+        JobStatus::InQueue | JobStatus::InProgress | JobStatus::Completed
+    ));
+    assert_eq!(h.wait().await.unwrap(), 20);
+    let h = slow::submit(&c, 10_000).await.unwrap();
+    let id = h.id().to_string();
+    h.cancel().await.unwrap();
+    assert_eq!(rt.status("slow", &id).unwrap().status, JobStatus::Cancelled);
+}
