@@ -27,12 +27,27 @@ pub struct Cli {
 pub enum Command {
     /// Run every endpoint locally behind Runpod's HTTP API (public API and worker job API).
     Dev(DevArgs),
-    /// Print every endpoint in this binary with its full configuration, as JSON.
-    Manifest,
+    /// Print the application as versioned JSON: every endpoint with its full configuration, the
+    /// call graph with its deploy order, the image.
+    Manifest(ManifestArgs),
     /// Serve one endpoint as a Runpod Serverless worker (chosen automatically when
     /// `RUNPOD_WEBHOOK_GET_JOB` is set); without the platform's variables, or with
     /// `--test-input`, run one job locally and exit 0 on success, 1 on failure.
     Worker(WorkerArgs),
+    /// Deploy every endpoint to Runpod Serverless (REST v2): create what is missing, update what
+    /// changed, print the diff and a cost estimate; `--dry-run` prints the requests instead,
+    /// `--emit-dockerfile` writes the image's Dockerfile.
+    Deploy(crate::deploy::DeployArgs),
+    /// Delete this application's endpoints from Runpod Serverless.
+    Undeploy(crate::deploy::UndeployArgs),
+}
+
+/// Options of `manifest`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManifestArgs {
+    /// The container image the endpoints run, recorded in the manifest.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
 }
 
 /// Options of `worker`.
@@ -105,10 +120,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     };
     match command {
-        Command::Manifest => {
-            println!("{}", Manifest::new(app_name(), &defs).to_json());
+        Command::Manifest(args) => {
+            let mut manifest =
+                Manifest::new(app_name(), &defs).map_err(|e| Error::Usage(e.to_string()))?;
+            manifest.image = args.image;
+            println!("{}", manifest.to_json());
             Ok(())
         }
+        Command::Deploy(args) => crate::deploy::run_deploy(&defs, args)
+            .await
+            .map_err(|e| Error::Usage(e.to_string())),
+        Command::Undeploy(args) => crate::deploy::run_undeploy(&defs, args)
+            .await
+            .map_err(|e| Error::Usage(e.to_string())),
         Command::Dev(args) => dev(args).await,
         Command::Worker(args) => worker(&defs, args).await,
     }

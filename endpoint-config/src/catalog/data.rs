@@ -192,24 +192,46 @@ pub const CUDA_VERSIONS: &[&str] = &[
 /// The minimum CUDA version when an endpoint does not set one (Flash's default since #277).
 pub const DEFAULT_MIN_CUDA_VERSION: &str = "12.8";
 
-/// The date [`PRICES`] were read. Prices are estimates: the platform's bill is authoritative.
-pub const PRICES_AS_OF: &str = "2026-11-01";
+/// The date [`PRICES`] were last compiled. The sources (Runpod's docs pricing page and its table
+/// snippet, as stored copies) carry no date of their own; prices are estimates, and the
+/// platform's bill is authoritative.
+pub const PRICES_AS_OF: &str = "2026-11-23";
 
 /// Serverless prices in US dollars per second per worker: `flex` for workers that scale with
 /// load, `active` for always-on workers (`workers.min`). GPU rows are per pool (one GPU; multiply
 /// by `gpu_count`), CPU rows per vCPU.
+///
+/// Each row says where its figures come from: **published** (docs.runpod.io/serverless/pricing,
+/// "Cost per second", flex and active columns), or **estimate** (no published figure; how it was
+/// derived is stated). `GET /v2/catalog/gpus` (`price.serverless`, flex per GPU-hour) and
+/// `GET /v2/catalog/cpus` (`price.serverlessPerVcpu`) are the live sources to check against.
 pub const PRICES: &[Price] = &[
+    // Published: 16 GB (A4000, A4500, RTX 4000).
     Price::new("AMPERE_16", 0.000_16, 0.000_11),
+    // Published: 24 GB (L4, A5000, 3090).
     Price::new("AMPERE_24", 0.000_19, 0.000_13),
+    // Published: 24 GB PRO (4090). Cross-checked: the API's example `serverless: 1.1` $/h.
     Price::new("ADA_24", 0.000_31, 0.000_21),
+    // Estimate: no 32 GB PRO (RTX 5090) row is published; between 24 GB PRO and 48 GB.
     Price::new("ADA_32_PRO", 0.000_44, 0.000_31),
+    // Published: 48 GB (A6000, A40).
     Price::new("AMPERE_48", 0.000_34, 0.000_24),
+    // Published: 48 GB PRO (L40, L40S, 6000 Ada).
     Price::new("ADA_48_PRO", 0.000_53, 0.000_37),
+    // Published: 80 GB (A100).
     Price::new("AMPERE_80", 0.000_76, 0.000_60),
+    // Published: 80 GB PRO (H100).
     Price::new("ADA_80_PRO", 0.001_16, 0.000_93),
-    Price::new("BLACKWELL_96", 0.001_11, 0.000_95),
+    // Flex published (96 GB, RTX PRO 6000; one version of the table only); active is an
+    // estimate: flex × 0.8, the ratio of the published rows around it.
+    Price::new("BLACKWELL_96", 0.001_11, 0.000_89),
+    // Published: 141 GB (H200).
     Price::new("HOPPER_141", 0.001_55, 0.001_24),
+    // Published: 180 GB (B200; absent from older versions of the page).
     Price::new("BLACKWELL_180", 0.002_40, 0.001_90),
+    // Estimates: no per-second CPU prices are published. The API's catalog prices CPU per
+    // vCPU-hour (its example: 0.03); these assume roughly $0.04–0.06 flex per vCPU-hour, active
+    // about 25% less.
     Price::new("cpu3g", 0.000_014, 0.000_010),
     Price::new("cpu3c", 0.000_012, 0.000_009),
     Price::new("cpu5c", 0.000_016, 0.000_012),

@@ -1,25 +1,41 @@
-//! `app manifest`: every endpoint of the binary with its full configuration, as versioned JSON.
+//! `app manifest`: the whole application (every endpoint with its full configuration, the call
+//! graph, the container image) as versioned JSON. `app deploy` turns a manifest into Runpod
+//! management API requests.
 //!
-//! Schema (version 1):
+//! # Schema (version 2)
 //!
 //! ```text
 //! {
-//!   "manifest_version": 1,
-//!   "app": "<binary name>",
+//!   "manifest_version": 2,
+//!   "app": "<application name: the binary's name unless --app says otherwise>",
 //!   "sdk_version": "<endpoint-sdk version>",
+//!   "image": "<container image reference>" | null,        (from --image)
 //!   "endpoints": [
 //!     { "rust_path": "<crate>::<fn>", "config": <EndpointConfig as JSON> }, ...   (sorted by name)
-//!   ]
+//!   ],
+//!   "call_graph": {
+//!     "edges": [ { "caller": "<name>", "callee": "<name>" }, ... ],  (sorted by caller, callee)
+//!     "deploy_order": [ "<name>", ... ]   (every endpoint once, each callee before its callers)
+//!   }
 //! }
 //! ```
 //!
-//! `config` is [`EndpointConfig`](crate::config::EndpointConfig) serialized with serde:
+//! `config` is [`EndpointConfig`] serialized with serde:
 //! `name`, `hardware` (`{"kind":"gpu","selection":[{"kind":"type"|"pool"|"any","id":..}],
 //! "count","min_cuda_version"}` or `{"kind":"cpu","flavor"}`), `workers` (`{"min","max"}`),
 //! `idle_timeout_s`, `execution_timeout_ms`, `concurrency`, `scaler` (`{"kind":"QUEUE_DELAY"|
-//! "REQUEST_COUNT","value"}`), `datacenters`, `volumes`, `env`, `secrets` (names only),
-//! `flashboot`, `min_vram_gb`, `interactive`, `calls` (callee endpoint names: the call graph),
-//! `has_init`, `allow`.
+//! "REQUEST_COUNT","value"}`), `datacenters`, `volumes` (`{"name","size_gb","datacenter"}`), `env`
+//! (`{"key","value"}`), `secrets` (names only: values are read from the deployer's environment at
+//! deploy time and never written here), `flashboot`, `min_vram_gb`, `interactive`, `calls`
+//! (callee names; the same edges as `call_graph.edges`), `has_init`, `max_steps`, `allow`.
+//!
+//! `deploy_order` is a topological order of the call graph, ties broken by name, so that a
+//! deployment creates every callee before the callers that need its id. A cycle has no such
+//! order: [`Manifest::build`] refuses it.
+//!
+//! Version history: 1 had `app`, `sdk_version` and `endpoints` only.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,19 +43,24 @@ use crate::config::EndpointConfig;
 use crate::handler::EndpointDef;
 
 /// The current manifest schema version.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
-/// Every endpoint of an application.
+/// The whole application: every endpoint, the call graph between them, the image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Schema version ([`MANIFEST_VERSION`]).
     pub manifest_version: u32,
-    /// The application (binary) name.
+    /// The application's name. Deployment marks each endpoint with it (`ENDPOINT_APP`), so that
+    /// `undeploy` deletes this application's endpoints and no one else's.
     pub app: String,
     /// The SDK version that wrote the manifest.
     pub sdk_version: String,
+    /// The container image every endpoint runs (`--image`), if known.
+    pub image: Option<String>,
     /// The endpoints, sorted by name.
     pub endpoints: Vec<ManifestEndpoint>,
+    /// Who calls whom, and the order in which to deploy.
+    pub call_graph: CallGraph,
 }
 
 /// One endpoint in a manifest.
@@ -51,27 +72,330 @@ pub struct ManifestEndpoint {
     pub config: EndpointConfig,
 }
 
+/// The calls between endpoints (from each endpoint's `calls = [..]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallGraph {
+    /// Every edge caller → callee, sorted.
+    pub edges: Vec<CallEdge>,
+    /// Every endpoint once, each callee before its callers (ties broken by name).
+    pub deploy_order: Vec<String>,
+}
+
+/// One edge of the call graph.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CallEdge {
+    /// The calling endpoint.
+    pub caller: String,
+    /// The endpoint it calls.
+    pub callee: String,
+}
+
+/// Why a manifest cannot be built or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Two endpoints share a name.
+    #[error("two endpoints are named `{0}`; names must be unique in an application")]
+    DuplicateName(String),
+    /// An endpoint calls one that the application does not have.
+    #[error(
+        "endpoint `{caller}` calls `{callee}`, which is not in this application; define it with \
+         `#[endpoint]` or remove it from `calls`"
+    )]
+    UnknownCallee {
+        /// The calling endpoint.
+        caller: String,
+        /// The missing callee.
+        callee: String,
+    },
+    /// The endpoints call each other in a cycle.
+    #[error(
+        "endpoints call each other in a cycle ({}): a deployment gives each caller the ids of its \
+         callees, which must exist first; break the cycle",
+        .0.join(" → ")
+    )]
+    CallCycle(Vec<String>),
+    /// The JSON is not a manifest.
+    #[error("not a manifest: {0}")]
+    Json(String),
+    /// The manifest has another schema version.
+    #[error(
+        "manifest_version {found} is not supported (this SDK reads version {MANIFEST_VERSION}); \
+         regenerate it with `app manifest`"
+    )]
+    Version {
+        /// The version found.
+        found: u32,
+    },
+    /// The stored call graph disagrees with the endpoints' `calls`.
+    #[error(
+        "the manifest's call_graph does not match its endpoints' `calls`; regenerate it with \
+         `app manifest`"
+    )]
+    StaleGraph,
+}
+
 impl Manifest {
-    /// The manifest of `defs` for application `app`.
-    pub fn new(app: impl Into<String>, defs: &[EndpointDef]) -> Self {
-        let mut endpoints: Vec<ManifestEndpoint> = defs
-            .iter()
-            .map(|d| ManifestEndpoint {
-                rust_path: d.rust_path().to_string(),
-                config: d.config.clone(),
-            })
-            .collect();
+    /// The manifest of `defs` (e.g. [`crate::registry::endpoints()`]) for application `app`.
+    pub fn new(app: impl Into<String>, defs: &[EndpointDef]) -> Result<Self, ManifestError> {
+        Manifest::build(
+            app,
+            defs.iter()
+                .map(|d| ManifestEndpoint {
+                    rust_path: d.rust_path().to_string(),
+                    config: d.config.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The manifest of `endpoints`: sorts them, checks names and callees, computes the call
+    /// graph and its deploy order.
+    pub fn build(
+        app: impl Into<String>,
+        mut endpoints: Vec<ManifestEndpoint>,
+    ) -> Result<Self, ManifestError> {
         endpoints.sort_by(|a, b| a.config.name.cmp(&b.config.name));
-        Manifest {
+        let call_graph = CallGraph::of(&endpoints)?;
+        Ok(Manifest {
             manifest_version: MANIFEST_VERSION,
             app: app.into(),
             sdk_version: env!("CARGO_PKG_VERSION").to_string(),
+            image: None,
             endpoints,
+            call_graph,
+        })
+    }
+
+    /// The same manifest with the container image set.
+    pub fn with_image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    /// Reads a manifest, checking its version and that its call graph matches its endpoints.
+    pub fn from_json(json: &str) -> Result<Self, ManifestError> {
+        #[derive(Deserialize)]
+        struct Version {
+            manifest_version: u32,
         }
+        let v: Version =
+            serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
+        if v.manifest_version != MANIFEST_VERSION {
+            return Err(ManifestError::Version {
+                found: v.manifest_version,
+            });
+        }
+        let m: Manifest =
+            serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
+        if CallGraph::of(&m.endpoints)? != m.call_graph {
+            return Err(ManifestError::StaleGraph);
+        }
+        Ok(m)
     }
 
     /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serializes")
+    }
+
+    /// The endpoint named `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&ManifestEndpoint> {
+        self.endpoints.iter().find(|e| e.config.name == name)
+    }
+
+    /// The endpoints in deploy order (callees first).
+    pub fn in_deploy_order(&self) -> impl Iterator<Item = &ManifestEndpoint> {
+        self.call_graph
+            .deploy_order
+            .iter()
+            .filter_map(|n| self.endpoint(n))
+    }
+}
+
+impl CallGraph {
+    /// The call graph of `endpoints`, with a deploy order (Kahn's algorithm, ties by name).
+    pub fn of(endpoints: &[ManifestEndpoint]) -> Result<Self, ManifestError> {
+        let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for e in endpoints {
+            let name = e.config.name.as_ref();
+            if callees.insert(name, BTreeSet::new()).is_some() {
+                return Err(ManifestError::DuplicateName(name.to_string()));
+            }
+        }
+        let names: BTreeSet<&str> = callees.keys().copied().collect();
+        for e in endpoints {
+            for callee in e.config.calls.iter() {
+                let callee = names.get(callee.as_ref()).copied().ok_or_else(|| {
+                    ManifestError::UnknownCallee {
+                        caller: e.config.name.to_string(),
+                        callee: callee.to_string(),
+                    }
+                })?;
+                if let Some(set) = callees.get_mut(e.config.name.as_ref()) {
+                    set.insert(callee);
+                }
+            }
+        }
+        let edges: Vec<CallEdge> = callees
+            .iter()
+            .flat_map(|(caller, set)| {
+                set.iter().map(|callee| CallEdge {
+                    caller: caller.to_string(),
+                    callee: callee.to_string(),
+                })
+            })
+            .collect();
+
+        // An endpoint is ready once all its callees are placed.
+        let mut waiting: BTreeMap<&str, BTreeSet<&str>> = callees.clone();
+        let mut order: Vec<String> = Vec::with_capacity(waiting.len());
+        loop {
+            let ready: Vec<&str> = waiting
+                .iter()
+                .filter(|(_, deps)| deps.is_empty())
+                .map(|(n, _)| *n)
+                .collect();
+            let Some(next) = ready.first().copied() else {
+                break;
+            };
+            waiting.remove(next);
+            for deps in waiting.values_mut() {
+                deps.remove(next);
+            }
+            order.push(next.to_string());
+        }
+        if !waiting.is_empty() {
+            return Err(ManifestError::CallCycle(find_cycle(&waiting)));
+        }
+        Ok(CallGraph {
+            edges,
+            deploy_order: order,
+        })
+    }
+
+    /// The endpoints `name` calls.
+    pub fn callees<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.edges
+            .iter()
+            .filter(move |e| e.caller == name)
+            .map(|e| e.callee.as_str())
+    }
+}
+
+/// A cycle among endpoints that all still wait on a callee: follow callees until one repeats.
+fn find_cycle(waiting: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
+    let Some(start) = waiting.keys().next().copied() else {
+        return Vec::new();
+    };
+    let mut path: Vec<&str> = vec![start];
+    let mut at = start;
+    loop {
+        let next = waiting[at]
+            .iter()
+            .copied()
+            .find(|n| waiting.contains_key(n))
+            .expect("an endpoint left waiting waits on another one left waiting");
+        if let Some(pos) = path.iter().position(|p| *p == next) {
+            let mut cycle: Vec<String> = path[pos..].iter().map(|s| s.to_string()).collect();
+            cycle.push(next.to_string());
+            return cycle;
+        }
+        path.push(next);
+        at = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(name: &str, calls: &[&str]) -> ManifestEndpoint {
+        let mut config = EndpointConfig::new(name.to_string());
+        config.calls = calls.iter().map(|c| c.to_string().into()).collect();
+        ManifestEndpoint {
+            rust_path: format!("app::{name}"),
+            config,
+        }
+    }
+
+    #[test]
+    fn callees_come_before_their_callers_and_ties_go_by_name() {
+        let m = Manifest::build(
+            "agent",
+            vec![
+                ep("orchestrator", &["scrape", "embed"]),
+                ep("scrape", &[]),
+                ep("embed", &["rerank"]),
+                ep("rerank", &[]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            m.call_graph.deploy_order,
+            ["rerank", "embed", "scrape", "orchestrator"]
+        );
+        let edges: Vec<(&str, &str)> = m
+            .call_graph
+            .edges
+            .iter()
+            .map(|e| (e.caller.as_str(), e.callee.as_str()))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                ("embed", "rerank"),
+                ("orchestrator", "embed"),
+                ("orchestrator", "scrape")
+            ]
+        );
+        assert_eq!(m.manifest_version, 2);
+        assert_eq!(m.image, None);
+        let names: Vec<&str> = m.endpoints.iter().map(|e| e.config.name.as_ref()).collect();
+        assert_eq!(names, ["embed", "orchestrator", "rerank", "scrape"]);
+    }
+
+    #[test]
+    fn cycles_unknown_callees_and_duplicates_are_refused() {
+        let err =
+            Manifest::build("a", vec![ep("a", &["b"]), ep("b", &["a"]), ep("c", &[])]).unwrap_err();
+        assert_eq!(
+            err,
+            ManifestError::CallCycle(vec!["a".into(), "b".into(), "a".into()])
+        );
+        assert!(err.to_string().contains("(a → b → a)"), "{err}");
+
+        let err = Manifest::build("a", vec![ep("a", &["ghost"])]).unwrap_err();
+        assert!(matches!(err, ManifestError::UnknownCallee { .. }), "{err}");
+        let err = Manifest::build("a", vec![ep("a", &[]), ep("a", &[])]).unwrap_err();
+        assert_eq!(err, ManifestError::DuplicateName("a".into()));
+    }
+
+    #[test]
+    fn a_manifest_round_trips_and_stale_or_old_ones_are_refused() {
+        let m = Manifest::build("agent", vec![ep("o", &["s"]), ep("s", &[])])
+            .unwrap()
+            .with_image("ghcr.io/acme/agent:1.0.0");
+        let json = m.to_json();
+        assert!(
+            json.contains(r#""image": "ghcr.io/acme/agent:1.0.0""#),
+            "{json}"
+        );
+        assert_eq!(Manifest::from_json(&json).unwrap(), m);
+
+        let mut stale = m.clone();
+        stale.call_graph.edges.clear();
+        assert_eq!(
+            Manifest::from_json(&stale.to_json()).unwrap_err(),
+            ManifestError::StaleGraph
+        );
+        let old = json.replace(r#""manifest_version": 2"#, r#""manifest_version": 1"#);
+        assert_eq!(
+            Manifest::from_json(&old).unwrap_err(),
+            ManifestError::Version { found: 1 }
+        );
+        assert!(matches!(
+            Manifest::from_json("{\"manifest_version\": 2}").unwrap_err(),
+            ManifestError::Json(_)
+        ));
     }
 }
