@@ -269,6 +269,7 @@ fn generate(
             type State = #state_ty;
 
             const NAME: &'static str = #name;
+            const BUILD: &'static str = ::core::env!("CARGO_PKG_VERSION");
             const CONFIG: &'static #krate::config::EndpointConfig = #config_tokens;
 
             fn init() -> impl ::core::future::Future<

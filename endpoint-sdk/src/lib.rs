@@ -38,6 +38,7 @@ pub mod job;
 pub mod local;
 pub mod registry;
 pub mod server;
+pub mod session;
 pub mod worker;
 
 pub use client::{CallError, Caller, Client};
@@ -58,6 +59,7 @@ pub mod config {
 pub mod prelude {
     pub use crate::client::{CallError, CallOptions, Caller, Client};
     pub use crate::handler::{Ctx, Endpoint};
+    pub use crate::session::Session;
     pub use endpoint_macros::endpoint;
 }
 

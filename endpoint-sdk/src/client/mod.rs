@@ -99,6 +99,9 @@ pub struct CallOptions {
     pub low_priority: bool,
     /// The job's TTL on the platform.
     pub ttl: Option<Duration>,
+    /// The session the job belongs to (see [`crate::session`]): it travels in the job's input,
+    /// and jobs of one session resume its checkpointed steps.
+    pub session: Option<String>,
 }
 
 impl CallOptions {
@@ -111,6 +114,12 @@ impl CallOptions {
     /// Options with a wait bound.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Options for a job of session `id`.
+    pub fn session(mut self, id: impl Into<String>) -> Self {
+        self.session = Some(id.into());
         self
     }
 }
@@ -449,8 +458,12 @@ impl<E: Endpoint> SubmittedJob<E> {
             ttl: options.ttl.map(|t| t.as_millis().max(10_000) as u64),
             low_priority: options.low_priority.then_some(true),
         };
+        let input = match &options.session {
+            Some(id) => crate::session::wrap(id, input.clone()),
+            None => input.clone(),
+        };
         let req = RunRequest {
-            input: input.clone(),
+            input,
             policy: (policy != Policy::default()).then_some(policy),
             trace_id: Some(scope.client.trace.id().to_string()),
             ..RunRequest::default()

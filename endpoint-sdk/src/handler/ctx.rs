@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::client::{CallRecord, Client};
+use crate::session::{Session, SessionError, Sessions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +47,10 @@ pub(crate) struct CtxInner {
     pub(crate) cancel: CancellationToken,
     pub(crate) sink: Option<Arc<dyn JobSink>>,
     pub(crate) client: Option<Client>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) sessions: Option<Sessions>,
+    pub(crate) session_version: String,
+    pub(crate) session: tokio::sync::OnceCell<Session>,
 }
 
 impl fmt::Debug for Ctx {
@@ -80,6 +85,10 @@ impl Ctx {
                 cancel: CancellationToken::new(),
                 sink: None,
                 client: None,
+                session_id: None,
+                sessions: None,
+                session_version: String::new(),
+                session: tokio::sync::OnceCell::new(),
             },
             client: None,
             max_steps: None,
@@ -155,6 +164,32 @@ impl Ctx {
         self.client().trace().records()
     }
 
+    /// The id of this job's session: the one the caller gave, or the job's id.
+    pub fn session_id(&self) -> &str {
+        self.inner
+            .session_id
+            .as_deref()
+            .unwrap_or(&self.inner.job_id)
+    }
+
+    /// This job's session, opened on first use from the runtime's session store: checkpointed
+    /// steps and a key/value area that survive the worker (see [`crate::session`]).
+    pub async fn session(&self) -> Result<Session, SessionError> {
+        self.inner
+            .session
+            .get_or_try_init(|| async {
+                let sessions = self.inner.sessions.clone().unwrap_or_else(Sessions::memory);
+                let version = if self.inner.session_version.is_empty() {
+                    self.inner.endpoint.clone()
+                } else {
+                    self.inner.session_version.clone()
+                };
+                Session::open(&sessions, self.session_id(), &version).await
+            })
+            .await
+            .cloned()
+    }
+
     /// Calls this job may still make (`max_steps`); `None` without a limit.
     pub fn steps_left(&self) -> Option<u32> {
         self.inner.client.as_ref().and_then(Client::steps_left)
@@ -198,6 +233,20 @@ impl CtxBuilder {
     /// The token that cancels the job.
     pub fn cancel(mut self, token: CancellationToken) -> Self {
         self.inner.cancel = token;
+        self
+    }
+
+    /// The job's session: its id (`None`: the job id), where sessions are stored, and the
+    /// version tag of this build's sessions.
+    pub fn session(
+        mut self,
+        id: Option<String>,
+        sessions: Sessions,
+        version: impl Into<String>,
+    ) -> Self {
+        self.inner.session_id = id;
+        self.inner.sessions = Some(sessions);
+        self.inner.session_version = version.into();
         self
     }
 

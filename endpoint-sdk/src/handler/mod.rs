@@ -47,6 +47,9 @@ pub trait Endpoint: Send + Sync + 'static {
     const NAME: &'static str;
     /// The endpoint's configuration, checked at compile time.
     const CONFIG: &'static EndpointConfig;
+    /// The version of the crate that defines the endpoint (its `CARGO_PKG_VERSION`): the
+    /// version tag of its sessions, so a session stored by another build is refused.
+    const BUILD: &'static str;
 
     /// Builds the per-worker state; runs once per worker before its first job.
     fn init() -> impl Future<Output = Result<Self::State, InitError>> + Send;
@@ -78,6 +81,7 @@ trait ErasedHandler: Send + Sync {
         input: Value,
     ) -> BoxFuture<'static, Result<Value, JobFailure>>;
     fn rust_path(&self) -> &'static str;
+    fn build(&self) -> &'static str;
 }
 
 struct Typed<E>(PhantomData<fn() -> E>);
@@ -125,6 +129,10 @@ impl<E: Endpoint> ErasedHandler for Typed<E> {
 
     fn rust_path(&self) -> &'static str {
         std::any::type_name::<E>()
+    }
+
+    fn build(&self) -> &'static str {
+        E::BUILD
     }
 }
 
@@ -178,6 +186,11 @@ impl EndpointDef {
     /// The Rust path of the endpoint's handle type, e.g. `my_app::scrape`.
     pub fn rust_path(&self) -> &'static str {
         self.handler.rust_path()
+    }
+
+    /// The version tag of this endpoint's sessions: `<name>@<crate version>`.
+    pub fn session_version(&self) -> String {
+        format!("{}@{}", self.config.name, self.handler.build())
     }
 
     /// Runs the per-worker initialiser (a no-op without `init`).

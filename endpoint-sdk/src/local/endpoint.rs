@@ -88,6 +88,7 @@ pub(crate) struct JobRecord {
     expires_at: Instant,
     retain_until: Option<Instant>,
     trace_id: String,
+    session: Option<String>,
 }
 
 impl JobRecord {
@@ -152,6 +153,8 @@ struct State {
     init_failures: u32,
     init_backoff_until: Option<Instant>,
     next_sweep: Instant,
+    /// Session → the worker that ran its last job (affinity).
+    holders: HashMap<String, String>,
 }
 
 /// Side effects decided under the lock and carried out after it is released.
@@ -202,6 +205,7 @@ impl EndpointRuntime {
                 init_failures: 0,
                 init_backoff_until: None,
                 next_sweep: Instant::now(),
+                holders: HashMap::new(),
             }),
             job_ready: Notify::new(),
             stops_ready: Notify::new(),
@@ -260,7 +264,7 @@ impl EndpointRuntime {
         let (notify, _) = watch::channel(JobStatus::InQueue);
         let record = JobRecord {
             id: id.clone(),
-            input: req.input,
+            input: req.input.clone(),
             webhook: req.webhook,
             s3_config: req.s3_config,
             execution_timeout,
@@ -281,6 +285,7 @@ impl EndpointRuntime {
             expires_at: now + ttl,
             retain_until: None,
             trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
+            session: crate::session::peek(&req.input).map(str::to_string),
         };
         let trace_id = record.trace_id.clone();
         {
@@ -526,17 +531,32 @@ impl EndpointRuntime {
                 _ => return Vec::new(),
             }
             let now = Instant::now();
+            let affinity_wait = self.shared.options.affinity_wait;
             let mut taken = Vec::new();
+            let mut passed: Vec<String> = Vec::new();
             while taken.len() < max {
                 let Some(id) = st.queue.pop_front().or_else(|| st.low_queue.pop_front()) else {
                     break;
                 };
-                let Some(job) = st.jobs.get_mut(&id) else {
+                let Some(job) = st.jobs.get(&id) else {
                     continue;
                 };
                 if job.status != JobStatus::InQueue {
                     continue;
                 }
+                // A session's job waits a while for the live worker that holds the session.
+                if let Some(holder) = job.session.as_ref().and_then(|s| st.holders.get(s))
+                    && holder != worker
+                    && st.workers.contains_key(holder)
+                    && now.saturating_duration_since(job.submitted) < affinity_wait
+                    && passed.len() < 256
+                {
+                    passed.push(id);
+                    continue;
+                }
+                let Some(job) = st.jobs.get_mut(&id) else {
+                    continue;
+                };
                 job.status = JobStatus::InProgress;
                 job.started = Some(now);
                 job.worker = Some(worker.to_string());
@@ -558,6 +578,15 @@ impl EndpointRuntime {
                     cancel: job.cancel.clone(),
                     trace_id: job.trace_id.clone(),
                 });
+            }
+            // Passed-over jobs keep their place at the front, in order.
+            for id in passed.into_iter().rev() {
+                let low = st.jobs.get(&id).is_some_and(|j| j.low_priority);
+                if low {
+                    st.low_queue.push_front(id);
+                } else {
+                    st.queue.push_front(id);
+                }
             }
             if let Some(w) = st.workers.get_mut(worker) {
                 for t in &taken {
@@ -784,6 +813,11 @@ impl EndpointRuntime {
             fx.webhooks.push((url.clone(), so));
         }
         let worker = job.worker.clone();
+        if let (Some(session), Some(w)) = (job.session.clone(), worker.clone())
+            && st.workers.contains_key(&w)
+        {
+            st.holders.insert(session, w);
+        }
         if let Some(worker) = worker
             && let Some(w) = st.workers.get_mut(&worker)
         {
@@ -810,6 +844,7 @@ impl EndpointRuntime {
     pub(crate) fn stop_worker(&self, worker: &str, reason: StopReason) {
         let removed = {
             let mut st = self.lock();
+            st.holders.retain(|_, w| w != worker);
             st.workers.remove(worker)
         };
         if let Some(w) = removed {
@@ -941,6 +976,7 @@ impl EndpointRuntime {
                 .collect();
             for worker in lost {
                 let w = st.workers.remove(&worker).expect("listed above");
+                st.holders.retain(|_, h| *h != worker);
                 for id in w.running {
                     let Some(job) = st.jobs.get_mut(&id) else {
                         continue;

@@ -206,6 +206,11 @@ pub struct RuntimeOptions {
     pub webhook_retries: u32,
     /// Delay between webhook attempts. Default: 10 s.
     pub webhook_retry_delay: Duration,
+    /// Where jobs keep their sessions. Default: this process's memory.
+    pub sessions: crate::session::Sessions,
+    /// How long a job of a session waits for the worker holding that session (if it is alive
+    /// and busy) before any worker may take it. Default: 2 s.
+    pub affinity_wait: Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -224,6 +229,8 @@ impl Default for RuntimeOptions {
             sweep_every: Duration::from_secs(1),
             webhook_retries: 2,
             webhook_retry_delay: Duration::from_secs(10),
+            sessions: crate::session::Sessions::memory(),
+            affinity_wait: Duration::from_secs(2),
         }
     }
 }
@@ -264,6 +271,7 @@ pub struct LocalRuntimeBuilder {
     external: Vec<EndpointConfig>,
     served_externally: Vec<String>,
     options: RuntimeOptions,
+    events: Option<broadcast::Sender<RuntimeEvent>>,
 }
 
 impl LocalRuntimeBuilder {
@@ -297,6 +305,12 @@ impl LocalRuntimeBuilder {
         self
     }
 
+    /// Where jobs keep their sessions (e.g. a Redis store shared with external workers).
+    pub fn sessions(mut self, sessions: crate::session::Sessions) -> Self {
+        self.options.sessions = sessions;
+        self
+    }
+
     /// Simulated cold start before each worker's `init`.
     pub fn cold_start(mut self, delay: Duration) -> Self {
         self.options.cold_start = delay;
@@ -315,13 +329,21 @@ impl LocalRuntimeBuilder {
         self
     }
 
+    /// Subscribes to the runtime's events before it starts, so that the first ones (the
+    /// minimum workers starting) are not missed.
+    pub fn events(&mut self) -> broadcast::Receiver<RuntimeEvent> {
+        self.events
+            .get_or_insert_with(|| broadcast::channel(16_384).0)
+            .subscribe()
+    }
+
     /// Starts the runtime. Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<LocalRuntime, RuntimeError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(RuntimeError::NoTokio);
         }
         crate::registry::check(&self.defs)?;
-        let (events, _) = broadcast::channel(16_384);
+        let events = self.events.unwrap_or_else(|| broadcast::channel(16_384).0);
         let shared = Arc::new(Shared {
             options: self.options,
             events,

@@ -95,8 +95,14 @@ async fn run_job(
     job: TakenJob,
     _slot: tokio::sync::OwnedSemaphorePermit,
 ) {
+    let (session, input) = crate::session::unwrap(job.input.clone());
     let ctx = Ctx::builder(ep.name(), &job.id)
         .worker_id(&worker)
+        .session(
+            session,
+            ep.shared.options.sessions.clone(),
+            def.session_version(),
+        )
         .trace_id(&job.trace_id)
         .deadline(job.deadline)
         .cancel(job.cancel.clone())
@@ -110,7 +116,7 @@ async fn run_job(
         None => ctx,
     }
     .build();
-    let mut handle = tokio::spawn(def.run(&state, ctx, job.input.clone()));
+    let mut handle = tokio::spawn(def.run(&state, ctx, input));
     let deadline = job.deadline;
     let overdue = async {
         match deadline {

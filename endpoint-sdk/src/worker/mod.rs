@@ -67,6 +67,9 @@ pub enum WorkerError {
     /// The handler threads could not start.
     #[error("the handler runtime could not start: {0}")]
     Runtime(std::io::Error),
+    /// The session store (`SESSION_STORE_URL`) is unusable.
+    #[error(transparent)]
+    Sessions(crate::session::StoreError),
 }
 
 /// Picks the endpoint this worker serves: the only one, or the one named by `name`
@@ -182,6 +185,7 @@ pub async fn run_until(
         .build()
         .map_err(WorkerError::Runtime)?;
     let platform = Platform::new(env.clone());
+    let sessions = crate::session::Sessions::from_env().map_err(WorkerError::Sessions)?;
     tracing::info!(
         endpoint = def.name(),
         worker = %env.worker_id,
@@ -228,6 +232,7 @@ pub async fn run_until(
         handlers: handlers.handle().clone(),
         replace: replace.clone(),
         client: crate::client::Client::from_env(),
+        sessions,
     };
 
     loop {
@@ -411,6 +416,7 @@ struct JobRunner {
     handlers: tokio::runtime::Handle,
     replace: CancellationToken,
     client: crate::client::Client,
+    sessions: crate::session::Sessions,
 }
 
 enum Ended {
@@ -427,7 +433,8 @@ impl JobRunner {
 
     async fn run_in_span(self, wire: WireJob, stop: CancellationToken) {
         let id = wire.id.clone();
-        let input = wire.input.get("input").cloned().unwrap_or(Value::Null);
+        let (session, input) =
+            crate::session::unwrap(wire.input.get("input").cloned().unwrap_or(Value::Null));
         let started = Instant::now();
         let timeout = self.def.config.execution_timeout();
         let deadline = timeout.map(|t| started + t);
@@ -438,6 +445,7 @@ impl JobRunner {
             .cancel(stop.clone())
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
+            .session(session, self.sessions.clone(), self.def.session_version())
             .build();
         tracing::info!("job started");
         let mut handle = self.handlers.spawn(

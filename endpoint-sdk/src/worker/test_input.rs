@@ -31,9 +31,15 @@ pub async fn run_test_input(
         .unwrap_or("local_test")
         .to_string();
     let started = std::time::Instant::now();
+    let (session, input) = crate::session::unwrap(input);
     let state = def.init().await.map_err(|e| e.to_string())?;
     let ctx = Ctx::builder(def.name(), &id)
         .deadline(def.config.execution_timeout().map(|t| started + t))
+        .session(
+            session,
+            crate::session::Sessions::from_env().map_err(|e| e.to_string())?,
+            def.session_version(),
+        )
         .build();
     let run = tokio::spawn(def.run(&state, ctx, input));
     let result = match def.config.execution_timeout() {
