@@ -32,7 +32,7 @@ pub enum SearchError {
 static SEARCH_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// A callee with its own error type.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 4), concurrency = 16, execution_timeout_ms = 30_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 4), concurrency = 16, execution_timeout_ms = 30_000)]
 async fn search(query: String) -> Result<Vec<String>, SearchError> {
     SEARCH_CALLS.fetch_add(1, Ordering::SeqCst);
     match query.as_str() {
@@ -43,19 +43,19 @@ async fn search(query: String) -> Result<Vec<String>, SearchError> {
 }
 
 /// Several input parameters: travel as an object, called with plain arguments.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 4), concurrency = 64, execution_timeout_ms = 30_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 4), concurrency = 64, execution_timeout_ms = 30_000)]
 async fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
 /// Returns the trace id it runs under.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 30_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 30_000)]
 async fn whose_trace(ctx: Ctx) -> String {
     ctx.trace_id().to_string()
 }
 
 /// Sleeps `ms`.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 8), concurrency = 8, execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 8), concurrency = 8, execution_timeout_ms = 60_000)]
 async fn slow(ms: u64) -> u64 {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     ms
@@ -71,7 +71,7 @@ pub struct Digest {
 }
 
 /// An orchestrator: a fan-out, a call with several parameters, and a traced call.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000,
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 120_000,
            calls = [search, add, whose_trace])]
 async fn digest(ctx: Ctx, topics: Vec<String>) -> Result<Digest, String> {
     let hits = search::fan_out(&ctx, topics)
@@ -91,13 +91,13 @@ async fn digest(ctx: Ctx, topics: Vec<String>) -> Result<Digest, String> {
 }
 
 /// Waits on a long child (for cancellation and timeouts of callers).
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000, calls = [slow])]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 120_000, calls = [slow])]
 async fn waits_on_child(ctx: Ctx, ms: u64) -> Result<u64, String> {
     slow::call(&ctx, ms).await.map_err(|e| e.to_string())
 }
 
 /// Fans out with fail-fast: one child fails at once, the others are long.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 120_000, calls = [search, slow])]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 120_000, calls = [search, slow])]
 async fn fail_fast_parent(ctx: Ctx) -> Result<usize, String> {
     // A child still running when the parent fails: dropping its handle cancels it.
     let _running_child = slow::submit(&ctx, 20_000)
@@ -114,7 +114,7 @@ async fn fail_fast_parent(ctx: Ctx) -> Result<usize, String> {
 }
 
 /// Calls in a loop: the runaway agent the step budget stops.
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000, max_steps = 5, calls = [add])]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000, max_steps = 5, calls = [add])]
 async fn runaway(ctx: Ctx) -> Result<u32, String> {
     let mut made = 0;
     loop {

@@ -1060,42 +1060,38 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
 }
 
 #[test]
-fn the_cli_dry_run_refuses_flavors_the_api_cannot_create_naming_each_endpoint() {
-    // Every test endpoint runs on cpu3c-1-2 (1 vCPU); REST v2 takes vcpuCount ≥ 2.
+fn the_cli_dry_run_prints_a_create_request_for_every_endpoint() {
     let out = test_worker()
+        .env_remove("RUNPOD_API_KEY")
         .args(["deploy", "--dry-run", "--image", IMAGE])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("deploy refused, nothing was sent:"), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains(
-            "echo: CPU flavor `cpu3c-1-2` has 1 vCPU, but Runpod's REST v2 API creates CPU \
-             endpoints with a power-of-two vCPU count of at least 2; choose a flavor with 2, 4 or \
-             8 vCPUs, e.g. `cpu3c-2-4`"
-        ),
-        "{err}"
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let manifest = test_worker().arg("manifest").output().unwrap();
     let manifest = Manifest::from_json(std::str::from_utf8(&manifest.stdout).unwrap()).unwrap();
-    let one_vcpu = Hardware::Cpu {
-        flavor: "cpu3c-1-2".into(),
-    };
-    let named: Vec<_> = manifest
-        .endpoints
-        .iter()
-        .filter(|e| e.config.hardware == one_vcpu)
-        .collect();
-    assert!(named.len() > 1);
-    for e in named {
+    for e in &manifest.endpoints {
         assert!(
-            err.contains(&format!("{}: CPU flavor `cpu3c-1-2`", e.config.name)),
-            "every endpoint is named at once: {}\n{err}",
+            stdout.contains(&format!("\"name\": \"{}\"", e.config.name)),
+            "a request for {}:\n{stdout}",
             e.config.name
         );
     }
+    assert_eq!(
+        stdout
+            .matches("POST https://api.runpod.io/v2/serverless")
+            .count(),
+        manifest.endpoints.len()
+    );
+    assert!(stdout.contains("nothing was sent"), "{stdout}");
+}
 
+#[test]
+fn the_cli_deploy_needs_an_image() {
     let out = test_worker()
         .args(["deploy", "--dry-run"])
         .output()

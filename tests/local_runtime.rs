@@ -19,13 +19,13 @@ use serde_json::{Value, json};
 
 const LONG: Duration = Duration::from_secs(20);
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 3), execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 3), execution_timeout_ms = 60_000)]
 async fn echo(v: Value) -> Value {
     v
 }
 
 /// Sleeps `ms` (honouring cancellation: the future is simply dropped), then returns `ms`.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 3), scaler = request_count(1), execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 3), scaler = request_count(1), execution_timeout_ms = 60_000)]
 async fn nap(ms: u64) -> u64 {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     ms
@@ -33,7 +33,7 @@ async fn nap(ms: u64) -> u64 {
 
 static HANG_DROPPED: AtomicUsize = AtomicUsize::new(0);
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 1), execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 60_000)]
 async fn hang(_x: u64) -> u64 {
     struct Guard;
     impl Drop for Guard {
@@ -50,7 +50,7 @@ static STUCK_DROPPED: AtomicUsize = AtomicUsize::new(0);
 static STUCK_STARTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Like `hang`, with counters of its own (tests run in parallel).
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 1), execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 60_000)]
 async fn stuck(_x: u64) -> u64 {
     struct Guard;
     impl Drop for Guard {
@@ -73,7 +73,7 @@ enum FlakyError {
 static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Fails on its first call, succeeds afterwards.
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
 async fn flaky() -> Result<String, FlakyError> {
     let n = FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
     if n == 1 {
@@ -83,7 +83,7 @@ async fn flaky() -> Result<String, FlakyError> {
     }
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
 async fn boom(msg: String) -> String {
     if msg == "panic" {
         panic!("asked to panic");
@@ -105,7 +105,7 @@ fn load_model() -> Result<Model, String> {
     })
 }
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), init = load_model, execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), init = load_model, execution_timeout_ms = 60_000)]
 async fn infer(model: &Model, _q: String) -> usize {
     model.loaded_by
 }
@@ -114,12 +114,12 @@ fn bad_init() -> Result<(), String> {
     Err("weights not found at /runpod-volume/model.bin".into())
 }
 
-#[endpoint(cpu = "cpu3c-1-2", init = bad_init, execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", init = bad_init, execution_timeout_ms = 60_000)]
 async fn broken() -> u32 {
     1
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
 async fn chatter(ctx: Ctx, n: u32) -> u32 {
     for i in 0..n {
         ctx.progress(json!({ "done": i }));

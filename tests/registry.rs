@@ -41,7 +41,7 @@ fn the_registry_lists_every_endpoint_with_its_full_config() {
     assert_eq!(
         c.hardware,
         Hardware::Cpu {
-            flavor: "cpu3c-1-2".into()
+            flavor: "cpu3c-2-4".into()
         }
     );
     assert_eq!((c.workers.min, c.workers.max, c.concurrency), (1, 8, 8));

@@ -773,7 +773,7 @@ mod tests {
             idle_timeout = 1800,
             execution_timeout_ms = 120_000,
             concurrency = 2,
-            scaler = request_count(3),
+            scaler = queue_delay(3),
             datacenter = [US_KS_2, "EU-RO-1"],
             volume(name = "weights", size = 200, datacenter = US_KS_2),
             env(HF_HOME = "/runpod-volume/hf"),
@@ -794,7 +794,7 @@ mod tests {
         assert_eq!(c.idle_timeout_s, 1800);
         assert_eq!(c.execution_timeout_ms, Some(120_000));
         assert_eq!(c.concurrency, 2);
-        assert_eq!(c.scaler, crate::Scaler::RequestCount(3));
+        assert_eq!(c.scaler, crate::Scaler::QueueDelay(3));
         assert_eq!(c.datacenters.as_ref(), ["US-KS-2", "EU-RO-1"]);
         assert_eq!(c.volumes[0].datacenter, "US-KS-2");
         assert_eq!(c.volumes[0].size_gb, 200);

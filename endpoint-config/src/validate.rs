@@ -25,6 +25,19 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     let volumes = check_volumes(spec, d, &datacenters, &hardware);
     let (env, secrets) = check_env(spec, d);
 
+    if let (Some(idle), Some(scaler)) = (&spec.idle_timeout, &spec.scaler)
+        && scaler.kind.value.to_ascii_lowercase().replace('_', "") == "requestcount"
+    {
+        d.error(
+            idle.span,
+            "`idle_timeout` cannot be combined with `scaler = request_count(..)`: the platform \
+             refuses it (the request-count scaler retires idle workers itself)",
+        )
+        .with_help(
+            "remove `idle_timeout`, or use `scaler = queue_delay(seconds)` to keep idle workers \
+             up for a while",
+        );
+    }
     let idle_timeout_s = spec
         .idle_timeout
         .as_ref()
@@ -432,6 +445,22 @@ fn check_hardware<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Hardware {
     }
     if let Some(cpu) = &spec.cpu {
         let flavor = match catalog::resolve_cpu(&cpu.value) {
+            Some(f) if f.vcpu < 2 || !f.vcpu.is_power_of_two() => {
+                let fix = catalog::CPU_FLAVORS
+                    .iter()
+                    .find(|o| o.family() == f.family() && o.vcpu == 2)
+                    .map_or("cpu3c-2-4", |o| o.id);
+                d.error(
+                    cpu.span,
+                    format!(
+                        "`{}` has {} vCPU: Runpod's serverless API creates CPU workers with a \
+                         power-of-two number of vCPUs, at least 2",
+                        f.id, f.vcpu
+                    ),
+                )
+                .with_help(format!("use `cpu = \"{fix}\"`"));
+                f.id
+            }
             Some(f) => f.id,
             None => {
                 let ids: Vec<&str> = catalog::CPU_FLAVORS.iter().map(|f| f.id).collect();
@@ -952,6 +981,22 @@ fn check_env_key<S: Copy>(
         .with_help("use letters, digits and `_`, not starting with a digit");
         return false;
     }
+    const MANAGED: &[&str] = &["ENDPOINT_NAME", "ENDPOINT_APP"];
+    if MANAGED.contains(&k.value.as_str())
+        || k.value.starts_with("ENDPOINT_ID_")
+        || k.value.starts_with("ENDPOINT_URL_")
+    {
+        d.error(
+            k.span,
+            format!(
+                "`{}` is set by the SDK (it selects the endpoint a worker serves, or routes \
+                 calls between endpoints)",
+                k.value
+            ),
+        )
+        .with_help("choose another name; `app deploy` writes these variables itself");
+        return false;
+    }
     if k.value.starts_with("RUNPOD_") {
         d.error(
             k.span,
@@ -1041,7 +1086,11 @@ impl EndpointConfig {
             max: i(u64::from(self.workers.max)),
             span: (),
         });
-        spec.idle_timeout = Some(i(u64::from(self.idle_timeout_s)));
+        // A config always has an idle timeout; it only means something with the queue-delay
+        // scaler (the attribute refuses `idle_timeout` next to `request_count`).
+        if matches!(self.scaler, crate::Scaler::QueueDelay(_)) {
+            spec.idle_timeout = Some(i(u64::from(self.idle_timeout_s)));
+        }
         spec.execution_timeout_ms = self.execution_timeout_ms.map(i);
         spec.concurrency = Some(i(u64::from(self.concurrency)));
         spec.scaler = Some(crate::spec::ScalerSpec {

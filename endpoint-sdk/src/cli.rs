@@ -121,18 +121,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Manifest(args) => {
-            let mut manifest =
-                Manifest::new(app_name(), &defs).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut manifest = Manifest::new(app_name(), &defs)?;
             manifest.image = args.image;
             println!("{}", manifest.to_json());
             Ok(())
         }
-        Command::Deploy(args) => crate::deploy::run_deploy(&defs, args)
-            .await
-            .map_err(|e| Error::Usage(e.to_string())),
-        Command::Undeploy(args) => crate::deploy::run_undeploy(&defs, args)
-            .await
-            .map_err(|e| Error::Usage(e.to_string())),
+        Command::Deploy(args) => Ok(crate::deploy::run_deploy(&defs, args).await?),
+        Command::Undeploy(args) => Ok(crate::deploy::run_undeploy(&defs, args).await?),
         Command::Dev(args) => dev(args).await,
         Command::Worker(args) => worker(&defs, args).await,
     }

@@ -24,6 +24,12 @@ pub enum Error {
     /// The worker's environment is unusable.
     #[error(transparent)]
     WorkerEnv(#[from] crate::worker::EnvError),
+    /// Deployment failed or was refused; the message says what to change.
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
+    /// A manifest could not be built.
+    #[error(transparent)]
+    Manifest(#[from] crate::deploy::manifest::ManifestError),
     /// A one-shot test job failed.
     #[error("{0}")]
     JobFailed(String),

@@ -13,7 +13,7 @@ pub struct Greeting {
 }
 
 /// Says hello. Runs on the smallest CPU worker, at most two at once, ten seconds at most.
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 10_000)]
 async fn greet(input: Greeting) -> String {
     format!("Hello, {}!", input.name)
 }

@@ -171,7 +171,10 @@ impl HttpTransport {
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|e| TransportError::Rejected {
                 status: Some(status.as_u16()),
-                message: format!("{what}: the answer is not JSON ({e}): {}", snippet(&text)),
+                message: format!(
+                    "{what}: the answer is not JSON ({e}): {}",
+                    crate::http::snippet(&text)
+                ),
             });
         }
         let message = serde_json::from_str::<Value>(&text)
@@ -182,7 +185,7 @@ impl HttpTransport {
                     .and_then(Value::as_str)
                     .map(str::to_string)
             })
-            .unwrap_or_else(|| snippet(&text));
+            .unwrap_or_else(|| crate::http::snippet(&text));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(TransportError::Unavailable(format!(
                 "{what} answered {status}: {message}"
@@ -209,10 +212,6 @@ impl HttpTransport {
             message: format!("{what}: not a status object: {e}"),
         })
     }
-}
-
-fn snippet(text: &str) -> String {
-    text.chars().take(300).collect()
 }
 
 impl Transport for HttpTransport {

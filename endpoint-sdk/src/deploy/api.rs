@@ -342,15 +342,7 @@ fn to_text(body: &impl Serialize) -> String {
 
 /// A path segment, percent-encoded (ids are alphanumeric, but a path must never be bent by one).
 fn segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::http::urlencode(id).replace(',', "%2C")
 }
 
 /// An RFC 9457 problem details body (`application/problem+json`).
@@ -491,7 +483,7 @@ impl ApiError {
 
     fn from_status(status: StatusCode, retry_after_s: Option<u64>, body: &str) -> Self {
         let mut problem = serde_json::from_str::<Problem>(body).unwrap_or_else(|_| Problem {
-            detail: snippet(body),
+            detail: crate::http::snippet(body),
             ..Problem::default()
         });
         if problem.status == 0 {
@@ -514,14 +506,6 @@ impl ApiError {
             s if s >= 500 => ApiError::Server { status: s, problem },
             s => ApiError::Status { status: s, problem },
         }
-    }
-}
-
-fn snippet(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &t[..i]),
-        None => t.to_string(),
     }
 }
 
@@ -600,7 +584,7 @@ impl ManagementApi {
             .map_err(|e| ApiError::Decode {
                 request: req.line(),
                 reason: e.to_string(),
-                body: snippet(&text),
+                body: crate::http::snippet(&text),
             })
     }
 
@@ -617,7 +601,7 @@ impl ManagementApi {
         serde_json::from_value(value.clone()).map_err(|e| ApiError::Decode {
             request: req.line(),
             reason: e.to_string(),
-            body: snippet(&value.to_string()),
+            body: crate::http::snippet(&value.to_string()),
         })
     }
 

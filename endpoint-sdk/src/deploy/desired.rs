@@ -346,11 +346,13 @@ pub(super) fn desire(
             Some(c.idle_timeout_s),
         ),
         Scaler::RequestCount(v) => {
-            notes.push(format!(
+            if c.idle_timeout_s != endpoint_config::defaults::IDLE_TIMEOUT_S {
+                notes.push(format!(
                 "{name}: idle_timeout = {} s is not sent: the API rejects `workers.idleTimeout` \
                  with the REQUEST_COUNT scaler on queue endpoints (the platform's default applies)",
                 c.idle_timeout_s
-            ));
+                ));
+            }
             (Scaling::RequestCount { request_count: v }, None)
         }
     };

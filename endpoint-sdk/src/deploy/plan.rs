@@ -766,7 +766,7 @@ mod tests {
         let err = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap_err();
         assert!(
             err.to_string()
-                .contains("e: `ENDPOINT_NAME` is set by deploy itself"),
+                .contains("e: `ENDPOINT_NAME` is set by the SDK"),
             "{err}"
         );
         let mut m = manifest("a:1", vec![cpu("e")]);

@@ -28,7 +28,7 @@ pub trait JobSink: Send + Sync {
 /// ```
 /// use endpoint_sdk::prelude::*;
 ///
-/// #[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+/// #[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 /// async fn whoami(ctx: &Ctx) -> String {
 ///     format!("job {} on {}", ctx.job_id(), ctx.worker_id())
 /// }

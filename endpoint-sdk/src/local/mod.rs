@@ -9,7 +9,7 @@
 //! use endpoint_sdk::prelude::*;
 //! use serde_json::json;
 //!
-//! #[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 10_000)]
+//! #[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 10_000)]
 //! async fn double(x: u64) -> u64 {
 //!     x * 2
 //! }

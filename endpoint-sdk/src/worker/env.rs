@@ -179,22 +179,9 @@ pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
         } else if !out.ends_with('?') && !out.ends_with('&') {
             out.push('&');
         }
-        out.push_str(&urlencode(k));
+        out.push_str(&crate::http::urlencode(k));
         out.push('=');
-        out.push_str(&urlencode(v));
-    }
-    out
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+        out.push_str(&crate::http::urlencode(v));
     }
     out
 }

@@ -2,12 +2,12 @@
 // `orchestrate` itself.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
 async fn scrape(url: String) -> String {
     url
 }
 
-#[endpoint(cpu = "cpu3c-1-2", calls = [scrape], execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", calls = [scrape], execution_timeout_ms = 60_000)]
 async fn orchestrate(url: String) -> String {
     url
 }

@@ -5,7 +5,7 @@ async fn fetch(url: String) -> String {
     url
 }
 
-#[endpoint(cpu = "cpu3c-1-2", calls = [fetch], execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", calls = [fetch], execution_timeout_ms = 60_000)]
 async fn orchestrate(url: String) -> String {
     fetch(url).await
 }

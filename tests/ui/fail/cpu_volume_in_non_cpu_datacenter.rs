@@ -2,7 +2,7 @@
 use endpoint_sdk::prelude::*;
 
 #[endpoint(
-    cpu = "cpu3c-1-2",
+    cpu = "cpu3c-2-4",
     volume(name = "cache", size = 50, datacenter = US_KS_2),
     execution_timeout_ms = 10_000
 )]

@@ -2,7 +2,7 @@
 use endpoint_sdk::prelude::*;
 
 #[endpoint(
-    cpu = "cpu3c-1-2",
+    cpu = "cpu3c-2-4",
     env(HF_TOKEN = "hf_abc"),
     secrets = [HF_TOKEN],
     execution_timeout_ms = 10_000

@@ -1,7 +1,7 @@
 // Every endpoint states its execution ceiling.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2))]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2))]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }

@@ -7,7 +7,7 @@ pub enum FetchError {
     NotFound,
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn fetch(url: String) -> Result<String, FetchError> {
     if url.is_empty() {
         return Err(FetchError::NotFound);

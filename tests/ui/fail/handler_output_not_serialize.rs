@@ -5,7 +5,7 @@ pub struct Answer {
     pub text: String,
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn answer(question: String) -> Answer {
     Answer { text: question }
 }

@@ -3,7 +3,7 @@ use endpoint_sdk::prelude::*;
 
 type Result<T> = std::result::Result<T, String>;
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn fetch(url: String) -> Result<String> {
     Ok(url)
 }

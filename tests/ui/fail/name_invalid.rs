@@ -1,7 +1,7 @@
 // An endpoint name with a space and a `!`.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(name = "hello world!", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(name = "hello world!", cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }

@@ -3,7 +3,7 @@ use endpoint_sdk::prelude::*;
 
 #[endpoint(
     name = "a-very-long-endpoint-name-that-goes-on-and-on-well-past-the-limit-of-the-platform",
-    cpu = "cpu3c-1-2",
+    cpu = "cpu3c-2-4",
     execution_timeout_ms = 10_000
 )]
 async fn greet(name: String) -> String {

@@ -1,7 +1,7 @@
 // A negative worker count.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (-1, 3), execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (-1, 3), execution_timeout_ms = 10_000)]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }

@@ -1,7 +1,7 @@
 // An integer where a string is expected.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(name = 42, cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(name = 42, cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }

@@ -1,7 +1,7 @@
 // A list where a boolean is expected.
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", flashboot = [false], execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", flashboot = [false], execution_timeout_ms = 10_000)]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }

@@ -5,7 +5,7 @@
 use endpoint_sdk::config::GpuChoice;
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", allow(no_execution_timeout))]
+#[endpoint(cpu = "cpu3c-2-4", allow(no_execution_timeout))]
 async fn unbounded(job: String) -> String {
     job
 }
@@ -20,13 +20,13 @@ async fn rarely_used_chat(message: String) -> String {
     message
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
 async fn slow(job: String) -> String {
     job
 }
 
 #[endpoint(
-    cpu = "cpu3c-1-2",
+    cpu = "cpu3c-2-4",
     calls = [slow],
     execution_timeout_ms = 30_000,
     allow(callee_timeout)
@@ -52,7 +52,7 @@ async fn few_workers(prompt: String) -> String {
 }
 
 #[endpoint(
-    cpu = "cpu3c-1-2",
+    cpu = "cpu3c-2-4",
     concurrency = 500,
     allow(high_concurrency),
     execution_timeout_ms = 10_000

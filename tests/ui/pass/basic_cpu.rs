@@ -3,7 +3,7 @@
 use endpoint_sdk::config::{Hardware, Scaler};
 use endpoint_sdk::prelude::*;
 
-#[endpoint(cpu = "cpu3c-1-2", workers = (0, 2), execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 10_000)]
 async fn greet(name: String) -> String {
     format!("Hello, {name}!")
 }
@@ -26,7 +26,7 @@ fn main() {
     assert_eq!(
         c.hardware,
         Hardware::Cpu {
-            flavor: "cpu3c-1-2".into()
+            flavor: "cpu3c-2-4".into()
         }
     );
     assert_eq!((c.workers.min, c.workers.max), (0, 2));

@@ -8,7 +8,7 @@ use endpoint_sdk::prelude::*;
 mod search {
     use endpoint_sdk::prelude::*;
 
-    #[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+    #[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
     pub async fn embed_search(query: String) -> Vec<String> {
         vec![query]
     }

@@ -11,7 +11,7 @@ fn load_model() -> Result<Model, String> {
     Ok(Model)
 }
 
-#[endpoint(crate = "renamed", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(crate = "renamed", cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn scrape(url: String) -> String {
     url
 }

@@ -31,41 +31,41 @@ impl fmt::Display for FetchError {
     }
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn ping() -> String {
     "pong".to_string()
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn tick() {}
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn double(n: i64) -> i64 {
     n * 2
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn fetch_page(page: Page) -> Page {
     page
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn add(a: i64, b: i64, label: String) -> String {
     format!("{label}={}", a + b)
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn whoami(ctx: Ctx) -> String {
     ctx.endpoint().to_string()
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn scale(x: f64, ctx: &Ctx, factor: f64) -> f64 {
     assert!(!ctx.is_cancelled());
     x * factor
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn fetch(url: String) -> Result<Page, FetchError> {
     if url.is_empty() {
         return Err(FetchError::NotFound { url });
@@ -76,12 +76,12 @@ async fn fetch(url: String) -> Result<Page, FetchError> {
     })
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn parse(text: String) -> std::result::Result<u32, String> {
     text.parse().map_err(|e| format!("{e}"))
 }
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn log(ctx: &Ctx, line: String) {
     let _ = (ctx, line);
 }

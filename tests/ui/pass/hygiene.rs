@@ -29,17 +29,17 @@ fn load_index() -> ::std::result::Result<Index, ::std::string::String> {
     ::std::result::Result::Ok(Index)
 }
 
-#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn ping() -> u32 {
     1
 }
 
-#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn one(doc: Doc) -> ::std::string::String {
     doc.text
 }
 
-#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[some_other_name::endpoint(crate = "some_other_name", cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn several(ctx: some_other_name::Ctx, a: u32, b: u32) {
     let _ = (ctx, a, b);
 }
@@ -69,7 +69,7 @@ async fn search(
 mod nested {
     #[crate::some_other_name::endpoint(
         crate = "crate::some_other_name",
-        cpu = "cpu3c-1-2",
+        cpu = "cpu3c-2-4",
         init = crate::load_index,
         calls = [crate::ping],
         execution_timeout_ms = 20_000

@@ -54,12 +54,12 @@ async fn tokenize(ctx: &Ctx, tokenizer: &Tokenizer, text: String) -> Vec<usize> 
         .collect()
 }
 
-#[endpoint(cpu = "cpu3c-1-2", init = warm_cache, execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", init = warm_cache, execution_timeout_ms = 10_000)]
 async fn cached(key: String) -> String {
     key
 }
 
-#[endpoint(cpu = "cpu3c-1-2", init = setup::connect, execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", init = setup::connect, execution_timeout_ms = 10_000)]
 async fn connected() -> bool {
     true
 }

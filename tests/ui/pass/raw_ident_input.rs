@@ -2,7 +2,7 @@
 use endpoint_sdk::prelude::*;
 use endpoint_sdk::EndpointDef;
 
-#[endpoint(cpu = "cpu3c-1-2", execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
 async fn classify(r#type: String, text: String) -> String {
     format!("{type}: {text}", type = r#type)
 }

@@ -22,7 +22,6 @@ async fn batch(items: Vec<String>) -> usize {
     scaler = request_count(3),
     concurrency = 100,
     workers = (1, 20),
-    idle_timeout = 3600,
     interactive,
     execution_timeout_ms = 604_800_000
 )]
@@ -30,12 +29,12 @@ async fn chat(message: String) -> String {
     message
 }
 
-#[endpoint(gpu = ADA_24, interactive = true, workers = (2, 4), execution_timeout_ms = 60_000)]
+#[endpoint(gpu = ADA_24, interactive = true, workers = (2, 4), idle_timeout = 3600, execution_timeout_ms = 60_000)]
 async fn autocomplete(prefix: String) -> String {
     prefix
 }
 
-#[endpoint(cpu = "cpu3c-1-2", interactive = false, execution_timeout_ms = 10_000)]
+#[endpoint(cpu = "cpu3c-2-4", interactive = false, execution_timeout_ms = 10_000)]
 async fn offline(job: String) -> String {
     job
 }
@@ -54,12 +53,13 @@ fn main() {
     assert_eq!(c.scaler.kind(), "REQUEST_COUNT");
     assert_eq!(c.concurrency, 100);
     assert_eq!((c.workers.min, c.workers.max), (1, 20));
-    assert_eq!(c.idle_timeout_s, 3600);
+    assert_eq!(c.idle_timeout_s, 60, "the default: request_count takes no idle_timeout");
     assert_eq!(c.execution_timeout_ms, Some(604_800_000));
     assert!(c.interactive);
 
     let c = <autocomplete as Endpoint>::CONFIG;
     assert!(c.interactive);
+    assert_eq!(c.idle_timeout_s, 3600);
     assert_eq!((c.workers.min, c.workers.max), (2, 4));
 
     assert!(!<offline as Endpoint>::CONFIG.interactive);
