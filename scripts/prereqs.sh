@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prerequisites of the tests and benchmarks, installed once and exported for them:
 #   RUNPOD_PYTHON  a Python with the official Runpod SDK (`runpod` 1.12), for the interop tests
+#   redis-server   a Redis server binary on PATH, for the session tests (Debian's package)
 # Sourced by scripts/test.sh and scripts/bench.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,3 +13,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import runpod' 2>/dev
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'runpod==1.12.*'
 fi
 export RUNPOD_PYTHON="$venv/bin/python"
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "== installing redis-server (Debian package; first run only)"
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -q >/dev/null
+  $sudo_ apt-get install -y -q redis-server >/dev/null
+fi

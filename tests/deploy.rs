@@ -1047,7 +1047,15 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
     assert_eq!(m.manifest_version, 2);
     assert_eq!(m.app, "test-worker");
     assert_eq!(m.image.as_deref(), Some(IMAGE));
-    assert!(m.call_graph.edges.is_empty());
+    assert_eq!(
+        m.call_graph.edges,
+        [endpoint_sdk::deploy::manifest::CallEdge {
+            caller: "session_agent".into(),
+            callee: "tally".into(),
+        }]
+    );
+    let position = |n: &str| m.call_graph.deploy_order.iter().position(|x| x == n).unwrap();
+    assert!(position("tally") < position("session_agent"), "callees first");
     let names: Vec<&str> = m.endpoints.iter().map(|e| e.config.name.as_ref()).collect();
     let mut order: Vec<&str> = m
         .call_graph

@@ -20,7 +20,9 @@ const EXPECTED: &[&str] = &[
     "nap",
     "panicky",
     "refuse",
+    "session_agent",
     "spin_forever",
+    "tally",
 ];
 
 #[test]

@@ -94,3 +94,62 @@ fn fail_init() -> Result<(), String> {
 pub async fn init_fails() -> u32 {
     1
 }
+
+/// How many times `tally` ran for each tag (the session tests count re-executions with it).
+pub static TALLIES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A callee that records each call: `tag` is `<session>/<step>/<n>`; it returns `<step>/<n>`.
+#[endpoint(cpu = "cpu3c-2-4", workers = (1, 4), concurrency = 8, execution_timeout_ms = 30_000)]
+pub async fn tally(tag: String) -> String {
+    TALLIES.lock().unwrap().push(tag.clone());
+    tag.split_once('/')
+        .map_or(tag.clone(), |(_, rest)| rest.to_string())
+}
+
+/// A session-checkpointed orchestrator: `plan` (one call), `gather` (a fan-out of three), a slow
+/// `think` step (the window in which the chaos test kills its worker), then `write` (one call).
+/// The answer depends only on the question, so a resumed run and an undisturbed one agree.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 120_000, calls = [tally])]
+pub async fn session_agent(ctx: Ctx, question: String) -> Result<String, String> {
+    let s = ctx.session().await.map_err(|e| e.to_string())?;
+    let sid = ctx.session_id().to_string();
+    let tag = |step: &str, n: u32| format!("{sid}/{step}/{n}");
+    let plan: String = s
+        .try_step("plan", || tally::call(&ctx, tag("plan", 1)))
+        .await
+        .map_err(|e| e.to_string())?;
+    let gather: Vec<String> = s
+        .try_step("gather", || async {
+            tally::fan_out(&ctx, (1..=3).map(|n| tag("gather", n)))
+                .fail_fast()
+                .await
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    s.put(
+        "notes",
+        &format!("{question}: planned {plan}, gathered {}", gather.len()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    ctx.progress("thinking");
+    let thought: String = s
+        .step("think", || async {
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            format!("thought about {question}")
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let written: String = s
+        .try_step("write", || tally::call(&ctx, tag("write", 1)))
+        .await
+        .map_err(|e| e.to_string())?;
+    let notes: String = s
+        .get("notes")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    Ok(format!(
+        "{notes}; {thought}; {plan} {} {written}",
+        gather.join(" ")
+    ))
+}

@@ -1,6 +1,8 @@
 //! Shared by the HTTP tests: a local runtime behind the real server on a free loopback port.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::time::Duration;
 
 use endpoint_sdk::local::LocalRuntime;
