@@ -41,4 +41,4 @@ pub use model::{
 };
 pub use spec::{Spanned, Spec};
 pub use suggest::did_you_mean;
-pub use validate::{is_valid_name, validate};
+pub use validate::{group, is_valid_name, validate};

@@ -266,8 +266,8 @@ fn in_range<S: Copy>(
     }
 }
 
-/// Writes an integer with `_` every three digits, as a Rust literal would.
-fn group(n: i128) -> String {
+/// Writes an integer with `_` every three digits, as a Rust literal would (`604_800_000`).
+pub fn group(n: i128) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
@@ -813,11 +813,7 @@ fn check_datacenters<S: Copy>(
         if matches!(hardware, Hardware::Cpu { .. })
             && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
         {
-            let cpu_dcs: Vec<String> = catalog::DATA_CENTERS
-                .iter()
-                .filter(|d| d.cpu)
-                .map(|d| d.ident())
-                .collect();
+            let cpu_dcs = cpu_data_centers();
             d.error(
                 n.span,
                 format!("CPU endpoints are not available in `{}`", n.value),
@@ -827,6 +823,15 @@ fn check_datacenters<S: Copy>(
         out.push(Cow::Borrowed(id));
     }
     out
+}
+
+/// The data centers with CPU workers, as users write them.
+fn cpu_data_centers() -> Vec<String> {
+    catalog::DATA_CENTERS
+        .iter()
+        .filter(|d| d.cpu)
+        .map(|d| d.ident())
+        .collect()
 }
 
 /// A data center id (`EU-RO-1`) as users write it in the attribute (`EU_RO_1`).
@@ -896,11 +901,7 @@ fn check_volumes<S: Copy>(
                     && matches!(hardware, Hardware::Cpu { .. })
                     && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
                 {
-                    let cpu_dcs: Vec<String> = catalog::DATA_CENTERS
-                        .iter()
-                        .filter(|d| d.cpu)
-                        .map(|d| d.ident())
-                        .collect();
+                    let cpu_dcs = cpu_data_centers();
                     d.error(
                         n.span,
                         format!(

@@ -193,9 +193,10 @@ fn generate(
         }
     };
 
-    let caller_ms = config
-        .execution_timeout_ms
-        .map_or_else(|| "none".to_string(), group_digits);
+    let caller_ms = config.execution_timeout_ms.map_or_else(
+        || "none".to_string(),
+        |ms| endpoint_config::group(i128::from(ms)),
+    );
     let mut callee_checks = TokenStream::new();
     for callee in &parsed.calls {
         let span = SpanRange::of(callee).start;
@@ -390,19 +391,6 @@ fn typed_methods(
             }
         }
     }
-}
-
-/// `120000` as `120_000`, as the user writes it.
-fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 3 {
-            out.push('_');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn cow_str(s: &str) -> TokenStream {

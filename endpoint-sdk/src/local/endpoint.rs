@@ -688,32 +688,29 @@ impl EndpointRuntime {
         known
     }
 
-    /// A progress update: the job stays `IN_PROGRESS` and its `output` shows the update.
-    pub(crate) fn progress(&self, worker: &str, id: &str, value: Value) -> bool {
+    /// Applies an update from `worker` to job `id` while that worker runs it (updates that come
+    /// late, or from another worker, are dropped). Returns `false` when the job is unknown.
+    fn update_running(&self, worker: &str, id: &str, update: impl FnOnce(&mut JobRecord)) -> bool {
         let mut st = self.lock();
         match st.jobs.get_mut(id) {
             None => false,
             Some(job) => {
                 if job.status == JobStatus::InProgress && job.worker.as_deref() == Some(worker) {
-                    job.output = Some(value);
+                    update(job);
                 }
                 true
             }
         }
     }
 
+    /// A progress update: the job stays `IN_PROGRESS` and its `output` shows the update.
+    pub(crate) fn progress(&self, worker: &str, id: &str, value: Value) -> bool {
+        self.update_running(worker, id, |job| job.output = Some(value))
+    }
+
     /// A stream chunk.
     pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
-        let mut st = self.lock();
-        match st.jobs.get_mut(id) {
-            None => false,
-            Some(job) => {
-                if job.status == JobStatus::InProgress && job.worker.as_deref() == Some(worker) {
-                    job.stream.push(value);
-                }
-                true
-            }
-        }
+        self.update_running(worker, id, |job| job.stream.push(value))
     }
 
     /// A heartbeat from an external worker.

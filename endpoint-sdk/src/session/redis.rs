@@ -125,14 +125,8 @@ impl SessionStore for RedisStore {
             }
             let mut snap = Snapshot::default();
             for pair in flat.chunks(2) {
-                let [k, v] = pair else { continue };
-                let k = String::from_utf8_lossy(k);
-                if let Some(n) = k.strip_prefix("step:") {
-                    snap.size += v.len();
-                    snap.steps.insert(n.to_string(), v.clone());
-                } else if let Some(n) = k.strip_prefix("kv:") {
-                    snap.size += v.len();
-                    snap.kv.insert(n.to_string(), v.clone());
+                if let [k, v] = pair {
+                    snap.insert_stored(&String::from_utf8_lossy(k), v.clone());
                 }
             }
             Ok(snap)

@@ -18,6 +18,20 @@ pub struct Snapshot {
     pub size: usize,
 }
 
+impl Snapshot {
+    /// Adds a stored field (`step:<name>` or `kv:<key>`); other fields (a store's own
+    /// bookkeeping) are ignored.
+    pub fn insert_stored(&mut self, key: &str, value: Vec<u8>) {
+        if let Some(n) = key.strip_prefix("step:") {
+            self.size += value.len();
+            self.steps.insert(n.to_string(), value);
+        } else if let Some(n) = key.strip_prefix("kv:") {
+            self.size += value.len();
+            self.kv.insert(n.to_string(), value);
+        }
+    }
+}
+
 /// A field of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -134,12 +148,7 @@ impl MemoryStore {
 fn snapshot_of(fields: &HashMap<String, Vec<u8>>) -> Snapshot {
     let mut s = Snapshot::default();
     for (k, v) in fields {
-        s.size += v.len();
-        if let Some(n) = k.strip_prefix("step:") {
-            s.steps.insert(n.to_string(), v.clone());
-        } else if let Some(n) = k.strip_prefix("kv:") {
-            s.kv.insert(n.to_string(), v.clone());
-        }
+        s.insert_stored(k, v.clone());
     }
     s
 }

@@ -1,0 +1,69 @@
+//! The application the benchmarks run as separate processes:
+//!
+//! - `bench-app dev --port P`: our local runtime and server with the benchmark endpoints
+//!   (`endpoint_sdk::main()`, exactly as a user's `app dev`);
+//! - `bench-app worker` with the platform's variables and `ENDPOINT_NAME`: our production worker;
+//! - `bench-app floor --port P`: a bare axum route answering `POST /v2/{endpoint}/runsync` with
+//!   the input echoed in a status object, the floor any `/runsync` server can approach.
+//!
+//! It exits when the benchmark that started it dies.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::routing::post;
+use endpoint_bench as _;
+use serde_json::{Value, json};
+
+fn main() -> std::process::ExitCode {
+    endpoint_bench::proc::exit_with_parent();
+    let args: Vec<String> = std::env::args().collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    if args.get(1).map(String::as_str) == Some("floor") {
+        let port = args
+            .iter()
+            .position(|a| a == "--port")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or_else(|| {
+                eprintln!("usage: bench-app floor --port <port>");
+                std::process::exit(2)
+            });
+        return match rt.block_on(floor(port)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floor server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    match rt.block_on(endpoint_sdk::main()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The bare route: parse the JSON body, answer a completed status object with its input.
+async fn runsync(Json(body): Json<Value>) -> Json<Value> {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    Json(json!({
+        "id": format!("sync-{id}"),
+        "status": "COMPLETED",
+        "output": body.get("input").cloned().unwrap_or(Value::Null),
+    }))
+}
+
+async fn floor(port: u16) -> std::io::Result<()> {
+    let app = axum::Router::new().route("/v2/{endpoint}/runsync", post(runsync));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("floor server on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}
