@@ -1054,8 +1054,17 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
             callee: "tally".into(),
         }]
     );
-    let position = |n: &str| m.call_graph.deploy_order.iter().position(|x| x == n).unwrap();
-    assert!(position("tally") < position("session_agent"), "callees first");
+    let position = |n: &str| {
+        m.call_graph
+            .deploy_order
+            .iter()
+            .position(|x| x == n)
+            .unwrap()
+    };
+    assert!(
+        position("tally") < position("session_agent"),
+        "callees first"
+    );
     let names: Vec<&str> = m.endpoints.iter().map(|e| e.config.name.as_ref()).collect();
     let mut order: Vec<&str> = m
         .call_graph

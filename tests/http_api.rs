@@ -442,6 +442,20 @@ async fn progress_stream_chunks_and_stop_pod_from_an_external_worker() {
         0,
         "stopPod removed the worker"
     );
+    // Its heartbeat and job-takes until it exits must not bring it back.
+    get(&s.url("/v2/ext/ping/w2?gpu=test")).await;
+    s.runtime.submit("ext", json!(2).into()).unwrap();
+    let (code, _) = take(&s, "w2").await;
+    assert_eq!(
+        code,
+        StatusCode::NO_CONTENT,
+        "a replaced worker takes no job"
+    );
+    assert_eq!(
+        s.runtime.health("ext").unwrap().workers.ready,
+        0,
+        "nor comes back"
+    );
 }
 
 #[tokio::test]

@@ -675,3 +675,35 @@ async fn a_full_queue_refuses_new_jobs() {
         Err(RuntimeError::QueueFull { limit: 3, .. })
     ));
 }
+
+#[tokio::test]
+async fn results_beyond_the_retention_cap_go_oldest_first() {
+    let rt = LocalRuntime::builder()
+        .definition(def::<echo>(|c| c.workers.max = 1))
+        .with_options(|o| {
+            o.max_retained_results = 3;
+            o.sweep_every = Duration::from_millis(10);
+        })
+        .build()
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let st = rt.run_sync("echo", json!(i).into(), LONG).await.unwrap();
+        assert_eq!(st.status, JobStatus::Completed);
+        ids.push(st.id);
+    }
+    until("the two oldest results are dropped", || {
+        ids[..2]
+            .iter()
+            .all(|id| matches!(rt.status("echo", id), Err(RuntimeError::UnknownJob { .. })))
+            .then_some(())
+    })
+    .await;
+    for (i, id) in ids[2..].iter().enumerate() {
+        assert_eq!(
+            rt.status("echo", id).unwrap().output,
+            Some(json!(i + 2)),
+            "the newest three stay"
+        );
+    }
+}

@@ -46,7 +46,11 @@ pub(crate) struct CtxInner {
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
     pub(crate) sink: Option<Arc<dyn JobSink>>,
-    pub(crate) client: Option<Client>,
+    /// The worker's client; the job's own (with its trace and step budget) is made from it on
+    /// first use.
+    pub(crate) base_client: Option<Client>,
+    pub(crate) max_steps: Option<u32>,
+    pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
     pub(crate) session_version: String,
@@ -84,14 +88,14 @@ impl Ctx {
                 deadline: None,
                 cancel: CancellationToken::new(),
                 sink: None,
-                client: None,
+                base_client: None,
+                max_steps: None,
+                client: std::sync::OnceLock::new(),
                 session_id: None,
                 sessions: None,
                 session_version: String::new(),
                 session: tokio::sync::OnceCell::new(),
             },
-            client: None,
-            max_steps: None,
         }
     }
 
@@ -149,13 +153,19 @@ impl Ctx {
     /// locally, HTTP on the platform). A context built without one calls over HTTP with routes
     /// from the environment ([`Client::from_env`]).
     pub fn client(&self) -> Client {
-        match &self.inner.client {
-            Some(c) => c.clone(),
-            None => {
-                static FROM_ENV: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
-                FROM_ENV.get_or_init(Client::from_env).clone()
-            }
-        }
+        self.inner
+            .client
+            .get_or_init(|| {
+                let base = match &self.inner.base_client {
+                    Some(c) => c.clone(),
+                    None => {
+                        static FROM_ENV: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+                        FROM_ENV.get_or_init(Client::from_env).clone()
+                    }
+                };
+                base.for_job(&self.inner.trace_id, self.inner.max_steps)
+            })
+            .clone()
     }
 
     /// The calls this job has made so far, with their queue delays and execution times (print
@@ -192,7 +202,10 @@ impl Ctx {
 
     /// Calls this job may still make (`max_steps`); `None` without a limit.
     pub fn steps_left(&self) -> Option<u32> {
-        self.inner.client.as_ref().and_then(Client::steps_left)
+        match self.inner.client.get() {
+            Some(c) => c.steps_left(),
+            None => self.inner.max_steps,
+        }
     }
 
     /// Sends a stream chunk, read by the platform's `/stream/{id}` (e.g. tokens as an LLM
@@ -207,8 +220,6 @@ impl Ctx {
 /// Builds a [`Ctx`].
 pub struct CtxBuilder {
     inner: CtxInner,
-    client: Option<Client>,
-    max_steps: Option<u32>,
 }
 
 impl CtxBuilder {
@@ -258,17 +269,14 @@ impl CtxBuilder {
 
     /// Calls to other endpoints go through `client`, within a budget of `max_steps` calls.
     pub fn client(mut self, client: Client, max_steps: Option<u32>) -> Self {
-        self.client = Some(client);
-        self.max_steps = max_steps;
+        // Each job gets its own trace (named by its trace id) and step budget, on first use.
+        self.inner.base_client = Some(client);
+        self.inner.max_steps = max_steps;
         self
     }
 
     /// The context.
-    pub fn build(mut self) -> Ctx {
-        if let Some(client) = self.client.take() {
-            // Each job gets its own trace (named by its trace id) and step budget.
-            self.inner.client = Some(client.for_job(&self.inner.trace_id, self.max_steps));
-        }
+    pub fn build(self) -> Ctx {
         Ctx {
             inner: Arc::new(self.inner),
         }

@@ -3,6 +3,7 @@
 //! jobs through the same methods, so the platform's rules are written once.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -113,6 +114,12 @@ impl JobRecord {
         }
     }
 
+    /// Past its TTL, or past its result's retention (the sweep removes it soon; readers must
+    /// not see it meanwhile).
+    fn expired(&self, now: Instant) -> bool {
+        self.expires_at <= now || self.retain_until.is_some_and(|r| r <= now)
+    }
+
     fn deadline(&self) -> Option<Instant> {
         Some(self.started? + self.execution_timeout?)
     }
@@ -147,12 +154,20 @@ struct State {
     queue: VecDeque<String>,
     /// Low-priority jobs: taken after the others, never counted for scaling.
     low_queue: VecDeque<String>,
-    jobs: HashMap<String, JobRecord>,
+    /// Boxed, so growing the map moves pointers, not records.
+    jobs: HashMap<String, Box<JobRecord>>,
     workers: BTreeMap<String, WorkerRecord>,
     stats: Stats,
     init_failures: u32,
     init_backoff_until: Option<Instant>,
     next_sweep: Instant,
+    /// Finished jobs in the order they finished, with the end of their retention window
+    /// (the window is fixed per kind, so this is also nearly expiry order). Entries of jobs
+    /// retried or removed meanwhile are skipped.
+    finished: VecDeque<(Instant, String)>,
+    /// Workers that asked to be replaced (`stopPod`): their late pings and takes are ignored so
+    /// they do not come back. Oldest forgotten first.
+    retired: VecDeque<String>,
     /// Session → the worker that ran its last job (affinity).
     holders: HashMap<String, String>,
 }
@@ -175,6 +190,33 @@ pub(crate) struct EndpointRuntime {
     job_ready: Notify,
     stops_ready: Notify,
     pub(crate) wake: Notify,
+    /// Workers waiting in `take_wait` now: a new job goes straight to one of them, and the
+    /// janitor need not be woken to scale.
+    waiting_takers: AtomicUsize,
+}
+
+/// Counts a worker waiting for a job while it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A random version-4 UUID from the thread-local generator (no system call per job). Job ids
+/// need to be unique, not secret: the API key guards the API.
+fn fast_uuid() -> String {
+    let a = fastrand::u64(..);
+    let b = fastrand::u64(..);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0x0fff,
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 fn random_id(len: usize) -> String {
@@ -205,11 +247,14 @@ impl EndpointRuntime {
                 init_failures: 0,
                 init_backoff_until: None,
                 next_sweep: Instant::now(),
+                finished: VecDeque::new(),
+                retired: VecDeque::new(),
                 holders: HashMap::new(),
             }),
             job_ready: Notify::new(),
             stops_ready: Notify::new(),
             wake: Notify::new(),
+            waiting_takers: AtomicUsize::new(0),
         }
     }
 
@@ -255,11 +300,7 @@ impl EndpointRuntime {
         let ttl = policy
             .ttl
             .map_or(self.shared.options.default_ttl, Duration::from_millis);
-        let id = format!(
-            "{}{}-u1",
-            if sync { "sync-" } else { "" },
-            uuid::Uuid::new_v4()
-        );
+        let id = format!("{}{}-u1", if sync { "sync-" } else { "" }, fast_uuid());
         let now = Instant::now();
         let (notify, _) = watch::channel(JobStatus::InQueue);
         let record = JobRecord {
@@ -302,7 +343,7 @@ impl EndpointRuntime {
             } else {
                 st.queue.push_back(id.clone());
             }
-            st.jobs.insert(id.clone(), record);
+            st.jobs.insert(id.clone(), Box::new(record));
         }
         let _ = self.shared.events.send(RuntimeEvent::JobQueued {
             endpoint: self.name().to_string(),
@@ -311,7 +352,9 @@ impl EndpointRuntime {
             trace_id,
         });
         self.job_ready.notify_one();
-        self.wake.notify_one();
+        if self.waiting_takers.load(Ordering::Relaxed) == 0 {
+            self.wake.notify_one();
+        }
         Ok(id)
     }
 
@@ -326,7 +369,8 @@ impl EndpointRuntime {
         let st = self.lock();
         st.jobs
             .get(id)
-            .map(JobRecord::status_object)
+            .filter(|j| !j.expired(Instant::now()))
+            .map(|j| j.status_object())
             .ok_or_else(|| self.unknown_job(id))
     }
 
@@ -375,10 +419,7 @@ impl EndpointRuntime {
                     &mut fx,
                 );
             }
-            st.jobs
-                .get(id)
-                .map(JobRecord::status_object)
-                .expect("present")
+            st.jobs.get(id).map(|j| j.status_object()).expect("present")
         };
         self.apply(fx);
         self.wake.notify_one();
@@ -449,7 +490,11 @@ impl EndpointRuntime {
     /// The stream chunks produced since the last call, and the job's status.
     pub(crate) fn stream(&self, id: &str) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
         let mut st = self.lock();
-        let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
+        let job = st
+            .jobs
+            .get_mut(id)
+            .filter(|j| !j.expired(Instant::now()))
+            .ok_or_else(|| self.unknown_job(id))?;
         let chunks = job.stream[job.streamed..].to_vec();
         job.streamed = job.stream.len();
         Ok((job.status, chunks))
@@ -490,7 +535,14 @@ impl EndpointRuntime {
 
     // ---------------------------------------------------------------- the worker side
 
-    fn touch_worker<'a>(st: &'a mut State, worker: &str, external: bool) -> &'a mut WorkerRecord {
+    fn touch_worker<'a>(
+        st: &'a mut State,
+        worker: &str,
+        external: bool,
+    ) -> Option<&'a mut WorkerRecord> {
+        if st.retired.iter().any(|r| r == worker) {
+            return None;
+        }
         let now = Instant::now();
         let w = st
             .workers
@@ -505,7 +557,7 @@ impl EndpointRuntime {
                 pending_stop: Vec::new(),
             });
         w.last_seen = now;
-        w
+        Some(w)
     }
 
     /// Takes up to `max` queued jobs for `worker`, without waiting. A worker that is starting
@@ -516,8 +568,7 @@ impl EndpointRuntime {
             let mut st = self.lock();
             if external {
                 let is_new = !st.workers.contains_key(worker);
-                Self::touch_worker(&mut st, worker, true);
-                if is_new {
+                if Self::touch_worker(&mut st, worker, true).is_some() && is_new {
                     fx.events.push(RuntimeEvent::WorkerReady {
                         endpoint: self.name().to_string(),
                         worker: worker.to_string(),
@@ -624,6 +675,8 @@ impl EndpointRuntime {
             if !taken.is_empty() {
                 return taken;
             }
+            self.waiting_takers.fetch_add(1, Ordering::Relaxed);
+            let _waiting = Waiting(&self.waiting_takers);
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep_until(until) => return Vec::new(),
@@ -684,7 +737,6 @@ impl EndpointRuntime {
             self.stop_worker(worker, StopReason::Replaced);
         }
         self.apply(fx);
-        self.wake.notify_one();
         known
     }
 
@@ -718,8 +770,7 @@ impl EndpointRuntime {
         let is_new = {
             let mut st = self.lock();
             let new = !st.workers.contains_key(worker);
-            Self::touch_worker(&mut st, worker, true);
-            new
+            Self::touch_worker(&mut st, worker, true).is_some() && new
         };
         if is_new {
             let _ = self.shared.events.send(RuntimeEvent::WorkerReady {
@@ -787,7 +838,12 @@ impl EndpointRuntime {
         } else {
             shared.options.run_retention
         };
-        job.retain_until = Some((now + retention).min(job.expires_at));
+        let retain_until = (now + retention).min(job.expires_at);
+        job.retain_until = Some(retain_until);
+        // Only a failed or timed-out job can be retried: others do not need their input.
+        if !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
+            job.input = Value::Null;
+        }
         job.cancel.cancel();
         job.notify.send_replace(status);
         match status {
@@ -810,6 +866,7 @@ impl EndpointRuntime {
             fx.webhooks.push((url.clone(), so));
         }
         let worker = job.worker.clone();
+        st.finished.push_back((retain_until, id.to_string()));
         if let (Some(session), Some(w)) = (job.session.clone(), worker.clone())
             && st.workers.contains_key(&w)
         {
@@ -842,6 +899,13 @@ impl EndpointRuntime {
         let removed = {
             let mut st = self.lock();
             st.holders.retain(|_, w| w != worker);
+            if reason == StopReason::Replaced {
+                const REMEMBERED: usize = 4096;
+                if st.retired.len() == REMEMBERED {
+                    st.retired.pop_front();
+                }
+                st.retired.push_back(worker.to_string());
+            }
             st.workers.remove(worker)
         };
         if let Some(w) = removed {
@@ -935,7 +999,7 @@ impl EndpointRuntime {
                 .filter(|id| {
                     st.jobs
                         .get(*id)
-                        .and_then(JobRecord::deadline)
+                        .and_then(|j| j.deadline())
                         .is_some_and(|d| d <= now)
                 })
                 .cloned()
@@ -1030,14 +1094,41 @@ impl EndpointRuntime {
             // TTL (hard, even mid-run) and result retention.
             if now >= st.next_sweep {
                 st.next_sweep = now + opts.sweep_every;
-                let expired: Vec<String> = st
-                    .jobs
-                    .values()
-                    .filter(|j| j.expires_at <= now || j.retain_until.is_some_and(|r| r <= now))
-                    .map(|j| j.id.clone())
-                    .collect();
-                for id in expired {
-                    let job = st.jobs.remove(&id).expect("listed above");
+                let mut gone: Vec<String> = Vec::new();
+                // Results past their window, and the oldest beyond the retention cap.
+                while let Some((until, _)) = st.finished.front() {
+                    let over_cap = st.finished.len() > opts.max_retained_results;
+                    if *until > now && !over_cap {
+                        break;
+                    }
+                    let (_, id) = st.finished.pop_front().expect("peeked");
+                    if st.jobs.get(&id).is_some_and(|j| j.status.is_final()) {
+                        gone.push(id);
+                    }
+                }
+                // Unfinished jobs past their TTL (few: the queue and what runs).
+                for id in st
+                    .queue
+                    .iter()
+                    .chain(st.low_queue.iter())
+                    .chain(st.workers.values().flat_map(|w| w.running.iter()))
+                {
+                    if st.jobs.get(id).is_some_and(|j| j.expires_at <= now) {
+                        gone.push(id.clone());
+                    }
+                }
+                // Finished jobs whose TTL is shorter than their retention window.
+                gone.extend(
+                    st.finished
+                        .iter()
+                        .take_while(|(until, _)| *until <= now + opts.sweep_every)
+                        .filter(|(_, id)| st.jobs.get(id).is_some_and(|j| j.expires_at <= now))
+                        .map(|(_, id)| id.clone()),
+                );
+                for id in gone {
+                    let Some(job) = st.jobs.remove(&id) else {
+                        continue;
+                    };
                     job.cancel.cancel();
                     if job.status == JobStatus::InQueue {
                         st.queue.retain(|q| *q != id);

@@ -185,6 +185,9 @@ pub struct RuntimeOptions {
     pub run_retention: Duration,
     /// How long a `/runsync` job's result is kept. Default: 1 minute.
     pub sync_retention: Duration,
+    /// The most finished results an endpoint keeps: beyond it, the oldest go first, before the
+    /// end of their window (so memory stays bounded under any load). Default: 100 000.
+    pub max_retained_results: usize,
     /// A job's lifespan when its policy has no `ttl`. Default: 24 hours.
     pub default_ttl: Duration,
     /// An external worker is lost when it neither pings nor takes jobs for this long.
@@ -219,6 +222,7 @@ impl Default for RuntimeOptions {
             cold_start: Duration::ZERO,
             run_retention: Duration::from_secs(30 * 60),
             sync_retention: Duration::from_secs(60),
+            max_retained_results: 100_000,
             default_ttl: Duration::from_secs(24 * 3600),
             lost_after: Duration::from_secs(30),
             max_attempts: 3,

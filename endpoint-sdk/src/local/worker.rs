@@ -2,7 +2,11 @@
 //! under its execution timeout, until the janitor stops it (idle timeout) or the runtime shuts
 //! down.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -40,6 +44,12 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
     };
     ep.worker_ready(&id, started.elapsed());
 
+    // One client per worker for the jobs' calls (each job gets its own trace and budget).
+    let client = ep
+        .shared
+        .runtime
+        .get()
+        .map(|rt| Client::local_weak(rt.clone()));
     let slots = Arc::new(Semaphore::new(ep.config.concurrency.max(1) as usize));
     loop {
         let permit = tokio::select! {
@@ -60,6 +70,7 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
             def.clone(),
             state.clone(),
             id.clone(),
+            client.clone(),
             job,
             permit,
         ));
@@ -92,11 +103,12 @@ async fn run_job(
     def: EndpointDef,
     state: WorkerState,
     worker: String,
+    client: Option<Client>,
     job: TakenJob,
     _slot: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let (session, input) = crate::session::unwrap(job.input.clone());
-    let ctx = Ctx::builder(ep.name(), &job.id)
+    let (session, input) = crate::session::unwrap(job.input);
+    let mut ctx = Ctx::builder(ep.name(), &job.id)
         .worker_id(&worker)
         .session(
             session,
@@ -111,12 +123,12 @@ async fn run_job(
             worker: worker.clone(),
             job: job.id.clone(),
         }));
-    let ctx = match ep.shared.runtime.get() {
-        Some(rt) => ctx.client(Client::local_weak(rt.clone()), ep.config.max_steps),
-        None => ctx,
+    if let Some(client) = client {
+        ctx = ctx.client(client, ep.config.max_steps);
     }
-    .build();
-    let mut handle = tokio::spawn(def.run(&state, ctx, input));
+    // Polled here, not on a task of its own: dropping it (timeout, cancellation) stops it, and
+    // a panic inside it is caught.
+    let handler = CatchUnwind(def.run(&state, ctx.build(), input));
     let deadline = job.deadline;
     let overdue = async {
         match deadline {
@@ -125,19 +137,17 @@ async fn run_job(
         }
     };
     let outcome = tokio::select! {
-        r = &mut handle => match r {
+        r = handler => match r {
             Ok(Ok(v)) => Some(Outcome::Output(v)),
             Ok(Err(failure)) => Some(Outcome::Error(failure.to_wire())),
-            Err(join) if join.is_panic() => {
-                let msg = panic_message(&*join.into_panic());
+            Err(panic) => {
+                let msg = panic_message(&*panic);
                 Some(Outcome::Error(
                     JobFailure::new(FailureKind::Panic, format!("the handler panicked: {msg}")).to_wire(),
                 ))
             }
-            Err(_) => None,
         },
         _ = overdue => {
-            handle.abort();
             let ms = job.execution_timeout.map_or(0, |t| t.as_millis());
             Some(Outcome::TimedOut(
                 JobFailure::new(
@@ -148,12 +158,25 @@ async fn run_job(
             ))
         }
         // Ended elsewhere (cancelled, expired, timed out by the janitor): stop the handler.
-        _ = job.cancel.cancelled() => {
-            handle.abort();
-            None
-        }
+        _ = job.cancel.cancelled() => None,
     };
     if let Some(outcome) = outcome {
         ep.complete(&worker, &job.id, outcome, false);
+    }
+}
+
+/// A future whose panics become `Err(payload)`.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }
