@@ -248,17 +248,11 @@ async fn dev(args: DevArgs) -> Result<()> {
         );
     }
     println!("Ctrl-C to stop.");
-    let mut events = runtime.events();
-    let log = tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(e) => log_event(&e),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("{n} runtime events were not logged (too many at once)")
-                }
-                Err(_) => return,
-            }
-        }
+    // The log follows the runtime's events at `info`; below that, nothing listens and the
+    // runtime does not make per-job events at all.
+    let log = tracing::enabled!(tracing::Level::INFO).then(|| {
+        let events = runtime.events();
+        tokio::spawn(job_log(events))
     });
     let served = Server::new(runtime.clone())
         .api_key(args.api_key)
@@ -268,17 +262,77 @@ async fn dev(args: DevArgs) -> Result<()> {
         })
         .await;
     runtime.shutdown();
-    log.abort();
+    if let Some(log) = log {
+        log.abort();
+    }
     served.map_err(|source| Error::Io {
         context: "serving HTTP".into(),
         source,
     })
 }
 
-fn log_event(e: &RuntimeEvent) {
-    match e {
+/// Writes one line per runtime event to stderr. Under load, lines are written in batches (all
+/// the events waiting, then one flush), so logging every job costs little.
+async fn job_log(mut events: tokio::sync::broadcast::Receiver<RuntimeEvent>) {
+    use std::io::Write;
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    loop {
+        let first = match events.recv().await {
+            Ok(e) => Some(e),
+            Err(RecvError::Lagged(n)) => {
+                let _ = writeln!(
+                    out,
+                    "{} {n} runtime events were not logged (too many at once)",
+                    now()
+                );
+                None
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let mut next = first;
+        loop {
+            if let Some(e) = next.take()
+                && let Some(line) = event_line(&e)
+            {
+                let _ = writeln!(out, "{} {line}", now());
+            }
+            match events.try_recv() {
+                Ok(e) => next = Some(e),
+                Err(TryRecvError::Lagged(n)) => {
+                    let _ = writeln!(
+                        out,
+                        "{} {n} runtime events were not logged (too many at once)",
+                        now()
+                    );
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+/// The time of day (UTC) for log lines.
+fn now() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let s = t.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        t.subsec_millis()
+    )
+}
+
+/// The log line of an event, if it has one.
+fn event_line(e: &RuntimeEvent) -> Option<String> {
+    Some(match e {
         RuntimeEvent::WorkerStarting { endpoint, worker } => {
-            tracing::info!("[{endpoint}] worker {worker} starting")
+            format!("[{endpoint}] worker {worker} starting")
         }
         RuntimeEvent::WorkerReady {
             endpoint,
@@ -287,16 +341,16 @@ fn log_event(e: &RuntimeEvent) {
             external,
         } => {
             if *external {
-                tracing::info!("[{endpoint}] external worker {worker} attached")
+                format!("[{endpoint}] external worker {worker} attached")
             } else {
-                tracing::info!("[{endpoint}] worker {worker} ready after {startup:?}")
+                format!("[{endpoint}] worker {worker} ready after {startup:?}")
             }
         }
         RuntimeEvent::WorkerStopped {
             endpoint,
             worker,
             reason,
-        } => tracing::info!("[{endpoint}] worker {worker} stopped: {reason:?}"),
+        } => format!("[{endpoint}] worker {worker} stopped: {reason:?}"),
         RuntimeEvent::JobFinished {
             endpoint,
             job,
@@ -313,15 +367,15 @@ fn log_event(e: &RuntimeEvent) {
                 execution.as_millis()
             );
             match error {
-                Some(err) => tracing::warn!("{line}: {}", crate::job::JobFailure::from_wire(err)),
-                None => tracing::info!("{line}"),
+                Some(err) => format!("{line}: {}", crate::job::JobFailure::from_wire(err)),
+                None => line,
             }
         }
         RuntimeEvent::JobRequeued {
             endpoint,
             job,
             worker,
-        } => tracing::warn!("[{endpoint}] job {job} requeued: worker {worker} was lost"),
-        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => {}
-    }
+        } => format!("[{endpoint}] job {job} requeued: worker {worker} was lost"),
+        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => return None,
+    })
 }

@@ -11,8 +11,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::EndpointConfig;
@@ -78,7 +78,7 @@ trait ErasedHandler: Send + Sync {
         &self,
         state: WorkerState,
         ctx: Ctx,
-        input: Value,
+        input: Arc<Value>,
     ) -> BoxFuture<'static, Result<Value, JobFailure>>;
     fn rust_path(&self) -> &'static str;
     fn build(&self) -> &'static str;
@@ -98,7 +98,7 @@ impl<E: Endpoint> ErasedHandler for Typed<E> {
         &self,
         state: WorkerState,
         ctx: Ctx,
-        input: Value,
+        input: Arc<Value>,
     ) -> BoxFuture<'static, Result<Value, JobFailure>> {
         Box::pin(async move {
             let state = state.0.downcast::<E::State>().map_err(|_| {
@@ -107,7 +107,7 @@ impl<E: Endpoint> ErasedHandler for Typed<E> {
                     format!("worker state of `{}` has the wrong type", E::NAME),
                 )
             })?;
-            let input: E::Input = decode_input::<E>(input)?;
+            let input: E::Input = decode_input::<E>(&input)?;
             match E::run(state, ctx, input).await {
                 Ok(output) => serde_json::to_value(output).map_err(|e| {
                     JobFailure::new(
@@ -136,8 +136,13 @@ impl<E: Endpoint> ErasedHandler for Typed<E> {
     }
 }
 
-fn decode_input<E: Endpoint>(input: Value) -> Result<E::Input, JobFailure> {
-    serde_json::from_value(input).map_err(|e| {
+/// Reads a job's input (inside its session envelope, if it has one) without copying it.
+fn decode_input<E: Endpoint>(input: &Value) -> Result<E::Input, JobFailure> {
+    let input = match crate::session::peek(input) {
+        Some(_) => &input[crate::session::INPUT_KEY],
+        None => input,
+    };
+    E::Input::deserialize(input).map_err(|e| {
         JobFailure::new(
             FailureKind::Input,
             format!(
@@ -198,16 +203,16 @@ impl EndpointDef {
         self.handler.init()
     }
 
-    /// Runs one job: decodes the input, calls the handler, encodes the output. A panic in the
-    /// handler propagates; runtimes run this on a task of its own and report panics as
-    /// [`FailureKind::Panic`] (see [`panic_message`]).
+    /// Runs one job: decodes the input (inside its session envelope, if any), calls the
+    /// handler, encodes the output. A panic in the handler propagates; runtimes catch it and
+    /// report [`FailureKind::Panic`] (see [`panic_message`]).
     pub fn run(
         &self,
         state: &WorkerState,
         ctx: Ctx,
-        input: Value,
+        input: impl Into<Arc<Value>>,
     ) -> BoxFuture<'static, Result<Value, JobFailure>> {
-        self.handler.run(state.clone(), ctx, input)
+        self.handler.run(state.clone(), ctx, input.into())
     }
 }
 

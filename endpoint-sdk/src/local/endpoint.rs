@@ -23,8 +23,8 @@ use crate::job::{FailureKind, JobFailure, JobStatus, StatusObject};
 pub struct TakenJob {
     /// Job id.
     pub id: String,
-    /// Its input.
-    pub input: Value,
+    /// Its input (shared with the job's record: read, never copied).
+    pub input: Arc<Value>,
     /// Webhook, passed through as the platform does.
     pub webhook: Option<String>,
     /// `s3Config`, passed through.
@@ -44,7 +44,7 @@ impl TakenJob {
     pub fn to_wire(&self) -> Value {
         let mut job = serde_json::Map::new();
         job.insert("id".into(), Value::String(self.id.clone()));
-        job.insert("input".into(), self.input.clone());
+        job.insert("input".into(), (*self.input).clone());
         if let Some(w) = &self.webhook {
             job.insert("webhook".into(), Value::String(w.clone()));
         }
@@ -68,7 +68,7 @@ pub enum Outcome {
 
 pub(crate) struct JobRecord {
     id: String,
-    input: Value,
+    input: Arc<Value>,
     webhook: Option<String>,
     s3_config: Option<Value>,
     execution_timeout: Option<Duration>,
@@ -302,10 +302,11 @@ impl EndpointRuntime {
             .map_or(self.shared.options.default_ttl, Duration::from_millis);
         let id = format!("{}{}-u1", if sync { "sync-" } else { "" }, fast_uuid());
         let now = Instant::now();
+        let session = crate::session::peek(&req.input).map(str::to_string);
         let (notify, _) = watch::channel(JobStatus::InQueue);
         let record = JobRecord {
             id: id.clone(),
-            input: req.input.clone(),
+            input: Arc::new(req.input),
             webhook: req.webhook,
             s3_config: req.s3_config,
             execution_timeout,
@@ -326,7 +327,7 @@ impl EndpointRuntime {
             expires_at: now + ttl,
             retain_until: None,
             trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
-            session: crate::session::peek(&req.input).map(str::to_string),
+            session,
         };
         let trace_id = record.trace_id.clone();
         {
@@ -345,12 +346,14 @@ impl EndpointRuntime {
             }
             st.jobs.insert(id.clone(), Box::new(record));
         }
-        let _ = self.shared.events.send(RuntimeEvent::JobQueued {
-            endpoint: self.name().to_string(),
-            job: id.clone(),
-            execution_timeout,
-            trace_id,
-        });
+        if self.shared.listening() {
+            let _ = self.shared.events.send(RuntimeEvent::JobQueued {
+                endpoint: self.name().to_string(),
+                job: id.clone(),
+                execution_timeout,
+                trace_id,
+            });
+        }
         self.job_ready.notify_one();
         if self.waiting_takers.load(Ordering::Relaxed) == 0 {
             self.wake.notify_one();
@@ -613,12 +616,14 @@ impl EndpointRuntime {
                 job.worker = Some(worker.to_string());
                 job.attempts += 1;
                 job.notify.send_replace(JobStatus::InProgress);
-                fx.events.push(RuntimeEvent::JobStarted {
-                    endpoint: self.name().to_string(),
-                    job: id.clone(),
-                    worker: worker.to_string(),
-                    delay: now.saturating_duration_since(job.submitted),
-                });
+                if self.shared.listening() {
+                    fx.events.push(RuntimeEvent::JobStarted {
+                        endpoint: self.name().to_string(),
+                        job: id.clone(),
+                        worker: worker.to_string(),
+                        delay: now.saturating_duration_since(job.submitted),
+                    });
+                }
                 taken.push(TakenJob {
                     id: id.clone(),
                     input: job.input.clone(),
@@ -842,7 +847,7 @@ impl EndpointRuntime {
         job.retain_until = Some(retain_until);
         // Only a failed or timed-out job can be retried: others do not need their input.
         if !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
-            job.input = Value::Null;
+            job.input = Arc::new(Value::Null);
         }
         job.cancel.cancel();
         job.notify.send_replace(status);
@@ -852,18 +857,23 @@ impl EndpointRuntime {
             _ => {}
         }
         let job = &st.jobs[id];
-        let so = job.status_object();
-        fx.events.push(RuntimeEvent::JobFinished {
-            endpoint: config.name.to_string(),
-            job: id.to_string(),
-            worker: job.worker.clone(),
-            status,
-            delay: Duration::from_millis(so.delay_time.unwrap_or(0)),
-            execution: Duration::from_millis(so.execution_time.unwrap_or(0)),
-            error: job.error.clone(),
-        });
-        if let Some(url) = &job.webhook {
-            fx.webhooks.push((url.clone(), so));
+        let listening = shared.listening();
+        if listening || job.webhook.is_some() {
+            let so = job.status_object();
+            if listening {
+                fx.events.push(RuntimeEvent::JobFinished {
+                    endpoint: config.name.to_string(),
+                    job: id.to_string(),
+                    worker: job.worker.clone(),
+                    status,
+                    delay: Duration::from_millis(so.delay_time.unwrap_or(0)),
+                    execution: Duration::from_millis(so.execution_time.unwrap_or(0)),
+                    error: job.error.clone(),
+                });
+            }
+            if let Some(url) = &job.webhook {
+                fx.webhooks.push((url.clone(), so));
+            }
         }
         let worker = job.worker.clone();
         st.finished.push_back((retain_until, id.to_string()));

@@ -248,6 +248,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether anyone subscribed to the runtime's events (if not, per-job events are not made).
+    pub(crate) fn listening(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
     /// Posts a final status to a webhook, with the platform's retries.
     pub(crate) fn send_webhook(&self, url: String, body: StatusObject) {
         let retries = self.options.webhook_retries;
@@ -364,20 +369,19 @@ impl LocalRuntimeBuilder {
             let name = config.name.to_string();
             let simulate = def.is_some() && !self.served_externally.contains(&name);
             let ep = Arc::new(EndpointRuntime::new(config, def, simulate, shared.clone()));
-            tokio::spawn(janitor(ep.clone(), shutdown.clone()));
             endpoints.insert(name, ep);
         }
-        Ok(LocalRuntime {
-            inner: {
-                let handle = Arc::new(RuntimeHandle {
-                    endpoints,
-                    shared: shared.clone(),
-                    shutdown,
-                });
-                let _ = shared.runtime.set(Arc::downgrade(&handle));
-                handle
-            },
-        })
+        let handle = Arc::new(RuntimeHandle {
+            endpoints,
+            shared: shared.clone(),
+            shutdown: shutdown.clone(),
+        });
+        // Set before any worker starts: a worker takes the runtime from here for its calls.
+        let _ = shared.runtime.set(Arc::downgrade(&handle));
+        for ep in handle.endpoints.values() {
+            tokio::spawn(janitor(ep.clone(), shutdown.clone()));
+        }
+        Ok(LocalRuntime { inner: handle })
     }
 }
 

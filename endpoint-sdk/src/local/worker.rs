@@ -107,7 +107,9 @@ async fn run_job(
     job: TakenJob,
     _slot: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let (session, input) = crate::session::unwrap(job.input);
+    // The handler reads the input inside its session envelope; the id goes to the context.
+    let session = crate::session::peek(&job.input).map(str::to_string);
+    let input = job.input;
     let mut ctx = Ctx::builder(ep.name(), &job.id)
         .worker_id(&worker)
         .session(

@@ -433,8 +433,8 @@ impl JobRunner {
 
     async fn run_in_span(self, wire: WireJob, stop: CancellationToken) {
         let id = wire.id.clone();
-        let (session, input) =
-            crate::session::unwrap(wire.input.get("input").cloned().unwrap_or(Value::Null));
+        let input = wire.input.get("input").cloned().unwrap_or(Value::Null);
+        let session = crate::session::peek(&input).map(str::to_string);
         let started = Instant::now();
         let timeout = self.def.config.execution_timeout();
         let deadline = timeout.map(|t| started + t);

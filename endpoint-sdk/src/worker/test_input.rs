@@ -31,7 +31,7 @@ pub async fn run_test_input(
         .unwrap_or("local_test")
         .to_string();
     let started = std::time::Instant::now();
-    let (session, input) = crate::session::unwrap(input);
+    let session = crate::session::peek(&input).map(str::to_string);
     let state = def.init().await.map_err(|e| e.to_string())?;
     let ctx = Ctx::builder(def.name(), &id)
         .deadline(def.config.execution_timeout().map(|t| started + t))
