@@ -302,22 +302,15 @@ impl Session {
                 s.options.ttl,
             )
             .await?;
-        let mut snap = self.snapshot();
-        let map = match &field {
-            Field::Step(n) => snap.steps.entry(n.clone()),
-            Field::Kv(k) => snap.kv.entry(k.clone()),
+        let mut guard = self.snapshot();
+        let snap = &mut *guard;
+        let (map, name) = match &field {
+            Field::Step(n) => (&mut snap.steps, n.clone()),
+            Field::Kv(k) => (&mut snap.kv, k.clone()),
         };
-        match map {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                let old = o.get().len();
-                o.insert(bytes.clone());
-                snap.size = snap.size - old + bytes.len();
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(bytes.clone());
-                snap.size += bytes.len();
-            }
-        }
+        let len = bytes.len();
+        let old = map.insert(name, bytes).map_or(0, |b| b.len());
+        snap.size = snap.size - old + len;
         Ok(())
     }
 

@@ -122,13 +122,9 @@ pub trait SessionStore: Send + Sync + 'static {
 struct Entry {
     version: String,
     fields: HashMap<String, Vec<u8>>,
+    /// The bytes of `fields`' values, kept up to date by every write.
+    size: usize,
     expires: Instant,
-}
-
-impl Entry {
-    fn size(&self) -> usize {
-        self.fields.values().map(Vec::len).sum()
-    }
 }
 
 /// Sessions in this process's memory: the embedded default. Lost with the process; use the
@@ -166,6 +162,7 @@ impl SessionStore for MemoryStore {
         let entry = sessions.entry(id.to_string()).or_insert_with(|| Entry {
             version: version.to_string(),
             fields: HashMap::new(),
+            size: 0,
             expires: now + ttl,
         });
         let result = if entry.version != version {
@@ -198,7 +195,7 @@ impl SessionStore for MemoryStore {
             Some(entry) => {
                 let key = field.key();
                 let old = entry.fields.get(&key).map_or(0, Vec::len);
-                let size = entry.size() - old + value.len();
+                let size = entry.size - old + value.len();
                 if size > limit {
                     Err(StoreError::TooLarge {
                         session: id.to_string(),
@@ -207,6 +204,7 @@ impl SessionStore for MemoryStore {
                     })
                 } else {
                     entry.fields.insert(key, value);
+                    entry.size = size;
                     entry.expires = Instant::now() + ttl;
                     Ok(())
                 }
