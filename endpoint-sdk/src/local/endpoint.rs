@@ -330,7 +330,7 @@ impl EndpointRuntime {
             session,
         };
         let trace_id = record.trace_id.clone();
-        {
+        let can_grow = {
             let mut st = self.lock();
             let limit = self.queue_limit();
             if st.queue.len() + st.low_queue.len() >= limit {
@@ -345,7 +345,8 @@ impl EndpointRuntime {
                 st.queue.push_back(id.clone());
             }
             st.jobs.insert(id.clone(), Box::new(record));
-        }
+            self.simulate && st.workers.len() < self.config.workers.max as usize
+        };
         if self.shared.listening() {
             let _ = self.shared.events.send(RuntimeEvent::JobQueued {
                 endpoint: self.name().to_string(),
@@ -355,7 +356,9 @@ impl EndpointRuntime {
             });
         }
         self.job_ready.notify_one();
-        if self.waiting_takers.load(Ordering::Relaxed) == 0 {
+        // No worker is waiting for a job: the scaler may start one now rather than at its next
+        // tick (pointless at the maximum).
+        if can_grow && self.waiting_takers.load(Ordering::Relaxed) == 0 {
             self.wake.notify_one();
         }
         Ok(id)

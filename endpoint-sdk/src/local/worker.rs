@@ -56,24 +56,37 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
             p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             _ = stop.cancelled() => break,
         };
+        // Every free slot takes a job in one go: under load, one wake-up starts many jobs.
+        let free = 1 + slots.available_permits();
         let jobs = ep
-            .take_wait(&id, 1, false, Duration::from_secs(3600), &stop)
+            .take_wait(&id, free, false, Duration::from_secs(3600), &stop)
             .await;
-        let Some(job) = jobs.into_iter().next() else {
+        if jobs.is_empty() {
             if stop.is_cancelled() || !ep.worker_alive(&id) {
                 break;
             }
             continue;
-        };
-        tokio::spawn(run_job(
-            ep.clone(),
-            def.clone(),
-            state.clone(),
-            id.clone(),
-            client.clone(),
-            job,
-            permit,
-        ));
+        }
+        let mut first = Some(permit);
+        for job in jobs {
+            // Only this loop takes slots, so the ones counted free are still free.
+            let permit = match first.take() {
+                Some(p) => p,
+                None => slots
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("a slot counted free is still free"),
+            };
+            tokio::spawn(run_job(
+                ep.clone(),
+                def.clone(),
+                state.clone(),
+                id.clone(),
+                client.clone(),
+                job,
+                permit,
+            ));
+        }
     }
 }
 
