@@ -271,50 +271,47 @@ async fn dev(args: DevArgs) -> Result<()> {
     })
 }
 
-/// Writes one line per runtime event to stderr. Under load, lines are written in batches (all
-/// the events waiting, then one flush), so logging every job costs little.
+/// Writes one line per runtime event to stderr. Under load, lines are written in batches: after
+/// a batch the log rests a moment ([`LOG_BATCH`]) while events gather, so it wakes a few dozen
+/// times a second rather than once per event, and logging every job costs little.
 async fn job_log(mut events: tokio::sync::broadcast::Receiver<RuntimeEvent>) {
     use std::io::Write;
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
     loop {
-        let first = match events.recv().await {
-            Ok(e) => Some(e),
-            Err(RecvError::Lagged(n)) => {
-                let _ = writeln!(
-                    out,
-                    "{} {n} runtime events were not logged (too many at once)",
-                    now()
-                );
-                None
-            }
-            Err(RecvError::Closed) => return,
-        };
+        let first = events.recv().await;
+        // One time stamp per batch: a batch spans at most LOG_BATCH.
+        let stamp = time_of_day();
         let mut next = first;
         loop {
-            if let Some(e) = next.take()
-                && let Some(line) = event_line(&e)
-            {
-                let _ = writeln!(out, "{} {line}", now());
-            }
-            match events.try_recv() {
-                Ok(e) => next = Some(e),
-                Err(TryRecvError::Lagged(n)) => {
-                    let _ = writeln!(
-                        out,
-                        "{} {n} runtime events were not logged (too many at once)",
-                        now()
-                    );
+            let _ = match next {
+                Ok(e) => write_event(&mut out, &stamp, &e),
+                Err(RecvError::Lagged(n)) => writeln!(
+                    out,
+                    "{stamp} {n} runtime events were not logged (too many at once)"
+                ),
+                Err(RecvError::Closed) => {
+                    let _ = out.flush();
+                    return;
                 }
-                Err(_) => break,
-            }
+            };
+            next = match events.try_recv() {
+                Ok(e) => Ok(e),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => break,
+            };
         }
         let _ = out.flush();
+        tokio::time::sleep(LOG_BATCH).await;
     }
 }
 
+/// How long the job log rests after a batch: the most a line is late.
+const LOG_BATCH: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// The time of day (UTC) for log lines.
-fn now() -> String {
+fn time_of_day() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -328,11 +325,15 @@ fn now() -> String {
     )
 }
 
-/// The log line of an event, if it has one.
-fn event_line(e: &RuntimeEvent) -> Option<String> {
-    Some(match e {
+/// Writes the log line of an event (if it has one), after `stamp`.
+fn write_event(
+    out: &mut impl std::io::Write,
+    stamp: &str,
+    e: &RuntimeEvent,
+) -> std::io::Result<()> {
+    match e {
         RuntimeEvent::WorkerStarting { endpoint, worker } => {
-            format!("[{endpoint}] worker {worker} starting")
+            writeln!(out, "{stamp} [{endpoint}] worker {worker} starting")
         }
         RuntimeEvent::WorkerReady {
             endpoint,
@@ -341,16 +342,25 @@ fn event_line(e: &RuntimeEvent) -> Option<String> {
             external,
         } => {
             if *external {
-                format!("[{endpoint}] external worker {worker} attached")
+                writeln!(
+                    out,
+                    "{stamp} [{endpoint}] external worker {worker} attached"
+                )
             } else {
-                format!("[{endpoint}] worker {worker} ready after {startup:?}")
+                writeln!(
+                    out,
+                    "{stamp} [{endpoint}] worker {worker} ready after {startup:?}"
+                )
             }
         }
         RuntimeEvent::WorkerStopped {
             endpoint,
             worker,
             reason,
-        } => format!("[{endpoint}] worker {worker} stopped: {reason:?}"),
+        } => writeln!(
+            out,
+            "{stamp} [{endpoint}] worker {worker} stopped: {reason:?}"
+        ),
         RuntimeEvent::JobFinished {
             endpoint,
             job,
@@ -361,21 +371,80 @@ fn event_line(e: &RuntimeEvent) -> Option<String> {
             error,
         } => {
             let worker = worker.as_deref().unwrap_or("-");
-            let line = format!(
-                "[{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
+            write!(
+                out,
+                "{stamp} [{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
                 delay.as_millis(),
                 execution.as_millis()
-            );
+            )?;
             match error {
-                Some(err) => format!("{line}: {}", crate::job::JobFailure::from_wire(err)),
-                None => line,
+                Some(err) => writeln!(out, ": {}", crate::job::JobFailure::from_wire(err)),
+                None => writeln!(out),
             }
         }
         RuntimeEvent::JobRequeued {
             endpoint,
             job,
             worker,
-        } => format!("[{endpoint}] job {job} requeued: worker {worker} was lost"),
-        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => return None,
-    })
+        } => writeln!(
+            out,
+            "{stamp} [{endpoint}] job {job} requeued: worker {worker} was lost"
+        ),
+        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{FailureKind, JobFailure, JobStatus};
+    use std::time::Duration;
+
+    fn line(e: RuntimeEvent) -> String {
+        let mut out = Vec::new();
+        write_event(&mut out, "12:00:00.000", &e).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_dev_log_has_one_line_per_finished_job_with_its_error() {
+        let ok = line(RuntimeEvent::JobFinished {
+            endpoint: "echo".into(),
+            job: "j1".into(),
+            worker: Some("w1".into()),
+            status: JobStatus::Completed,
+            delay: Duration::from_millis(3),
+            execution: Duration::from_millis(40),
+            error: None,
+        });
+        assert_eq!(
+            ok,
+            "12:00:00.000 [echo] job j1 on worker w1: COMPLETED, queued 3 ms, ran 40 ms\n"
+        );
+        let failed = line(RuntimeEvent::JobFinished {
+            endpoint: "echo".into(),
+            job: "j2".into(),
+            worker: None,
+            status: JobStatus::Failed,
+            delay: Duration::ZERO,
+            execution: Duration::ZERO,
+            error: Some(JobFailure::new(FailureKind::Input, "expected a string").to_wire()),
+        });
+        assert!(
+            failed.starts_with("12:00:00.000 [echo] job j2 on worker -: FAILED")
+                && failed.contains("expected a string")
+                && failed.ends_with('\n'),
+            "{failed}"
+        );
+        // Queued and started jobs have no line of their own.
+        assert_eq!(
+            line(RuntimeEvent::JobQueued {
+                endpoint: "echo".into(),
+                job: "j3".into(),
+                execution_timeout: None,
+                trace_id: "j3".into(),
+            }),
+            ""
+        );
+    }
 }
