@@ -383,6 +383,70 @@ async fn transient_server_errors_are_retried() {
     assert_eq!(failures.load(Ordering::SeqCst), 3);
 }
 
+/// The route kinds (`run`, `status`, `status-sync`, ..) of the requests a server saw.
+type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A server for `runtime()` that records each request's route kind; without `long_poll` it
+/// answers 404 to `/status-sync`, as a server without that route would.
+async fn recording_server(rt: LocalRuntime, long_poll: bool) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let app = endpoint_sdk::server::Server::new(rt)
+        .router()
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let log = log.clone();
+                async move {
+                    // /v2/{endpoint}/{kind}/..
+                    let kind = req.uri().path().split('/').nth(3).unwrap_or("").to_string();
+                    log.lock().unwrap().push(kind.clone());
+                    if !long_poll && kind == "status-sync" {
+                        return axum::response::IntoResponse::into_response((
+                            axum::http::StatusCode::NOT_FOUND,
+                            "no such route",
+                        ));
+                    }
+                    next.run(req).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v2", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_calls_long_poll_for_the_result_and_poll_status_where_there_is_no_long_poll() {
+    // With /status-sync: one request to submit, one that returns when the job ends.
+    let (base, seen) = recording_server(runtime(), true).await;
+    let c = Client::http(HttpRoutes::new(base));
+    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["run", "status-sync", "run", "status-sync"]
+    );
+
+    // Without it: the first call learns so and polls /status; the next polls at once.
+    let (base, seen) = recording_server(runtime(), false).await;
+    let c = Client::http(HttpRoutes::new(base));
+    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().filter(|k| *k == "status-sync").count(),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(seen.iter().filter(|k| *k == "run").count(), 2, "{seen:?}");
+    assert!(
+        seen.iter().filter(|k| *k == "status").count() >= 2,
+        "{seen:?}"
+    );
+    assert_eq!(seen[1], "status-sync", "{seen:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
     let rt = runtime();

@@ -11,6 +11,7 @@
 //! | `RUNPOD_API_KEY` | sent as `Authorization: Bearer <key>` | none |
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -130,10 +131,35 @@ impl HttpRoutes {
 }
 
 /// Calls over HTTP.
+///
+/// A call submits with `/run` (which answers the job's id at once, so a caller that is cancelled
+/// or runs out of time can cancel its child) and waits with the long poll
+/// `/status-sync/{id}?wait=<ms>`: the answer comes the moment the job ends, with no polling
+/// delay. A server without that route (it answers 404 or 405 while `/status` knows the job) is
+/// polled on `/status` instead, from then on.
 pub struct HttpTransport {
     routes: HttpRoutes,
     http: reqwest::Client,
+    /// Whether the server has `/status-sync` (until it shows otherwise).
+    long_poll: AtomicBool,
 }
+
+/// How a long poll ended.
+enum LongPoll {
+    /// The job is final, or the wait is over.
+    Done(StatusObject),
+    /// `/status-sync` answered 404 or 405: no such route, or no such job.
+    NotFound,
+    /// Less than [`LONG_POLL_MIN`] is left.
+    TooShort,
+    /// The server is known to have no long poll.
+    Unsupported,
+}
+
+/// The longest a single long poll asks the server to wait (the platform's default).
+const LONG_POLL_MAX: Duration = Duration::from_secs(90);
+/// The shortest wait the platform accepts on `/status-sync`.
+const LONG_POLL_MIN: Duration = Duration::from_secs(1);
 
 impl HttpTransport {
     /// A transport using `routes`.
@@ -141,7 +167,52 @@ impl HttpTransport {
         HttpTransport {
             routes,
             http: crate::http::client(),
+            long_poll: AtomicBool::new(true),
         }
+    }
+
+    /// Long-polls until the job is final or `until`.
+    async fn long_poll(
+        &self,
+        endpoint: &str,
+        id: &str,
+        until: tokio::time::Instant,
+    ) -> Result<LongPoll, TransportError> {
+        let base = format!("{}/status-sync/{id}", self.routes.endpoint_url(endpoint));
+        let mut pause = Duration::from_millis(20);
+        while self.long_poll.load(Ordering::Relaxed) {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left < LONG_POLL_MIN {
+                return Ok(LongPoll::TooShort);
+            }
+            let asked = left.min(LONG_POLL_MAX);
+            let url = format!("{base}?wait={}", asked.as_millis());
+            let sent = tokio::time::Instant::now();
+            match self
+                .send(self.request(reqwest::Method::GET, url), "status-sync")
+                .await
+            {
+                Ok(v) => {
+                    let status = Self::status_from(v, "status-sync")?;
+                    if status.status.is_final() || tokio::time::Instant::now() >= until {
+                        return Ok(LongPoll::Done(status));
+                    }
+                    // A server that answers long before the wait it was asked for is not
+                    // long-polling: pace the requests as a poll would.
+                    if sent.elapsed() < asked / 2 {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(1));
+                    }
+                }
+                // No such route here (or the job is unknown: `/status` tells which).
+                Err(TransportError::Rejected {
+                    status: Some(404 | 405),
+                    ..
+                }) => return Ok(LongPoll::NotFound),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(LongPoll::Unsupported)
     }
 
     fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
@@ -242,15 +313,25 @@ impl Transport for HttpTransport {
         wait: Duration,
     ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
         let url = format!("{}/status/{id}", self.routes.endpoint_url(endpoint));
+        let (endpoint, id) = (endpoint.to_string(), id.to_string());
         Box::pin(async move {
-            // Poll `/status` with a growing interval until the job is final or `wait` passes.
             let until = tokio::time::Instant::now() + wait;
+            let mut not_found = match self.long_poll(&endpoint, &id, until).await? {
+                LongPoll::Done(status) => return Ok(status),
+                LongPoll::NotFound => true,
+                LongPoll::TooShort | LongPoll::Unsupported => false,
+            };
+            // Poll `/status` with a growing interval until the job is final or `wait` passes.
             let mut interval = Duration::from_millis(20);
             loop {
                 let v = self
                     .send(self.request(reqwest::Method::GET, url.clone()), "status")
                     .await?;
                 let status = Self::status_from(v, "status")?;
+                if std::mem::take(&mut not_found) {
+                    // `/status` knows the job that `/status-sync` did not: no long poll here.
+                    self.long_poll.store(false, Ordering::Relaxed);
+                }
                 let now = tokio::time::Instant::now();
                 if status.status.is_final() || now >= until {
                     return Ok(status);

@@ -497,8 +497,9 @@ impl<E: Endpoint> SubmittedJob<E> {
         })
     }
 
-    /// Waits for the job to be final (polling through the transport), the caller's deadline,
-    /// or its cancellation; the job is cancelled on the platform in the last two cases.
+    /// Waits for the job to be final (through the transport: a long poll over HTTP), the
+    /// caller's deadline, or its cancellation; the job is cancelled on the platform in the last
+    /// two cases.
     async fn wait_final(&mut self) -> Result<StatusObject, CallError<E::Error>> {
         let endpoint = E::NAME;
         let transport = self.scope.client.transport.clone();
