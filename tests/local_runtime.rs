@@ -331,6 +331,101 @@ async fn concurrency_runs_several_jobs_on_one_worker() {
     assert_eq!(workers.len(), 1, "one worker ran all four");
 }
 
+/// The next `JobStarted` or `JobFinished` of `nap`, as `("started" | "finished", job)`.
+async fn next_job_event(
+    events: &mut tokio::sync::broadcast::Receiver<RuntimeEvent>,
+) -> (&'static str, String) {
+    loop {
+        match tokio::time::timeout(LONG, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            RuntimeEvent::JobStarted { endpoint, job, .. } if endpoint == "nap" => {
+                return ("started", job);
+            }
+            RuntimeEvent::JobFinished { endpoint, job, .. } if endpoint == "nap" => {
+                return ("finished", job);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `/runsync` starts a job on a free slot of a ready worker and runs it in the caller's task: the
+/// worker's concurrency still holds, and the job runs to its end when the caller stops waiting
+/// (its wait ran out, or it went away), or ends when it is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
+    let mut b = LocalRuntime::builder().definition(def::<nap>(|c| {
+        c.workers.min = 1;
+        c.workers.max = 1;
+        c.concurrency = 1;
+    }));
+    let mut events = b.events();
+    let rt = b.build().unwrap();
+    until("the worker is ready", || {
+        (rt.health("nap").unwrap().workers.ready == 1).then_some(())
+    })
+    .await;
+
+    // Two at once on one slot: the second starts after the first ends.
+    let (a, b2) = tokio::join!(
+        rt.run_sync("nap", json!(200).into(), LONG),
+        rt.run_sync("nap", json!(200).into(), LONG)
+    );
+    assert_eq!(a.unwrap().status, JobStatus::Completed);
+    assert_eq!(b2.unwrap().status, JobStatus::Completed);
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        order.push(next_job_event(&mut events).await);
+    }
+    assert_eq!(
+        order.iter().map(|(what, _)| *what).collect::<Vec<_>>(),
+        ["started", "finished", "started", "finished"],
+        "{order:?}"
+    );
+    assert_eq!(order[0].1, order[1].1);
+
+    // The wait runs out: IN_PROGRESS now, COMPLETED later.
+    let st = rt
+        .run_sync("nap", json!(300).into(), Duration::from_millis(20))
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::InProgress, "{st:?}");
+    let done = rt.wait("nap", &st.id, LONG).await.unwrap();
+    assert_eq!(
+        (done.status, done.output),
+        (JobStatus::Completed, Some(json!(300)))
+    );
+
+    // The caller goes away mid-job: the job still completes.
+    let _ = next_job_event(&mut events).await; // started (the job above)
+    let _ = next_job_event(&mut events).await; // finished
+    let rt2 = rt.clone();
+    let caller = tokio::spawn(async move { rt2.run_sync("nap", json!(300).into(), LONG).await });
+    let (what, id) = next_job_event(&mut events).await;
+    assert_eq!(what, "started");
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    let done = rt.wait("nap", &id, LONG).await.unwrap();
+    assert_eq!(
+        (done.status, done.output),
+        (JobStatus::Completed, Some(json!(300)))
+    );
+    let _ = next_job_event(&mut events).await; // finished
+
+    // Cancelled while it runs in its caller's task: the caller gets CANCELLED, the slot is free.
+    let rt2 = rt.clone();
+    let caller = tokio::spawn(async move { rt2.run_sync("nap", json!(30_000).into(), LONG).await });
+    let (_, id) = next_job_event(&mut events).await;
+    rt.cancel("nap", &id).unwrap();
+    let st = caller.await.unwrap().unwrap();
+    assert_eq!(st.status, JobStatus::Cancelled, "{st:?}");
+    let st = rt.run_sync("nap", json!(1).into(), LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Completed, "the slot was freed");
+}
+
 #[tokio::test]
 async fn execution_timeout_ends_the_job_cancels_its_task_and_frees_the_slot() {
     let rt = LocalRuntime::builder()

@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::events::{RuntimeEvent, StopReason};
 use super::scaler::{ScalerInput, desired_workers};
 use super::{Health, HealthJobs, HealthWorkers, Policy, RunRequest, RuntimeError, Shared};
+use crate::client::Client;
 use crate::config::EndpointConfig;
-use crate::handler::EndpointDef;
+use crate::handler::{EndpointDef, WorkerState};
 use crate::job::{FailureKind, JobFailure, JobStatus, StatusObject};
 
 /// A job handed to a worker.
@@ -64,6 +65,25 @@ pub enum Outcome {
     Error(String),
     /// Ran past its deadline (reported by the worker itself).
     TimedOut(String),
+}
+
+/// What a ready simulated worker offers to run jobs: its slots (one per job it may run at
+/// once) and the state its `init` made.
+pub(crate) struct Runner {
+    /// Free slots: a job holds one while it runs.
+    pub(crate) slots: Arc<Semaphore>,
+    /// The worker's state.
+    pub(crate) state: WorkerState,
+    /// The client for the calls of its jobs.
+    pub(crate) client: Option<Client>,
+}
+
+/// A `/runsync` job started on a worker's free slot, for its caller to run.
+pub(crate) struct Direct {
+    pub(crate) job: TakenJob,
+    pub(crate) worker: String,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) slot: OwnedSemaphorePermit,
 }
 
 pub(crate) struct JobRecord {
@@ -139,6 +159,8 @@ pub(crate) struct WorkerRecord {
     last_seen: Instant,
     stop: CancellationToken,
     pending_stop: Vec<String>,
+    /// A ready simulated worker's slots and state: a `/runsync` job may start on it directly.
+    runner: Option<Arc<Runner>>,
 }
 
 #[derive(Default)]
@@ -292,6 +314,25 @@ impl EndpointRuntime {
     // ---------------------------------------------------------------- the public API
 
     pub(crate) fn submit(&self, req: RunRequest, sync: bool) -> Result<String, RuntimeError> {
+        self.enqueue(req, sync, false).map(|(id, _)| id)
+    }
+
+    /// Submits a `/runsync` job and, when nothing is queued before it and a ready simulated
+    /// worker has a free slot, starts it on that worker at once: the caller runs it
+    /// ([`Direct`]) instead of waking the worker, saving two task hand-offs per job.
+    pub(crate) fn submit_direct(
+        &self,
+        req: RunRequest,
+    ) -> Result<(String, Option<Direct>), RuntimeError> {
+        self.enqueue(req, true, self.simulate)
+    }
+
+    fn enqueue(
+        &self,
+        req: RunRequest,
+        sync: bool,
+        direct: bool,
+    ) -> Result<(String, Option<Direct>), RuntimeError> {
         let policy = req.policy.clone().unwrap_or_default();
         let execution_timeout = match policy.execution_timeout {
             Some(ms) => Some(Duration::from_millis(ms)),
@@ -330,8 +371,11 @@ impl EndpointRuntime {
             session,
         };
         let trace_id = record.trace_id.clone();
+        let mut fx = Effects::default();
+        let mut started = None;
         let can_grow = {
             let mut st = self.lock();
+            let st = &mut *st;
             let limit = self.queue_limit();
             if st.queue.len() + st.low_queue.len() >= limit {
                 return Err(RuntimeError::QueueFull {
@@ -339,12 +383,39 @@ impl EndpointRuntime {
                     limit,
                 });
             }
-            if record.low_priority {
-                st.low_queue.push_back(id.clone());
+            // A session's job goes through the queue, for its worker affinity.
+            let free = if direct
+                && record.session.is_none()
+                && st.queue.is_empty()
+                && st.low_queue.is_empty()
+            {
+                st.workers.iter_mut().find_map(|(worker, w)| {
+                    if w.phase != WorkerPhase::Ready || w.external || w.stop.is_cancelled() {
+                        return None;
+                    }
+                    let runner = w.runner.clone()?;
+                    let slot = runner.slots.clone().try_acquire_owned().ok()?;
+                    Some((worker.clone(), w, runner, slot))
+                })
             } else {
-                st.queue.push_back(id.clone());
+                None
+            };
+            let mut record = Box::new(record);
+            match free {
+                Some((worker, w, runner, slot)) => {
+                    w.running.insert(id.clone());
+                    let job = self.start(&mut record, &worker, now, &mut fx);
+                    started = Some(Direct {
+                        job,
+                        worker,
+                        runner,
+                        slot,
+                    });
+                }
+                None if record.low_priority => st.low_queue.push_back(id.clone()),
+                None => st.queue.push_back(id.clone()),
             }
-            st.jobs.insert(id.clone(), Box::new(record));
+            st.jobs.insert(id.clone(), record);
             self.simulate && st.workers.len() < self.config.workers.max as usize
         };
         if self.shared.listening() {
@@ -355,13 +426,17 @@ impl EndpointRuntime {
                 trace_id,
             });
         }
+        if started.is_some() {
+            self.apply(fx);
+            return Ok((id, started));
+        }
         self.job_ready.notify_one();
         // No worker is waiting for a job: the scaler may start one now rather than at its next
         // tick (pointless at the maximum).
         if can_grow && self.waiting_takers.load(Ordering::Relaxed) == 0 {
             self.wake.notify_one();
         }
-        Ok(id)
+        Ok((id, None))
     }
 
     fn unknown_job(&self, id: &str) -> RuntimeError {
@@ -561,6 +636,7 @@ impl EndpointRuntime {
                 last_seen: now,
                 stop: CancellationToken::new(),
                 pending_stop: Vec::new(),
+                runner: None,
             });
         w.last_seen = now;
         Some(w)
@@ -614,29 +690,7 @@ impl EndpointRuntime {
                 let Some(job) = st.jobs.get_mut(&id) else {
                     continue;
                 };
-                job.status = JobStatus::InProgress;
-                job.started = Some(now);
-                job.worker = Some(worker.to_string());
-                job.attempts += 1;
-                job.notify.send_replace(JobStatus::InProgress);
-                if self.shared.listening() {
-                    fx.events.push(RuntimeEvent::JobStarted {
-                        endpoint: self.name().to_string(),
-                        job: id.clone(),
-                        worker: worker.to_string(),
-                        delay: now.saturating_duration_since(job.submitted),
-                    });
-                }
-                taken.push(TakenJob {
-                    id: id.clone(),
-                    input: job.input.clone(),
-                    webhook: job.webhook.clone(),
-                    s3_config: job.s3_config.clone(),
-                    deadline: job.deadline(),
-                    execution_timeout: job.execution_timeout,
-                    cancel: job.cancel.clone(),
-                    trace_id: job.trace_id.clone(),
-                });
+                taken.push(self.start(job, worker, now, &mut fx));
             }
             // Passed-over jobs keep their place at the front, in order.
             for id in passed.into_iter().rev() {
@@ -663,6 +717,81 @@ impl EndpointRuntime {
             }
         }
         taken
+    }
+
+    /// Marks a queued job as running on `worker` and hands it out (the worker's `running` set is
+    /// the caller's to update).
+    fn start(&self, job: &mut JobRecord, worker: &str, now: Instant, fx: &mut Effects) -> TakenJob {
+        job.status = JobStatus::InProgress;
+        job.started = Some(now);
+        job.worker = Some(worker.to_string());
+        job.attempts += 1;
+        job.notify.send_replace(JobStatus::InProgress);
+        if self.shared.listening() {
+            fx.events.push(RuntimeEvent::JobStarted {
+                endpoint: self.name().to_string(),
+                job: job.id.clone(),
+                worker: worker.to_string(),
+                delay: now.saturating_duration_since(job.submitted),
+            });
+        }
+        TakenJob {
+            id: job.id.clone(),
+            input: job.input.clone(),
+            webhook: job.webhook.clone(),
+            s3_config: job.s3_config.clone(),
+            deadline: job.deadline(),
+            execution_timeout: job.execution_timeout,
+            cancel: job.cancel.clone(),
+            trace_id: job.trace_id.clone(),
+        }
+    }
+
+    /// Takes jobs for a simulated worker, one per free slot of its `runner`, waiting (with no
+    /// slot held, so that `/runsync` can start a job on a free slot directly) until there is one.
+    /// Empty when the worker is stopped.
+    pub(crate) async fn take_for(
+        &self,
+        worker: &str,
+        runner: &Runner,
+        stop: &CancellationToken,
+    ) -> Vec<(TakenJob, OwnedSemaphorePermit)> {
+        loop {
+            let mut slots = tokio::select! {
+                p = runner.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                _ = stop.cancelled() => return Vec::new(),
+            };
+            let notified = self.job_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Every free slot takes a job in one go: under load, one wake-up starts many jobs.
+            let free = runner.slots.available_permits();
+            if free > 0
+                && let Ok(more) = runner.slots.clone().try_acquire_many_owned(free as u32)
+            {
+                slots.merge(more);
+            }
+            let taken = self.take(worker, slots.num_permits(), false);
+            if !taken.is_empty() {
+                return taken
+                    .into_iter()
+                    .map(|job| {
+                        let slot = slots.split(1).expect("one slot per job taken");
+                        (job, slot)
+                    })
+                    .collect();
+            }
+            drop(slots);
+            if !self.worker_alive(worker) {
+                return Vec::new();
+            }
+            self.waiting_takers.fetch_add(1, Ordering::Relaxed);
+            let _waiting = Waiting(&self.waiting_takers);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = stop.cancelled() => return Vec::new(),
+            }
+        }
     }
 
     /// Takes up to `max` jobs, waiting up to `wait` for one to arrive (the job-take long poll).
@@ -948,6 +1077,7 @@ impl EndpointRuntime {
                 last_seen: now,
                 stop: stop.clone(),
                 pending_stop: Vec::new(),
+                runner: None,
             },
         );
         let _ = self.shared.events.send(RuntimeEvent::WorkerStarting {
@@ -957,7 +1087,7 @@ impl EndpointRuntime {
         (id, stop)
     }
 
-    pub(crate) fn worker_ready(&self, worker: &str, startup: Duration) {
+    pub(crate) fn worker_ready(&self, worker: &str, startup: Duration, runner: Arc<Runner>) {
         {
             let mut st = self.lock();
             st.init_failures = 0;
@@ -966,6 +1096,7 @@ impl EndpointRuntime {
                 Some(w) => {
                     w.phase = WorkerPhase::Ready;
                     w.idle_since = Instant::now();
+                    w.runner = Some(runner);
                 }
                 None => return,
             }

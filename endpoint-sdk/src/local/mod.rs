@@ -493,8 +493,27 @@ impl LocalRuntime {
             p.validate().map_err(RuntimeError::BadRequest)?;
         }
         let ep = self.endpoint(endpoint)?;
-        let id = ep.submit(request, true)?;
-        ep.wait(&id, wait).await
+        let (id, direct) = ep.submit_direct(request)?;
+        let Some(d) = direct else {
+            return ep.wait(&id, wait).await;
+        };
+        // Started on a free slot: run it here rather than hand it to the worker's task and wait
+        // to be told it ended (it moves to a task of its own if this wait ends first).
+        let def = ep
+            .def
+            .clone()
+            .expect("a simulated endpoint has its definition");
+        let job = worker::Detachable::new(worker::run_job(
+            ep.clone(),
+            def,
+            d.runner.state.clone(),
+            d.worker,
+            d.runner.client.clone(),
+            d.job,
+            d.slot,
+        ));
+        let _ = tokio::time::timeout(wait, job).await;
+        ep.status(&id)
     }
 
     /// A job's status object (`/status/{id}`).

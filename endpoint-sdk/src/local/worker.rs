@@ -1,19 +1,21 @@
 //! A simulated worker: cold start, `init` once, then up to `concurrency` jobs at a time, each
 //! under its execution timeout, until the janitor stops it (idle timeout) or the runtime shuts
-//! down.
+//! down. A `/runsync` job that finds nothing queued before it and a free slot starts on that slot
+//! at once and runs in the request's task ([`Detachable`]); every other job is taken by the
+//! worker's own task.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::endpoint::{EndpointRuntime, Outcome, TakenJob};
+use super::endpoint::{EndpointRuntime, Outcome, Runner, TakenJob};
 use crate::client::Client;
 use crate::handler::{Ctx, EndpointDef, JobSink, WorkerState, panic_message};
 use crate::job::{FailureKind, JobFailure};
@@ -42,49 +44,35 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
             return;
         }
     };
-    ep.worker_ready(&id, started.elapsed());
-
     // One client per worker for the jobs' calls (each job gets its own trace and budget).
     let client = ep
         .shared
         .runtime
         .get()
         .map(|rt| Client::local_weak(rt.clone()));
-    let slots = Arc::new(Semaphore::new(ep.config.concurrency.max(1) as usize));
+    let runner = Arc::new(Runner {
+        slots: Arc::new(Semaphore::new(ep.config.concurrency.max(1) as usize)),
+        state,
+        client,
+    });
+    ep.worker_ready(&id, started.elapsed(), runner.clone());
     loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            _ = stop.cancelled() => break,
-        };
-        // Every free slot takes a job in one go: under load, one wake-up starts many jobs.
-        let free = 1 + slots.available_permits();
-        let jobs = ep
-            .take_wait(&id, free, false, Duration::from_secs(3600), &stop)
-            .await;
+        let jobs = ep.take_for(&id, &runner, &stop).await;
         if jobs.is_empty() {
             if stop.is_cancelled() || !ep.worker_alive(&id) {
                 break;
             }
             continue;
         }
-        let mut first = Some(permit);
-        for job in jobs {
-            // Only this loop takes slots, so the ones counted free are still free.
-            let permit = match first.take() {
-                Some(p) => p,
-                None => slots
-                    .clone()
-                    .try_acquire_owned()
-                    .expect("a slot counted free is still free"),
-            };
+        for (job, slot) in jobs {
             tokio::spawn(run_job(
                 ep.clone(),
                 def.clone(),
-                state.clone(),
+                runner.state.clone(),
                 id.clone(),
-                client.clone(),
+                runner.client.clone(),
                 job,
-                permit,
+                slot,
             ));
         }
     }
@@ -111,7 +99,7 @@ impl JobSink for LocalSink {
     }
 }
 
-async fn run_job(
+pub(crate) async fn run_job(
     ep: Arc<EndpointRuntime>,
     def: EndpointDef,
     state: WorkerState,
@@ -192,6 +180,42 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// A job run by the task that asked for it (a `/runsync` request): polled there while that task
+/// waits for it, and moved to a task of its own if the asker stops waiting first (its wait is
+/// over, or its client went away), so the job always runs to its end.
+pub(crate) struct Detachable(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Detachable {
+    pub(crate) fn new(job: impl Future<Output = ()> + Send + 'static) -> Self {
+        Detachable(Some(Box::pin(job)))
+    }
+}
+
+impl Future for Detachable {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(job) = self.0.as_mut() else {
+            return Poll::Ready(());
+        };
+        let done = job.as_mut().poll(cx);
+        if done.is_ready() {
+            self.0 = None;
+        }
+        done
+    }
+}
+
+impl Drop for Detachable {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(job);
         }
     }
 }
