@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need on a fresh machine (only the Rust toolchain is
-# assumed), then checks formatting and lints and runs every test of the workspace.
+# assumed), then checks formatting, lints and the docs' links, and runs every test of the
+# workspace.
 #
 #   ./scripts/test.sh            # everything
 #   ./scripts/test.sh -p endpoint-config   # extra arguments go to `cargo test`
@@ -14,5 +15,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo doc (a broken or ambiguous link is an error)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"
 cargo test --workspace "$@"

@@ -8,7 +8,7 @@
 //! - `scrape::fan_out(&ctx, inputs)`: bounded, results in input order, one `Result` per input;
 //!   `.fail_fast()` stops at the first failure and cancels the rest.
 //!
-//! The caller is a job's [`Ctx`](crate::Ctx) or a [`Client`] (outside any endpoint). Every call
+//! The caller is a job's [`Ctx`] or a [`Client`] (outside any endpoint). Every call
 //! carries the caller's **deadline** (the child's `policy.executionTimeout` is the smaller of its
 //! own ceiling and the caller's remaining budget, and no call starts once the budget is spent),
 //! its **cancellation** (cancelling, timing out or dropping the caller cancels its in-flight

@@ -1,5 +1,5 @@
-//! Deployment to Runpod Serverless: the [manifest](manifest) of the whole application, the
-//! [Dockerfile](dockerfile) of its single image, and the management API requests that make an
+//! Deployment to Runpod Serverless: the [manifest] of the whole application, the
+//! [Dockerfile](mod@dockerfile) of its single image, and the management API requests that make an
 //! account match the manifest ([`deploy()`], [`undeploy()`]).
 //!
 //! # How a config reaches the platform
