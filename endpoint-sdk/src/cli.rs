@@ -250,10 +250,8 @@ async fn dev(args: DevArgs) -> Result<()> {
     println!("Ctrl-C to stop.");
     // The log follows the runtime's events at `info`; below that, nothing listens and the
     // runtime does not make per-job events at all.
-    let log = tracing::enabled!(tracing::Level::INFO).then(|| {
-        let events = runtime.events();
-        tokio::spawn(job_log(events))
-    });
+    let log =
+        tracing::enabled!(tracing::Level::INFO).then(|| tokio::spawn(job_log(runtime.log_queue())));
     let served = Server::new(runtime.clone())
         .api_key(args.api_key)
         .serve(listener, async {
@@ -274,33 +272,22 @@ async fn dev(args: DevArgs) -> Result<()> {
 /// Writes one line per runtime event to stderr. Under load, lines are written in batches: after
 /// a batch the log rests a moment ([`LOG_BATCH`]) while events gather, so it wakes a few dozen
 /// times a second rather than once per event, and logging every job costs little.
-async fn job_log(mut events: tokio::sync::broadcast::Receiver<RuntimeEvent>) {
+async fn job_log(queue: std::sync::Arc<crate::local::events::LogQueue>) {
     use std::io::Write;
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let mut batch = Vec::new();
     loop {
-        let first = events.recv().await;
+        let dropped = queue.next_batch(&mut batch).await;
         // One time stamp per batch: a batch spans at most LOG_BATCH.
         let stamp = time_of_day();
-        let mut next = first;
-        loop {
-            let _ = match next {
-                Ok(e) => write_event(&mut out, &stamp, &e),
-                Err(RecvError::Lagged(n)) => writeln!(
-                    out,
-                    "{stamp} {n} runtime events were not logged (too many at once)"
-                ),
-                Err(RecvError::Closed) => {
-                    let _ = out.flush();
-                    return;
-                }
-            };
-            next = match events.try_recv() {
-                Ok(e) => Ok(e),
-                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Closed) => Err(RecvError::Closed),
-                Err(TryRecvError::Empty) => break,
-            };
+        if dropped > 0 {
+            let _ = writeln!(
+                out,
+                "{stamp} {dropped} runtime events were not logged (too many at once)"
+            );
+        }
+        for e in batch.drain(..) {
+            let _ = write_event(&mut out, &stamp, &e);
         }
         let _ = out.flush();
         tokio::time::sleep(LOG_BATCH).await;

@@ -53,7 +53,7 @@ pub(crate) struct CtxInner {
     pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
-    pub(crate) session_version: String,
+    pub(crate) session_version: Arc<str>,
     pub(crate) session: tokio::sync::OnceCell<Session>,
 }
 
@@ -78,24 +78,19 @@ impl Ctx {
 
     /// Starts a context for job `job_id` of `endpoint` (for runtimes and tests).
     pub fn builder(endpoint: impl Into<String>, job_id: impl Into<String>) -> CtxBuilder {
-        let job_id = job_id.into();
         CtxBuilder {
-            inner: CtxInner {
-                trace_id: job_id.clone(),
-                job_id,
-                endpoint: endpoint.into(),
-                worker_id: "local".to_string(),
-                deadline: None,
-                cancel: CancellationToken::new(),
-                sink: None,
-                base_client: None,
-                max_steps: None,
-                client: std::sync::OnceLock::new(),
-                session_id: None,
-                sessions: None,
-                session_version: String::new(),
-                session: tokio::sync::OnceCell::new(),
-            },
+            job_id: job_id.into(),
+            endpoint: endpoint.into(),
+            worker_id: None,
+            trace_id: None,
+            deadline: None,
+            cancel: None,
+            sink: None,
+            base_client: None,
+            max_steps: None,
+            session_id: None,
+            sessions: None,
+            session_version: None,
         }
     }
 
@@ -190,11 +185,11 @@ impl Ctx {
             .get_or_try_init(|| async {
                 let sessions = self.inner.sessions.clone().unwrap_or_else(Sessions::memory);
                 let version = if self.inner.session_version.is_empty() {
-                    self.inner.endpoint.clone()
+                    self.inner.endpoint.as_str()
                 } else {
-                    self.inner.session_version.clone()
+                    &*self.inner.session_version
                 };
-                Session::open(&sessions, self.session_id(), &version).await
+                Session::open(&sessions, self.session_id(), version).await
             })
             .await
             .cloned()
@@ -217,33 +212,46 @@ impl Ctx {
     }
 }
 
-/// Builds a [`Ctx`].
+/// Builds a [`Ctx`]. Fields not set take their defaults when [`build`](Self::build) runs
+/// (worker `local`, the job id as trace id, a fresh cancellation token), so a runtime that sets
+/// them all pays for nothing twice.
 pub struct CtxBuilder {
-    inner: CtxInner,
+    job_id: String,
+    endpoint: String,
+    worker_id: Option<String>,
+    trace_id: Option<String>,
+    deadline: Option<Instant>,
+    cancel: Option<CancellationToken>,
+    sink: Option<Arc<dyn JobSink>>,
+    base_client: Option<Client>,
+    max_steps: Option<u32>,
+    session_id: Option<String>,
+    sessions: Option<Sessions>,
+    session_version: Option<Arc<str>>,
 }
 
 impl CtxBuilder {
     /// The worker running the job.
     pub fn worker_id(mut self, worker_id: impl Into<String>) -> Self {
-        self.inner.worker_id = worker_id.into();
+        self.worker_id = Some(worker_id.into());
         self
     }
 
     /// The trace id (defaults to the job id: a job that nobody called starts a trace).
     pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
-        self.inner.trace_id = trace_id.into();
+        self.trace_id = Some(trace_id.into());
         self
     }
 
     /// The deadline of the job's execution budget.
     pub fn deadline(mut self, deadline: Option<Instant>) -> Self {
-        self.inner.deadline = deadline;
+        self.deadline = deadline;
         self
     }
 
     /// The token that cancels the job.
     pub fn cancel(mut self, token: CancellationToken) -> Self {
-        self.inner.cancel = token;
+        self.cancel = Some(token);
         self
     }
 
@@ -253,32 +261,48 @@ impl CtxBuilder {
         mut self,
         id: Option<String>,
         sessions: Sessions,
-        version: impl Into<String>,
+        version: impl Into<Arc<str>>,
     ) -> Self {
-        self.inner.session_id = id;
-        self.inner.sessions = Some(sessions);
-        self.inner.session_version = version.into();
+        self.session_id = id;
+        self.sessions = Some(sessions);
+        self.session_version = Some(version.into());
         self
     }
 
     /// Where progress updates and stream chunks go.
     pub fn sink(mut self, sink: Arc<dyn JobSink>) -> Self {
-        self.inner.sink = Some(sink);
+        self.sink = Some(sink);
         self
     }
 
     /// Calls to other endpoints go through `client`, within a budget of `max_steps` calls.
     pub fn client(mut self, client: Client, max_steps: Option<u32>) -> Self {
         // Each job gets its own trace (named by its trace id) and step budget, on first use.
-        self.inner.base_client = Some(client);
-        self.inner.max_steps = max_steps;
+        self.base_client = Some(client);
+        self.max_steps = max_steps;
         self
     }
 
     /// The context.
     pub fn build(self) -> Ctx {
+        let trace_id = self.trace_id.unwrap_or_else(|| self.job_id.clone());
         Ctx {
-            inner: Arc::new(self.inner),
+            inner: Arc::new(CtxInner {
+                job_id: self.job_id,
+                endpoint: self.endpoint,
+                worker_id: self.worker_id.unwrap_or_else(|| "local".to_string()),
+                trace_id,
+                deadline: self.deadline,
+                cancel: self.cancel.unwrap_or_default(),
+                sink: self.sink,
+                base_client: self.base_client,
+                max_steps: self.max_steps,
+                client: std::sync::OnceLock::new(),
+                session_id: self.session_id,
+                sessions: self.sessions,
+                session_version: self.session_version.unwrap_or_else(|| Arc::from("")),
+                session: tokio::sync::OnceCell::new(),
+            }),
         }
     }
 }

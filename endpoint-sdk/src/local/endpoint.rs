@@ -76,12 +76,15 @@ pub(crate) struct Runner {
     pub(crate) state: WorkerState,
     /// The client for the calls of its jobs.
     pub(crate) client: Option<Client>,
+    /// The worker's id.
+    pub(crate) worker: Arc<str>,
+    /// The version tag of the endpoint's sessions (made once per worker, not per job).
+    pub(crate) session_version: Arc<str>,
 }
 
 /// A `/runsync` job started on a worker's free slot, for its caller to run.
 pub(crate) struct Direct {
     pub(crate) job: TakenJob,
-    pub(crate) worker: String,
     pub(crate) runner: Arc<Runner>,
     pub(crate) slot: OwnedSemaphorePermit,
 }
@@ -105,7 +108,8 @@ pub(crate) struct JobRecord {
     streamed: usize,
     attempts: u32,
     cancel: CancellationToken,
-    notify: watch::Sender<JobStatus>,
+    /// Made by the first `wait` on the job (most jobs have nobody waiting on them this way).
+    notify: Option<watch::Sender<JobStatus>>,
     expires_at: Instant,
     retain_until: Option<Instant>,
     trace_id: String,
@@ -113,16 +117,25 @@ pub(crate) struct JobRecord {
 }
 
 impl JobRecord {
-    fn status_object(&self) -> StatusObject {
-        let delay = self
-            .started
+    /// Time in the queue: until it started (or ended, if it never started).
+    fn delay(&self) -> Option<Duration> {
+        self.started
             .or(self.finished)
-            .map(|s| s.saturating_duration_since(self.submitted));
-        let execution = self.started.map(|s| {
+            .map(|s| s.saturating_duration_since(self.submitted))
+    }
+
+    /// Time running: until it ended, or until now.
+    fn execution(&self) -> Option<Duration> {
+        self.started.map(|s| {
             self.finished
                 .unwrap_or_else(Instant::now)
                 .saturating_duration_since(s)
-        });
+        })
+    }
+
+    fn status_object(&self) -> StatusObject {
+        let delay = self.delay();
+        let execution = self.execution();
         StatusObject {
             id: self.id.clone(),
             status: self.status,
@@ -131,6 +144,13 @@ impl JobRecord {
             worker_id: self.worker.clone(),
             output: self.output.clone(),
             error: self.error.clone(),
+        }
+    }
+
+    /// Tells whoever waits on the job (`wait`) its new status.
+    fn signal(&self, status: JobStatus) {
+        if let Some(notify) = &self.notify {
+            notify.send_replace(status);
         }
     }
 
@@ -200,6 +220,8 @@ struct Effects {
     events: Vec<RuntimeEvent>,
     webhooks: Vec<(String, StatusObject)>,
     wake_stops: bool,
+    /// A record that left the retention window, dropped once the lock is released.
+    dropped: Option<Box<JobRecord>>,
 }
 
 /// One endpoint of the local runtime.
@@ -226,19 +248,35 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// A random version-4 UUID from the thread-local generator (no system call per job). Job ids
-/// need to be unique, not secret: the API key guards the API.
-fn fast_uuid() -> String {
+/// The input of a job that no longer needs it (one shared value, not an allocation per job).
+fn null_input() -> Arc<Value> {
+    static NULL: std::sync::LazyLock<Arc<Value>> =
+        std::sync::LazyLock::new(|| Arc::new(Value::Null));
+    NULL.clone()
+}
+
+/// A job id as the platform makes them: a random version-4 UUID (from the thread-local
+/// generator: no system call per job) with the `-u1` suffix, and `sync-` before it for a
+/// `/runsync` job. Written into one allocation. Ids need to be unique, not secret: the API key
+/// guards the API.
+fn job_id(sync: bool) -> String {
+    use std::fmt::Write as _;
     let a = fastrand::u64(..);
     let b = fastrand::u64(..);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+    let mut id = String::with_capacity(44);
+    if sync {
+        id.push_str("sync-");
+    }
+    let _ = write!(
+        id,
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}-u1",
         a >> 32,
         (a >> 16) & 0xffff,
         a & 0x0fff,
         ((b >> 48) & 0x3fff) | 0x8000,
         b & 0xffff_ffff_ffff
-    )
+    );
+    id
 }
 
 fn random_id(len: usize) -> String {
@@ -292,7 +330,7 @@ impl EndpointRuntime {
 
     fn apply(&self, fx: Effects) {
         for e in fx.events {
-            let _ = self.shared.events.send(e);
+            self.shared.emit(e);
         }
         for (url, body) in fx.webhooks {
             self.shared.send_webhook(url, body);
@@ -300,6 +338,7 @@ impl EndpointRuntime {
         if fx.wake_stops {
             self.stops_ready.notify_waiters();
         }
+        drop(fx.dropped);
     }
 
     /// The most jobs that may wait in the queue: the platform answers 429 past
@@ -341,10 +380,9 @@ impl EndpointRuntime {
         let ttl = policy
             .ttl
             .map_or(self.shared.options.default_ttl, Duration::from_millis);
-        let id = format!("{}{}-u1", if sync { "sync-" } else { "" }, fast_uuid());
+        let id = job_id(sync);
         let now = Instant::now();
         let session = crate::session::peek(&req.input).map(str::to_string);
-        let (notify, _) = watch::channel(JobStatus::InQueue);
         let record = JobRecord {
             id: id.clone(),
             input: Arc::new(req.input),
@@ -364,7 +402,7 @@ impl EndpointRuntime {
             streamed: 0,
             attempts: 0,
             cancel: CancellationToken::new(),
-            notify,
+            notify: None,
             expires_at: now + ttl,
             retain_until: None,
             trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
@@ -389,28 +427,23 @@ impl EndpointRuntime {
                 && st.queue.is_empty()
                 && st.low_queue.is_empty()
             {
-                st.workers.iter_mut().find_map(|(worker, w)| {
+                st.workers.values_mut().find_map(|w| {
                     if w.phase != WorkerPhase::Ready || w.external || w.stop.is_cancelled() {
                         return None;
                     }
                     let runner = w.runner.clone()?;
                     let slot = runner.slots.clone().try_acquire_owned().ok()?;
-                    Some((worker.clone(), w, runner, slot))
+                    Some((w, runner, slot))
                 })
             } else {
                 None
             };
             let mut record = Box::new(record);
             match free {
-                Some((worker, w, runner, slot)) => {
+                Some((w, runner, slot)) => {
                     w.running.insert(id.clone());
-                    let job = self.start(&mut record, &worker, now, &mut fx);
-                    started = Some(Direct {
-                        job,
-                        worker,
-                        runner,
-                        slot,
-                    });
+                    let job = self.start(&mut record, &runner.worker, now, &mut fx);
+                    started = Some(Direct { job, runner, slot });
                 }
                 None if record.low_priority => st.low_queue.push_back(id.clone()),
                 None => st.queue.push_back(id.clone()),
@@ -419,7 +452,7 @@ impl EndpointRuntime {
             self.simulate && st.workers.len() < self.config.workers.max as usize
         };
         if self.shared.listening() {
-            let _ = self.shared.events.send(RuntimeEvent::JobQueued {
+            self.shared.emit(RuntimeEvent::JobQueued {
                 endpoint: self.name().to_string(),
                 job: id.clone(),
                 execution_timeout,
@@ -462,12 +495,15 @@ impl EndpointRuntime {
         timeout: Duration,
     ) -> Result<StatusObject, RuntimeError> {
         let mut rx = {
-            let st = self.lock();
-            let job = st.jobs.get(id).ok_or_else(|| self.unknown_job(id))?;
+            let mut st = self.lock();
+            let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
             if job.status.is_final() {
                 return Ok(job.status_object());
             }
-            job.notify.subscribe()
+            let status = job.status;
+            job.notify
+                .get_or_insert_with(|| watch::channel(status).0)
+                .subscribe()
         };
         let until = tokio::time::Instant::now() + timeout;
         loop {
@@ -528,7 +564,7 @@ impl EndpointRuntime {
             job.streamed = 0;
             job.submitted = Instant::now();
             job.cancel = CancellationToken::new();
-            job.notify.send_replace(JobStatus::InQueue);
+            job.signal(JobStatus::InQueue);
             let status = job.status_object();
             let low = job.low_priority;
             st.stats.retried += 1;
@@ -726,7 +762,7 @@ impl EndpointRuntime {
         job.started = Some(now);
         job.worker = Some(worker.to_string());
         job.attempts += 1;
-        job.notify.send_replace(JobStatus::InProgress);
+        job.signal(JobStatus::InProgress);
         if self.shared.listening() {
             fx.events.push(RuntimeEvent::JobStarted {
                 endpoint: self.name().to_string(),
@@ -832,7 +868,30 @@ impl EndpointRuntime {
         outcome: Outcome,
         stop_pod: bool,
     ) -> bool {
+        self.complete_inner(worker, id, outcome, stop_pod, false).0
+    }
+
+    /// [`complete`](Self::complete) for the job's own runner, which also wants the job's status
+    /// object (read under the same lock): `None` if the report was ignored.
+    pub(crate) fn complete_with_status(
+        &self,
+        worker: &str,
+        id: &str,
+        outcome: Outcome,
+    ) -> Option<StatusObject> {
+        self.complete_inner(worker, id, outcome, false, true).1
+    }
+
+    fn complete_inner(
+        &self,
+        worker: &str,
+        id: &str,
+        outcome: Outcome,
+        stop_pod: bool,
+        want_status: bool,
+    ) -> (bool, Option<StatusObject>) {
         let mut fx = Effects::default();
+        let mut status_object = None;
         let known = {
             let mut st = self.lock();
             if let Some(w) = st.workers.get_mut(worker) {
@@ -858,6 +917,9 @@ impl EndpointRuntime {
                             error,
                             &mut fx,
                         );
+                        if want_status {
+                            status_object = st.jobs.get(id).map(|j| j.status_object());
+                        }
                     } else {
                         tracing::debug!(
                             endpoint = self.name(),
@@ -874,7 +936,7 @@ impl EndpointRuntime {
             self.stop_worker(worker, StopReason::Replaced);
         }
         self.apply(fx);
-        known
+        (known, status_object)
     }
 
     /// Applies an update from `worker` to job `id` while that worker runs it (updates that come
@@ -910,7 +972,7 @@ impl EndpointRuntime {
             Self::touch_worker(&mut st, worker, true).is_some() && new
         };
         if is_new {
-            let _ = self.shared.events.send(RuntimeEvent::WorkerReady {
+            self.shared.emit(RuntimeEvent::WorkerReady {
                 endpoint: self.name().to_string(),
                 worker: worker.to_string(),
                 startup: Duration::ZERO,
@@ -979,40 +1041,39 @@ impl EndpointRuntime {
         job.retain_until = Some(retain_until);
         // Only a failed or timed-out job can be retried: others do not need their input.
         if !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
-            job.input = Arc::new(Value::Null);
+            job.input = null_input();
         }
         job.cancel.cancel();
-        job.notify.send_replace(status);
+        job.signal(status);
         match status {
             JobStatus::Completed => st.stats.completed += 1,
             JobStatus::Failed | JobStatus::TimedOut => st.stats.failed += 1,
             _ => {}
         }
         let job = &st.jobs[id];
-        let listening = shared.listening();
-        if listening || job.webhook.is_some() {
-            let so = job.status_object();
-            if listening {
-                fx.events.push(RuntimeEvent::JobFinished {
-                    endpoint: config.name.to_string(),
-                    job: id.to_string(),
-                    worker: job.worker.clone(),
-                    status,
-                    delay: Duration::from_millis(so.delay_time.unwrap_or(0)),
-                    execution: Duration::from_millis(so.execution_time.unwrap_or(0)),
-                    error: job.error.clone(),
-                });
-            }
-            if let Some(url) = &job.webhook {
-                fx.webhooks.push((url.clone(), so));
-            }
+        let listening = shared.listening_to_ends();
+        if listening {
+            let ms =
+                |d: Option<Duration>| Duration::from_millis(d.map_or(0, |d| d.as_millis() as u64));
+            fx.events.push(RuntimeEvent::JobFinished {
+                endpoint: config.name.to_string(),
+                job: id.to_string(),
+                worker: job.worker.clone(),
+                status,
+                delay: ms(job.delay()),
+                execution: ms(job.execution()),
+                error: job.error.clone(),
+            });
+        }
+        if let Some(url) = &job.webhook {
+            fx.webhooks.push((url.clone(), job.status_object()));
         }
         let worker = job.worker.clone();
         st.finished.push_back((retain_until, id.to_string()));
-        if let (Some(session), Some(w)) = (job.session.clone(), worker.clone())
-            && st.workers.contains_key(&w)
+        if let (Some(session), Some(w)) = (job.session.clone(), &worker)
+            && st.workers.contains_key(w)
         {
-            st.holders.insert(session, w);
+            st.holders.insert(session, w.clone());
         }
         if let Some(worker) = worker
             && let Some(w) = st.workers.get_mut(&worker)
@@ -1034,6 +1095,17 @@ impl EndpointRuntime {
             st.queue.retain(|q| q != id);
             st.low_queue.retain(|q| q != id);
         }
+        // Past the retention cap, the oldest result goes now, one for one: its memory serves the
+        // next job instead of a whole second's worth being freed (and paged in again) at once.
+        while st.finished.len() > shared.options.max_retained_results.max(1) {
+            let (_, old) = st.finished.pop_front().expect("longer than the cap");
+            if st.jobs.get(&old).is_some_and(|j| j.status.is_final()) {
+                let record = st.jobs.remove(&old);
+                if fx.dropped.is_none() {
+                    fx.dropped = record;
+                }
+            }
+        }
     }
 
     /// Stops a worker: it takes no more jobs; a simulated worker's task ends.
@@ -1052,7 +1124,7 @@ impl EndpointRuntime {
         };
         if let Some(w) = removed {
             w.stop.cancel();
-            let _ = self.shared.events.send(RuntimeEvent::WorkerStopped {
+            self.shared.emit(RuntimeEvent::WorkerStopped {
                 endpoint: self.name().to_string(),
                 worker: worker.to_string(),
                 reason,
@@ -1080,7 +1152,7 @@ impl EndpointRuntime {
                 runner: None,
             },
         );
-        let _ = self.shared.events.send(RuntimeEvent::WorkerStarting {
+        self.shared.emit(RuntimeEvent::WorkerStarting {
             endpoint: self.name().to_string(),
             worker: id.clone(),
         });
@@ -1101,7 +1173,7 @@ impl EndpointRuntime {
                 None => return,
             }
         }
-        let _ = self.shared.events.send(RuntimeEvent::WorkerReady {
+        self.shared.emit(RuntimeEvent::WorkerReady {
             endpoint: self.name().to_string(),
             worker: worker.to_string(),
             startup,
@@ -1194,7 +1266,7 @@ impl EndpointRuntime {
                         job.started = None;
                         job.worker = None;
                         job.output = None;
-                        job.notify.send_replace(JobStatus::InQueue);
+                        job.signal(JobStatus::InQueue);
                         if job.low_priority {
                             st.low_queue.push_front(id.clone());
                         } else {

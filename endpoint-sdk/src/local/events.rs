@@ -99,3 +99,114 @@ pub enum RuntimeEvent {
         worker: String,
     },
 }
+
+impl RuntimeEvent {
+    /// Whether `app dev`'s log writes a line for this event (not for a job queued or started:
+    /// its line comes when it ends).
+    pub(crate) fn logged(&self) -> bool {
+        !matches!(
+            self,
+            RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. }
+        )
+    }
+}
+
+/// The events for `app dev`'s log, handed over in batches: moved, not cloned per reader as the
+/// broadcast channel does, and only the ones that make a line.
+pub(crate) struct LogQueue {
+    events: std::sync::Mutex<Vec<RuntimeEvent>>,
+    dropped: std::sync::atomic::AtomicU64,
+    ready: tokio::sync::Notify,
+}
+
+impl LogQueue {
+    /// The most events waiting for the log; past it, events are counted, not kept.
+    const MAX: usize = 65_536;
+
+    pub(crate) fn new() -> Self {
+        LogQueue {
+            events: std::sync::Mutex::new(Vec::new()),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+            ready: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RuntimeEvent>> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn push(&self, e: RuntimeEvent) {
+        let mut q = self.lock();
+        if q.len() >= Self::MAX {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        let first = q.is_empty();
+        q.push(e);
+        drop(q);
+        if first {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Waits for events and swaps them into `batch` (which should be empty). Returns how many
+    /// were dropped since the last batch because the log fell behind.
+    pub(crate) async fn next_batch(&self, batch: &mut Vec<RuntimeEvent>) -> u64 {
+        loop {
+            {
+                let mut q = self.lock();
+                if !q.is_empty() {
+                    std::mem::swap(&mut *q, batch);
+                    return self.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stopped(worker: &str) -> RuntimeEvent {
+        RuntimeEvent::WorkerStopped {
+            endpoint: "e".into(),
+            worker: worker.into(),
+            reason: StopReason::IdleTimeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_log_queue_hands_over_events_in_order_and_counts_what_it_could_not_keep() {
+        let q = LogQueue::new();
+        q.push(stopped("w1"));
+        q.push(stopped("w2"));
+        let mut batch = Vec::new();
+        assert_eq!(q.next_batch(&mut batch).await, 0);
+        assert_eq!(batch, vec![stopped("w1"), stopped("w2")]);
+        batch.clear();
+
+        // A reader waiting on an empty queue wakes for the next event.
+        let q = std::sync::Arc::new(q);
+        let reader = tokio::spawn({
+            let q = q.clone();
+            async move {
+                let mut batch = Vec::new();
+                q.next_batch(&mut batch).await;
+                batch
+            }
+        });
+        tokio::task::yield_now().await;
+        q.push(stopped("w3"));
+        assert_eq!(reader.await.unwrap(), vec![stopped("w3")]);
+
+        for i in 0..LogQueue::MAX + 5 {
+            q.push(stopped(&i.to_string()));
+        }
+        assert_eq!(q.next_batch(&mut batch).await, 5, "five past the limit");
+        assert_eq!(batch.len(), LogQueue::MAX);
+        assert_eq!(batch[0], stopped("0"), "the oldest are kept");
+    }
+}

@@ -243,14 +243,37 @@ impl Default for RuntimeOptions {
 pub(crate) struct Shared {
     pub(crate) options: RuntimeOptions,
     pub(crate) events: broadcast::Sender<RuntimeEvent>,
+    /// `app dev`'s log, once it started.
+    pub(crate) log: std::sync::OnceLock<Arc<events::LogQueue>>,
     /// The runtime itself, for the in-process calls of the jobs it runs.
     pub(crate) runtime: std::sync::OnceLock<std::sync::Weak<RuntimeHandle>>,
 }
 
 impl Shared {
-    /// Whether anyone subscribed to the runtime's events (if not, per-job events are not made).
+    /// Whether anyone subscribed to the runtime's events (if not, the events of a job's queueing
+    /// and start are not made).
     pub(crate) fn listening(&self) -> bool {
         self.events.receiver_count() > 0
+    }
+
+    /// Whether a job's end makes an event: someone subscribed, or the log runs.
+    pub(crate) fn listening_to_ends(&self) -> bool {
+        self.listening() || self.log.get().is_some()
+    }
+
+    /// Sends an event to the subscribers and, if it makes a line, to the log.
+    pub(crate) fn emit(&self, e: RuntimeEvent) {
+        match self.log.get().filter(|_| e.logged()) {
+            Some(log) => {
+                if self.listening() {
+                    let _ = self.events.send(e.clone());
+                }
+                log.push(e);
+            }
+            None => {
+                let _ = self.events.send(e);
+            }
+        }
     }
 
     /// Posts a final status to a webhook, with the platform's retries.
@@ -356,6 +379,7 @@ impl LocalRuntimeBuilder {
         let shared = Arc::new(Shared {
             options: self.options,
             events,
+            log: std::sync::OnceLock::new(),
             runtime: std::sync::OnceLock::new(),
         });
         let shutdown = CancellationToken::new();
@@ -473,6 +497,16 @@ impl LocalRuntime {
         self.inner.shared.events.subscribe()
     }
 
+    /// The queue of `app dev`'s log (made on first use): from then on the runtime hands it the
+    /// events that make a log line.
+    pub(crate) fn log_queue(&self) -> Arc<events::LogQueue> {
+        self.inner
+            .shared
+            .log
+            .get_or_init(|| Arc::new(events::LogQueue::new()))
+            .clone()
+    }
+
     /// Queues a job (`/run`); returns its id.
     pub fn submit(&self, endpoint: &str, request: RunRequest) -> Result<String, RuntimeError> {
         if let Some(p) = &request.policy {
@@ -506,14 +540,16 @@ impl LocalRuntime {
         let job = worker::Detachable::new(worker::run_job(
             ep.clone(),
             def,
-            d.runner.state.clone(),
-            d.worker,
-            d.runner.client.clone(),
+            d.runner,
             d.job,
             d.slot,
+            true,
         ));
-        let _ = tokio::time::timeout(wait, job).await;
-        ep.status(&id)
+        match tokio::time::timeout(wait, job).await {
+            Ok(Some(status)) => Ok(status),
+            // Still running (it goes on in a task of its own), or ended elsewhere.
+            _ => ep.status(&id),
+        }
     }
 
     /// A job's status object (`/status/{id}`).

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::endpoint::{EndpointRuntime, Outcome, Runner, TakenJob};
 use crate::client::Client;
-use crate::handler::{Ctx, EndpointDef, JobSink, WorkerState, panic_message};
+use crate::handler::{Ctx, EndpointDef, JobSink, panic_message};
 use crate::job::{FailureKind, JobFailure};
 
 /// Runs one simulated worker until it is stopped.
@@ -54,6 +54,8 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
         slots: Arc::new(Semaphore::new(ep.config.concurrency.max(1) as usize)),
         state,
         client,
+        worker: Arc::from(id.as_str()),
+        session_version: Arc::from(def.session_version()),
     });
     ep.worker_ready(&id, started.elapsed(), runner.clone());
     loop {
@@ -68,11 +70,10 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
             tokio::spawn(run_job(
                 ep.clone(),
                 def.clone(),
-                runner.state.clone(),
-                id.clone(),
-                runner.client.clone(),
+                runner.clone(),
                 job,
                 slot,
+                false,
             ));
         }
     }
@@ -81,7 +82,7 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
 /// Where a simulated worker's progress updates and stream chunks go.
 struct LocalSink {
     ep: Weak<EndpointRuntime>,
-    worker: String,
+    worker: Arc<str>,
     job: String,
 }
 
@@ -99,39 +100,41 @@ impl JobSink for LocalSink {
     }
 }
 
+/// Runs one job on `runner` and reports its end. With `report`, returns the job's status object
+/// once it has ended here (`None` when it ended elsewhere: cancelled, expired).
 pub(crate) async fn run_job(
     ep: Arc<EndpointRuntime>,
     def: EndpointDef,
-    state: WorkerState,
-    worker: String,
-    client: Option<Client>,
+    runner: Arc<Runner>,
     job: TakenJob,
     _slot: tokio::sync::OwnedSemaphorePermit,
-) {
+    report: bool,
+) -> Option<crate::job::StatusObject> {
     // The handler reads the input inside its session envelope; the id goes to the context.
     let session = crate::session::peek(&job.input).map(str::to_string);
     let input = job.input;
+    let worker = &*runner.worker;
     let mut ctx = Ctx::builder(ep.name(), &job.id)
-        .worker_id(&worker)
+        .worker_id(worker)
         .session(
             session,
             ep.shared.options.sessions.clone(),
-            def.session_version(),
+            runner.session_version.clone(),
         )
-        .trace_id(&job.trace_id)
+        .trace_id(job.trace_id)
         .deadline(job.deadline)
         .cancel(job.cancel.clone())
         .sink(Arc::new(LocalSink {
             ep: Arc::downgrade(&ep),
-            worker: worker.clone(),
+            worker: runner.worker.clone(),
             job: job.id.clone(),
         }));
-    if let Some(client) = client {
+    if let Some(client) = runner.client.clone() {
         ctx = ctx.client(client, ep.config.max_steps);
     }
     // Polled here, not on a task of its own: dropping it (timeout, cancellation) stops it, and
     // a panic inside it is caught.
-    let handler = CatchUnwind(def.run(&state, ctx.build(), input));
+    let handler = CatchUnwind(def.run(&runner.state, ctx.build(), input));
     let deadline = job.deadline;
     let overdue = async {
         match deadline {
@@ -139,7 +142,9 @@ pub(crate) async fn run_job(
             None => std::future::pending().await,
         }
     };
+    // The handler first: one that ends at its first poll never sets a timer.
     let outcome = tokio::select! {
+        biased;
         r = handler => match r {
             Ok(Ok(v)) => Some(Outcome::Output(v)),
             Ok(Err(failure)) => Some(Outcome::Error(failure.to_wire())),
@@ -163,8 +168,12 @@ pub(crate) async fn run_job(
         // Ended elsewhere (cancelled, expired, timed out by the janitor): stop the handler.
         _ = job.cancel.cancelled() => None,
     };
-    if let Some(outcome) = outcome {
-        ep.complete(&worker, &job.id, outcome, false);
+    let outcome = outcome?;
+    if report {
+        ep.complete_with_status(worker, &job.id, outcome)
+    } else {
+        ep.complete(worker, &job.id, outcome, false);
+        None
     }
 }
 
@@ -187,21 +196,23 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 /// A job run by the task that asked for it (a `/runsync` request): polled there while that task
 /// waits for it, and moved to a task of its own if the asker stops waiting first (its wait is
 /// over, or its client went away), so the job always runs to its end.
-pub(crate) struct Detachable(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+pub(crate) struct Detachable<T: Send + 'static>(Option<Pin<Box<dyn Future<Output = T> + Send>>>);
 
-impl Detachable {
-    pub(crate) fn new(job: impl Future<Output = ()> + Send + 'static) -> Self {
+impl<T: Send + 'static> Detachable<T> {
+    pub(crate) fn new(job: impl Future<Output = T> + Send + 'static) -> Self {
         Detachable(Some(Box::pin(job)))
     }
 }
 
-impl Future for Detachable {
-    type Output = ();
+impl<T: Send + 'static> Future for Detachable<T> {
+    type Output = T;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(job) = self.0.as_mut() else {
-            return Poll::Ready(());
-        };
+    /// Must not be polled again once it has returned `Ready`.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let job = self
+            .0
+            .as_mut()
+            .expect("a Detachable is not polled after it ended");
         let done = job.as_mut().poll(cx);
         if done.is_ready() {
             self.0 = None;
@@ -210,12 +221,15 @@ impl Future for Detachable {
     }
 }
 
-impl Drop for Detachable {
+impl<T: Send + 'static> Drop for Detachable<T> {
     fn drop(&mut self) {
         if let Some(job) = self.0.take()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
-            rt.spawn(job);
+            // Its output (a status object) has nobody to go to any more.
+            rt.spawn(async move {
+                job.await;
+            });
         }
     }
 }

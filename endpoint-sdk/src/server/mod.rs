@@ -98,11 +98,7 @@ impl Server {
             .route("/v2/{endpoint}/cancel/{id}", post(public::cancel))
             .route("/v2/{endpoint}/retry/{id}", post(public::retry))
             .route("/v2/{endpoint}/purge-queue", post(public::purge_queue))
-            .route("/v2/{endpoint}/health", get(public::health))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_key,
-            ));
+            .route("/v2/{endpoint}/health", get(public::health));
         let workers = Router::new()
             .route("/v2/{endpoint}/job-take/{worker}", get(job_api::take))
             .route(
@@ -118,11 +114,14 @@ impl Server {
                 post(job_api::stream),
             )
             .route("/v2/{endpoint}/ping/{worker}", get(job_api::ping))
-            .route("/v2/{endpoint}/job-stop/{worker}", get(job_api::stop))
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_key,
-            ));
+            .route("/v2/{endpoint}/job-stop/{worker}", get(job_api::stop));
+        // Without a key there is nothing to check: no layer, no cost per request.
+        let (public, workers) = if state.api_key.is_some() {
+            let guard = || axum::middleware::from_fn_with_state(state.clone(), auth::require_key);
+            (public.route_layer(guard()), workers.route_layer(guard()))
+        } else {
+            (public, workers)
+        };
         Router::new()
             .route("/", get(public::index))
             .merge(public)
