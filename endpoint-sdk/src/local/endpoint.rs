@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxBuildHasher;
 use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
@@ -112,7 +113,8 @@ pub(crate) struct JobRecord {
     notify: Option<watch::Sender<JobStatus>>,
     expires_at: Instant,
     retain_until: Option<Instant>,
-    trace_id: String,
+    /// The caller's trace; `None`: the job starts its own, named by its id.
+    trace_id: Option<String>,
     session: Option<String>,
 }
 
@@ -174,7 +176,7 @@ enum WorkerPhase {
 pub(crate) struct WorkerRecord {
     phase: WorkerPhase,
     external: bool,
-    running: HashSet<String>,
+    running: HashSet<String, FxBuildHasher>,
     idle_since: Instant,
     last_seen: Instant,
     stop: CancellationToken,
@@ -197,7 +199,8 @@ struct State {
     /// Low-priority jobs: taken after the others, never counted for scaling.
     low_queue: VecDeque<String>,
     /// Boxed, so growing the map moves pointers, not records.
-    jobs: HashMap<String, Box<JobRecord>>,
+    /// Keyed by ids this runtime made (random, not chosen by clients): a fast hash is safe.
+    jobs: HashMap<String, Box<JobRecord>, FxBuildHasher>,
     workers: BTreeMap<String, WorkerRecord>,
     stats: Stats,
     init_failures: u32,
@@ -301,7 +304,7 @@ impl EndpointRuntime {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 low_queue: VecDeque::new(),
-                jobs: HashMap::new(),
+                jobs: HashMap::default(),
                 workers: BTreeMap::new(),
                 stats: Stats::default(),
                 init_failures: 0,
@@ -405,10 +408,13 @@ impl EndpointRuntime {
             notify: None,
             expires_at: now + ttl,
             retain_until: None,
-            trace_id: req.trace_id.unwrap_or_else(|| id.clone()),
+            trace_id: req.trace_id,
             session,
         };
-        let trace_id = record.trace_id.clone();
+        let trace_id = self
+            .shared
+            .listening()
+            .then(|| record.trace_id.clone().unwrap_or_else(|| id.clone()));
         let mut fx = Effects::default();
         let mut started = None;
         let can_grow = {
@@ -451,7 +457,7 @@ impl EndpointRuntime {
             st.jobs.insert(id.clone(), record);
             self.simulate && st.workers.len() < self.config.workers.max as usize
         };
-        if self.shared.listening() {
+        if let Some(trace_id) = trace_id {
             self.shared.emit(RuntimeEvent::JobQueued {
                 endpoint: self.name().to_string(),
                 job: id.clone(),
@@ -667,7 +673,7 @@ impl EndpointRuntime {
             .or_insert_with(|| WorkerRecord {
                 phase: WorkerPhase::Ready,
                 external,
-                running: HashSet::new(),
+                running: HashSet::default(),
                 idle_since: now,
                 last_seen: now,
                 stop: CancellationToken::new(),
@@ -779,7 +785,7 @@ impl EndpointRuntime {
             deadline: job.deadline(),
             execution_timeout: job.execution_timeout,
             cancel: job.cancel.clone(),
-            trace_id: job.trace_id.clone(),
+            trace_id: job.trace_id.clone().unwrap_or_else(|| job.id.clone()),
         }
     }
 
@@ -1144,7 +1150,7 @@ impl EndpointRuntime {
             WorkerRecord {
                 phase: WorkerPhase::Starting,
                 external: false,
-                running: HashSet::new(),
+                running: HashSet::default(),
                 idle_since: now,
                 last_seen: now,
                 stop: stop.clone(),
