@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -69,14 +69,17 @@ fn parse_run(bytes: &[u8]) -> Result<RunRequest, ApiError> {
     }
 }
 
+// The handlers below take the whole request rather than a `HeaderMap` extractor, which would copy
+// every header of every request to read one.
+
 pub(crate) async fn run(
     State(s): State<AppState>,
     Path(endpoint): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Result<Json<Value>, ApiError> {
     s.runtime.endpoint(&endpoint)?;
-    let bytes = read_body(&headers, body, RUN_LIMIT, "/run").await?;
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts.headers, body, RUN_LIMIT, "/run").await?;
     let id = s.runtime.submit(&endpoint, parse_run(&bytes)?)?;
     Ok(Json(json!({ "id": id, "status": "IN_QUEUE" })))
 }
@@ -94,11 +97,11 @@ pub(crate) async fn runsync(
     State(s): State<AppState>,
     Path(endpoint): Path<String>,
     Query(q): Query<WaitQuery>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Result<Response, ApiError> {
     s.runtime.endpoint(&endpoint)?;
-    let bytes = read_body(&headers, body, RUNSYNC_LIMIT, "/runsync").await?;
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts.headers, body, RUNSYNC_LIMIT, "/runsync").await?;
     let status = s
         .runtime
         .run_sync(&endpoint, parse_run(&bytes)?, wait_of(&q))
