@@ -211,6 +211,9 @@ async fn dev(args: DevArgs) -> Result<()> {
         }
         builder = builder.served_externally(name.clone());
     }
+    // The log follows the runtime's events at `info` (from the first worker's start); below
+    // that, nothing listens and the runtime does not make per-job events at all.
+    let log_queue = tracing::enabled!(tracing::Level::INFO).then(|| builder.log_queue());
     let runtime = builder.build().map_err(|e| Error::Usage(e.to_string()))?;
     let addr = format!("{}:{}", args.host, args.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -248,10 +251,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         );
     }
     println!("Ctrl-C to stop.");
-    // The log follows the runtime's events at `info`; below that, nothing listens and the
-    // runtime does not make per-job events at all.
-    let log =
-        tracing::enabled!(tracing::Level::INFO).then(|| tokio::spawn(job_log(runtime.log_queue())));
+    let log = log_queue.map(|queue| tokio::spawn(job_log(queue)));
     let served = Server::new(runtime.clone())
         .api_key(args.api_key)
         .serve(listener, async {

@@ -304,6 +304,7 @@ pub struct LocalRuntimeBuilder {
     served_externally: Vec<String>,
     options: RuntimeOptions,
     events: Option<broadcast::Sender<RuntimeEvent>>,
+    log: Option<Arc<events::LogQueue>>,
 }
 
 impl LocalRuntimeBuilder {
@@ -369,6 +370,14 @@ impl LocalRuntimeBuilder {
             .subscribe()
     }
 
+    /// The queue of `app dev`'s log, in place before the first worker starts (so its line is
+    /// not missed).
+    pub(crate) fn log_queue(&mut self) -> Arc<events::LogQueue> {
+        self.log
+            .get_or_insert_with(|| Arc::new(events::LogQueue::new()))
+            .clone()
+    }
+
     /// Starts the runtime. Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<LocalRuntime, RuntimeError> {
         if tokio::runtime::Handle::try_current().is_err() {
@@ -379,7 +388,7 @@ impl LocalRuntimeBuilder {
         let shared = Arc::new(Shared {
             options: self.options,
             events,
-            log: std::sync::OnceLock::new(),
+            log: self.log.map(std::sync::OnceLock::from).unwrap_or_default(),
             runtime: std::sync::OnceLock::new(),
         });
         let shutdown = CancellationToken::new();
@@ -495,16 +504,6 @@ impl LocalRuntime {
     /// Subscribes to what happens in the runtime from now on.
     pub fn events(&self) -> broadcast::Receiver<RuntimeEvent> {
         self.inner.shared.events.subscribe()
-    }
-
-    /// The queue of `app dev`'s log (made on first use): from then on the runtime hands it the
-    /// events that make a log line.
-    pub(crate) fn log_queue(&self) -> Arc<events::LogQueue> {
-        self.inner
-            .shared
-            .log
-            .get_or_init(|| Arc::new(events::LogQueue::new()))
-            .clone()
     }
 
     /// Queues a job (`/run`); returns its id.
