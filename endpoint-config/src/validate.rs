@@ -52,8 +52,15 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
             "execution_timeout_ms",
             "milliseconds (5 s to 7 days)",
         )
-        .map(|v| v as u64)
-        .or(Some(600_000)),
+        // Out of range: checks that depend on it (a callee's timeout below its caller's) see
+        // the nearest valid value, so the one mistake is not reported twice.
+        .or_else(|| {
+            Some(v.value.clamp(
+                *limits::EXECUTION_TIMEOUT_MS.start(),
+                *limits::EXECUTION_TIMEOUT_MS.end(),
+            ))
+        })
+        .map(|v| v as u64),
         None => {
             if let Some(diag) = d.lint(
                 Lint::NoExecutionTimeout,
