@@ -90,8 +90,12 @@ pub(crate) struct Direct {
     pub(crate) slot: OwnedSemaphorePermit,
 }
 
+/// A job id as the runtime keeps it: one allocation shared by the job map, the queue, the
+/// worker's running set and the retention list.
+pub(crate) type JobId = Arc<str>;
+
 pub(crate) struct JobRecord {
-    id: String,
+    id: JobId,
     input: Arc<Value>,
     webhook: Option<String>,
     s3_config: Option<Value>,
@@ -108,7 +112,9 @@ pub(crate) struct JobRecord {
     stream: Vec<Value>,
     streamed: usize,
     attempts: u32,
-    cancel: CancellationToken,
+    /// Made when the job starts (only a running job has anything to stop) and dropped when it
+    /// ends, so a retained result does not hold one.
+    cancel: Option<CancellationToken>,
     /// Made by the first `wait` on the job (most jobs have nobody waiting on them this way).
     notify: Option<watch::Sender<JobStatus>>,
     expires_at: Instant,
@@ -139,7 +145,7 @@ impl JobRecord {
         let delay = self.delay();
         let execution = self.execution();
         StatusObject {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             status: self.status,
             delay_time: delay.map(|d| d.as_millis() as u64),
             execution_time: execution.map(|d| d.as_millis() as u64),
@@ -176,7 +182,7 @@ enum WorkerPhase {
 pub(crate) struct WorkerRecord {
     phase: WorkerPhase,
     external: bool,
-    running: HashSet<String, FxBuildHasher>,
+    running: HashSet<JobId, FxBuildHasher>,
     idle_since: Instant,
     last_seen: Instant,
     stop: CancellationToken,
@@ -195,12 +201,12 @@ struct Stats {
 struct State {
     /// Jobs waiting, FIFO. Only `IN_QUEUE` jobs are in it (ids of jobs removed elsewhere are
     /// skipped when popped).
-    queue: VecDeque<String>,
+    queue: VecDeque<JobId>,
     /// Low-priority jobs: taken after the others, never counted for scaling.
-    low_queue: VecDeque<String>,
+    low_queue: VecDeque<JobId>,
     /// Boxed, so growing the map moves pointers, not records.
     /// Keyed by ids this runtime made (random, not chosen by clients): a fast hash is safe.
-    jobs: HashMap<String, Box<JobRecord>, FxBuildHasher>,
+    jobs: HashMap<JobId, Box<JobRecord>, FxBuildHasher>,
     workers: BTreeMap<String, WorkerRecord>,
     stats: Stats,
     init_failures: u32,
@@ -209,7 +215,7 @@ struct State {
     /// Finished jobs in the order they finished, with the end of their retention window
     /// (the window is fixed per kind, so this is also nearly expiry order). Entries of jobs
     /// retried or removed meanwhile are skipped.
-    finished: VecDeque<(Instant, String)>,
+    finished: VecDeque<(Instant, JobId)>,
     /// Workers that asked to be replaced (`stopPod`): their late pings and takes are ignored so
     /// they do not come back. Oldest forgotten first.
     retired: VecDeque<String>,
@@ -260,26 +266,27 @@ fn null_input() -> Arc<Value> {
 
 /// A job id as the platform makes them: a random version-4 UUID (from the thread-local
 /// generator: no system call per job) with the `-u1` suffix, and `sync-` before it for a
-/// `/runsync` job. Written into one allocation. Ids need to be unique, not secret: the API key
+/// `/runsync` job. Written into one allocation, shared by every
+/// structure that refers to the job. Ids need to be unique, not secret: the API key
 /// guards the API.
-fn job_id(sync: bool) -> String {
-    use std::fmt::Write as _;
+fn job_id(sync: bool) -> JobId {
+    use std::io::Write as _;
     let a = fastrand::u64(..);
     let b = fastrand::u64(..);
-    let mut id = String::with_capacity(44);
-    if sync {
-        id.push_str("sync-");
-    }
+    let mut buf = [0u8; 48];
+    let mut out = std::io::Cursor::new(&mut buf[..]);
     let _ = write!(
-        id,
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}-u1",
+        out,
+        "{}{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}-u1",
+        if sync { "sync-" } else { "" },
         a >> 32,
         (a >> 16) & 0xffff,
         a & 0x0fff,
         ((b >> 48) & 0x3fff) | 0x8000,
         b & 0xffff_ffff_ffff
     );
-    id
+    let len = out.position() as usize;
+    Arc::from(std::str::from_utf8(&buf[..len]).expect("hex digits and dashes"))
 }
 
 fn random_id(len: usize) -> String {
@@ -356,7 +363,7 @@ impl EndpointRuntime {
     // ---------------------------------------------------------------- the public API
 
     pub(crate) fn submit(&self, req: RunRequest, sync: bool) -> Result<String, RuntimeError> {
-        self.enqueue(req, sync, false).map(|(id, _)| id)
+        self.enqueue(req, sync, false).map(|(id, _)| id.to_string())
     }
 
     /// Submits a `/runsync` job and, when nothing is queued before it and a ready simulated
@@ -365,7 +372,7 @@ impl EndpointRuntime {
     pub(crate) fn submit_direct(
         &self,
         req: RunRequest,
-    ) -> Result<(String, Option<Direct>), RuntimeError> {
+    ) -> Result<(JobId, Option<Direct>), RuntimeError> {
         self.enqueue(req, true, self.simulate)
     }
 
@@ -374,7 +381,7 @@ impl EndpointRuntime {
         req: RunRequest,
         sync: bool,
         direct: bool,
-    ) -> Result<(String, Option<Direct>), RuntimeError> {
+    ) -> Result<(JobId, Option<Direct>), RuntimeError> {
         let policy = req.policy.clone().unwrap_or_default();
         let execution_timeout = match policy.execution_timeout {
             Some(ms) => Some(Duration::from_millis(ms)),
@@ -404,7 +411,7 @@ impl EndpointRuntime {
             stream: Vec::new(),
             streamed: 0,
             attempts: 0,
-            cancel: CancellationToken::new(),
+            cancel: None,
             notify: None,
             expires_at: now + ttl,
             retain_until: None,
@@ -414,7 +421,7 @@ impl EndpointRuntime {
         let trace_id = self
             .shared
             .listening()
-            .then(|| record.trace_id.clone().unwrap_or_else(|| id.clone()));
+            .then(|| record.trace_id.clone().unwrap_or_else(|| id.to_string()));
         let mut fx = Effects::default();
         let mut started = None;
         let can_grow = {
@@ -460,7 +467,7 @@ impl EndpointRuntime {
         if let Some(trace_id) = trace_id {
             self.shared.emit(RuntimeEvent::JobQueued {
                 endpoint: self.name().to_string(),
-                job: id.clone(),
+                job: id.to_string(),
                 execution_timeout,
                 trace_id,
             });
@@ -569,15 +576,16 @@ impl EndpointRuntime {
             job.stream.clear();
             job.streamed = 0;
             job.submitted = Instant::now();
-            job.cancel = CancellationToken::new();
+            job.cancel = None;
             job.signal(JobStatus::InQueue);
             let status = job.status_object();
             let low = job.low_priority;
+            let key = job.id.clone();
             st.stats.retried += 1;
             if low {
-                st.low_queue.push_back(id.to_string());
+                st.low_queue.push_back(key);
             } else {
-                st.queue.push_back(id.to_string());
+                st.queue.push_back(key);
             }
             status
         };
@@ -590,7 +598,7 @@ impl EndpointRuntime {
         let mut fx = Effects::default();
         let removed = {
             let mut st = self.lock();
-            let mut queued: Vec<String> = st.queue.drain(..).collect();
+            let mut queued: Vec<JobId> = st.queue.drain(..).collect();
             queued.extend(st.low_queue.drain(..));
             for id in &queued {
                 Self::finish(
@@ -708,7 +716,8 @@ impl EndpointRuntime {
             let now = Instant::now();
             let affinity_wait = self.shared.options.affinity_wait;
             let mut taken = Vec::new();
-            let mut passed: Vec<String> = Vec::new();
+            let mut passed: Vec<JobId> = Vec::new();
+            let mut started: Vec<JobId> = Vec::new();
             while taken.len() < max {
                 let Some(id) = st.queue.pop_front().or_else(|| st.low_queue.pop_front()) else {
                     break;
@@ -733,6 +742,7 @@ impl EndpointRuntime {
                     continue;
                 };
                 taken.push(self.start(job, worker, now, &mut fx));
+                started.push(id);
             }
             // Passed-over jobs keep their place at the front, in order.
             for id in passed.into_iter().rev() {
@@ -744,9 +754,7 @@ impl EndpointRuntime {
                 }
             }
             if let Some(w) = st.workers.get_mut(worker) {
-                for t in &taken {
-                    w.running.insert(t.id.clone());
-                }
+                w.running.extend(started);
             }
             taken
         };
@@ -772,20 +780,23 @@ impl EndpointRuntime {
         if self.shared.listening() {
             fx.events.push(RuntimeEvent::JobStarted {
                 endpoint: self.name().to_string(),
-                job: job.id.clone(),
+                job: job.id.to_string(),
                 worker: worker.to_string(),
                 delay: now.saturating_duration_since(job.submitted),
             });
         }
         TakenJob {
-            id: job.id.clone(),
+            id: job.id.to_string(),
             input: job.input.clone(),
             webhook: job.webhook.clone(),
             s3_config: job.s3_config.clone(),
             deadline: job.deadline(),
             execution_timeout: job.execution_timeout,
-            cancel: job.cancel.clone(),
-            trace_id: job.trace_id.clone().unwrap_or_else(|| job.id.clone()),
+            cancel: job
+                .cancel
+                .get_or_insert_with(CancellationToken::new)
+                .clone(),
+            trace_id: job.trace_id.clone().unwrap_or_else(|| job.id.to_string()),
         }
     }
 
@@ -1049,7 +1060,9 @@ impl EndpointRuntime {
         if !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
             job.input = null_input();
         }
-        job.cancel.cancel();
+        if let Some(cancel) = job.cancel.take() {
+            cancel.cancel();
+        }
         job.signal(status);
         match status {
             JobStatus::Completed => st.stats.completed += 1,
@@ -1075,7 +1088,7 @@ impl EndpointRuntime {
             fx.webhooks.push((url.clone(), job.status_object()));
         }
         let worker = job.worker.clone();
-        st.finished.push_back((retain_until, id.to_string()));
+        st.finished.push_back((retain_until, job.id.clone()));
         if let (Some(session), Some(w)) = (job.session.clone(), &worker)
             && st.workers.contains_key(w)
         {
@@ -1098,8 +1111,8 @@ impl EndpointRuntime {
             }
         }
         if !was_running {
-            st.queue.retain(|q| q != id);
-            st.low_queue.retain(|q| q != id);
+            st.queue.retain(|q| &**q != id);
+            st.low_queue.retain(|q| &**q != id);
         }
         // Past the retention cap, the oldest result goes now, one for one: its memory serves the
         // next job instead of a whole second's worth being freed (and paged in again) at once.
@@ -1214,7 +1227,7 @@ impl EndpointRuntime {
             let st = &mut *st;
 
             // Execution timeouts of running jobs (simulated workers also enforce their own).
-            let overdue: Vec<String> = st
+            let overdue: Vec<JobId> = st
                 .workers
                 .values()
                 .flat_map(|w| w.running.iter())
@@ -1281,7 +1294,7 @@ impl EndpointRuntime {
                         requeued = true;
                         fx.events.push(RuntimeEvent::JobRequeued {
                             endpoint: self.name().to_string(),
-                            job: id,
+                            job: id.to_string(),
                             worker: worker.clone(),
                         });
                     } else {
@@ -1316,7 +1329,7 @@ impl EndpointRuntime {
             // TTL (hard, even mid-run) and result retention.
             if now >= st.next_sweep {
                 st.next_sweep = now + opts.sweep_every;
-                let mut gone: Vec<String> = Vec::new();
+                let mut gone: Vec<JobId> = Vec::new();
                 // Results past their window, and the oldest beyond the retention cap.
                 while let Some((until, _)) = st.finished.front() {
                     let over_cap = st.finished.len() > opts.max_retained_results;
@@ -1351,7 +1364,9 @@ impl EndpointRuntime {
                     let Some(job) = st.jobs.remove(&id) else {
                         continue;
                     };
-                    job.cancel.cancel();
+                    if let Some(cancel) = &job.cancel {
+                        cancel.cancel();
+                    }
                     if job.status == JobStatus::InQueue {
                         st.queue.retain(|q| *q != id);
                         st.low_queue.retain(|q| *q != id);
@@ -1361,7 +1376,7 @@ impl EndpointRuntime {
                         && w.running.remove(&id)
                     {
                         if w.external {
-                            w.pending_stop.push(id.clone());
+                            w.pending_stop.push(id.to_string());
                             fx.wake_stops = true;
                         }
                         if w.running.is_empty() {
