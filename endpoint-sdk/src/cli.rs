@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{EndpointConfig, Hardware};
 use crate::deploy::Manifest;
+use crate::local::events::LogItem;
 use crate::local::{LocalRuntime, RuntimeEvent};
 use crate::server::Server;
 use crate::{Error, Result, registry};
@@ -286,8 +287,20 @@ async fn job_log(queue: std::sync::Arc<crate::local::events::LogQueue>) {
                 "{stamp} {dropped} runtime events were not logged (too many at once)"
             );
         }
-        for e in batch.drain(..) {
-            let _ = write_event(&mut out, &stamp, &e);
+        for item in batch.drain(..) {
+            let _ = match &item {
+                LogItem::Event(e) => write_event(&mut out, &stamp, e),
+                LogItem::JobFinished(f) => write_finished(
+                    &mut out,
+                    &stamp,
+                    &f.endpoint,
+                    &f.job,
+                    f.worker.as_deref(),
+                    f.status,
+                    (f.delay, f.execution),
+                    f.error.as_deref(),
+                ),
+            };
         }
         let _ = out.flush();
         tokio::time::sleep(LOG_BATCH).await;
@@ -310,6 +323,31 @@ fn time_of_day() -> String {
         s % 60,
         t.subsec_millis()
     )
+}
+
+/// Writes the log line of a job's end: where it ran, how it ended, how long it waited and ran.
+#[allow(clippy::too_many_arguments)]
+fn write_finished(
+    out: &mut impl std::io::Write,
+    stamp: &str,
+    endpoint: &str,
+    job: &str,
+    worker: Option<&str>,
+    status: crate::job::JobStatus,
+    (delay, execution): (Duration, Duration),
+    error: Option<&str>,
+) -> std::io::Result<()> {
+    let worker = worker.unwrap_or("-");
+    write!(
+        out,
+        "{stamp} [{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
+        delay.as_millis(),
+        execution.as_millis()
+    )?;
+    match error {
+        Some(err) => writeln!(out, ": {}", crate::job::JobFailure::from_wire(err)),
+        None => writeln!(out),
+    }
 }
 
 /// Writes the log line of an event (if it has one), after `stamp`.
@@ -356,19 +394,16 @@ fn write_event(
             delay,
             execution,
             error,
-        } => {
-            let worker = worker.as_deref().unwrap_or("-");
-            write!(
-                out,
-                "{stamp} [{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
-                delay.as_millis(),
-                execution.as_millis()
-            )?;
-            match error {
-                Some(err) => writeln!(out, ": {}", crate::job::JobFailure::from_wire(err)),
-                None => writeln!(out),
-            }
-        }
+        } => write_finished(
+            out,
+            stamp,
+            endpoint,
+            job,
+            worker.as_deref(),
+            *status,
+            (*delay, *execution),
+            error.as_deref(),
+        ),
         RuntimeEvent::JobRequeued {
             endpoint,
             job,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::events::{RuntimeEvent, StopReason};
+use super::events::{FinishedJob, LogItem, RuntimeEvent, StopReason};
 use super::scaler::{ScalerInput, desired_workers};
 use super::{Health, HealthJobs, HealthWorkers, Policy, RunRequest, RuntimeError, Shared};
 use crate::client::Client;
@@ -106,7 +106,8 @@ pub(crate) struct JobRecord {
     submitted: Instant,
     started: Option<Instant>,
     finished: Option<Instant>,
-    worker: Option<String>,
+    /// Shared with the worker's runner (a simulated worker) or with the take that started it.
+    worker: Option<Arc<str>>,
     output: Option<Value>,
     error: Option<String>,
     stream: Vec<Value>,
@@ -149,7 +150,7 @@ impl JobRecord {
             status: self.status,
             delay_time: delay.map(|d| d.as_millis() as u64),
             execution_time: execution.map(|d| d.as_millis() as u64),
-            worker_id: self.worker.clone(),
+            worker_id: self.worker.as_deref().map(str::to_string),
             output: self.output.clone(),
             error: self.error.clone(),
         }
@@ -226,7 +227,7 @@ struct State {
 /// Side effects decided under the lock and carried out after it is released.
 #[derive(Default)]
 struct Effects {
-    events: Vec<RuntimeEvent>,
+    events: Vec<LogItem>,
     webhooks: Vec<(String, StatusObject)>,
     wake_stops: bool,
     /// A record that left the retention window, dropped once the lock is released.
@@ -339,8 +340,8 @@ impl EndpointRuntime {
     }
 
     fn apply(&self, fx: Effects) {
-        for e in fx.events {
-            self.shared.emit(e);
+        for item in fx.events {
+            self.shared.report(item);
         }
         for (url, body) in fx.webhooks {
             self.shared.send_webhook(url, body);
@@ -701,12 +702,12 @@ impl EndpointRuntime {
             if external {
                 let is_new = !st.workers.contains_key(worker);
                 if Self::touch_worker(&mut st, worker, true).is_some() && is_new {
-                    fx.events.push(RuntimeEvent::WorkerReady {
+                    fx.events.push(LogItem::Event(RuntimeEvent::WorkerReady {
                         endpoint: self.name().to_string(),
                         worker: worker.to_string(),
                         startup: Duration::ZERO,
                         external: true,
-                    });
+                    }));
                 }
             }
             match st.workers.get(worker) {
@@ -718,6 +719,8 @@ impl EndpointRuntime {
             let mut taken = Vec::new();
             let mut passed: Vec<JobId> = Vec::new();
             let mut started: Vec<JobId> = Vec::new();
+            // Made once per take, shared by the jobs it starts.
+            let mut worker_id: Option<Arc<str>> = None;
             while taken.len() < max {
                 let Some(id) = st.queue.pop_front().or_else(|| st.low_queue.pop_front()) else {
                     break;
@@ -741,7 +744,8 @@ impl EndpointRuntime {
                 let Some(job) = st.jobs.get_mut(&id) else {
                     continue;
                 };
-                taken.push(self.start(job, worker, now, &mut fx));
+                let worker_id = worker_id.get_or_insert_with(|| Arc::from(worker));
+                taken.push(self.start(job, worker_id, now, &mut fx));
                 started.push(id);
             }
             // Passed-over jobs keep their place at the front, in order.
@@ -771,19 +775,25 @@ impl EndpointRuntime {
 
     /// Marks a queued job as running on `worker` and hands it out (the worker's `running` set is
     /// the caller's to update).
-    fn start(&self, job: &mut JobRecord, worker: &str, now: Instant, fx: &mut Effects) -> TakenJob {
+    fn start(
+        &self,
+        job: &mut JobRecord,
+        worker: &Arc<str>,
+        now: Instant,
+        fx: &mut Effects,
+    ) -> TakenJob {
         job.status = JobStatus::InProgress;
         job.started = Some(now);
-        job.worker = Some(worker.to_string());
+        job.worker = Some(worker.clone());
         job.attempts += 1;
         job.signal(JobStatus::InProgress);
         if self.shared.listening() {
-            fx.events.push(RuntimeEvent::JobStarted {
+            fx.events.push(LogItem::Event(RuntimeEvent::JobStarted {
                 endpoint: self.name().to_string(),
                 job: job.id.to_string(),
                 worker: worker.to_string(),
                 delay: now.saturating_duration_since(job.submitted),
-            });
+            }));
         }
         TakenJob {
             id: job.id.to_string(),
@@ -1074,15 +1084,15 @@ impl EndpointRuntime {
         if listening {
             let ms =
                 |d: Option<Duration>| Duration::from_millis(d.map_or(0, |d| d.as_millis() as u64));
-            fx.events.push(RuntimeEvent::JobFinished {
-                endpoint: config.name.to_string(),
-                job: id.to_string(),
+            fx.events.push(LogItem::JobFinished(FinishedJob {
+                endpoint: config.name.clone(),
+                job: job.id.clone(),
                 worker: job.worker.clone(),
                 status,
                 delay: ms(job.delay()),
                 execution: ms(job.execution()),
                 error: job.error.clone(),
-            });
+            }));
         }
         if let Some(url) = &job.webhook {
             fx.webhooks.push((url.clone(), job.status_object()));
@@ -1090,12 +1100,12 @@ impl EndpointRuntime {
         let worker = job.worker.clone();
         st.finished.push_back((retain_until, job.id.clone()));
         if let (Some(session), Some(w)) = (job.session.clone(), &worker)
-            && st.workers.contains_key(w)
+            && st.workers.contains_key(&**w)
         {
-            st.holders.insert(session, w.clone());
+            st.holders.insert(session, w.to_string());
         }
         if let Some(worker) = worker
-            && let Some(w) = st.workers.get_mut(&worker)
+            && let Some(w) = st.workers.get_mut(&*worker)
         {
             w.running.remove(id);
             if w.running.is_empty() {
@@ -1292,11 +1302,11 @@ impl EndpointRuntime {
                             st.queue.push_front(id.clone());
                         }
                         requeued = true;
-                        fx.events.push(RuntimeEvent::JobRequeued {
+                        fx.events.push(LogItem::Event(RuntimeEvent::JobRequeued {
                             endpoint: self.name().to_string(),
                             job: id.to_string(),
                             worker: worker.clone(),
-                        });
+                        }));
                     } else {
                         let error = JobFailure::new(
                             FailureKind::WorkerLost,
@@ -1319,11 +1329,11 @@ impl EndpointRuntime {
                         );
                     }
                 }
-                fx.events.push(RuntimeEvent::WorkerStopped {
+                fx.events.push(LogItem::Event(RuntimeEvent::WorkerStopped {
                     endpoint: self.name().to_string(),
                     worker,
                     reason: StopReason::Lost,
-                });
+                }));
             }
 
             // TTL (hard, even mid-run) and result retention.
@@ -1372,7 +1382,7 @@ impl EndpointRuntime {
                         st.low_queue.retain(|q| *q != id);
                     }
                     if let Some(worker) = &job.worker
-                        && let Some(w) = st.workers.get_mut(worker)
+                        && let Some(w) = st.workers.get_mut(&**worker)
                         && w.running.remove(&id)
                     {
                         if w.external {

@@ -111,10 +111,47 @@ impl RuntimeEvent {
     }
 }
 
+/// A job's end as the runtime records it for its listeners: the ids shared, not copied. It
+/// becomes a [`RuntimeEvent::JobFinished`] only for subscribers of the event stream; the log
+/// writes its line from it directly.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FinishedJob {
+    pub(crate) endpoint: std::borrow::Cow<'static, str>,
+    pub(crate) job: std::sync::Arc<str>,
+    pub(crate) worker: Option<std::sync::Arc<str>>,
+    pub(crate) status: JobStatus,
+    pub(crate) delay: Duration,
+    pub(crate) execution: Duration,
+    pub(crate) error: Option<String>,
+}
+
+impl FinishedJob {
+    pub(crate) fn to_event(&self) -> RuntimeEvent {
+        RuntimeEvent::JobFinished {
+            endpoint: self.endpoint.to_string(),
+            job: self.job.to_string(),
+            worker: self.worker.as_deref().map(str::to_string),
+            status: self.status,
+            delay: self.delay,
+            execution: self.execution,
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// What happened, in the order it happened: an event, or a job's end (see [`FinishedJob`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LogItem {
+    /// Any event.
+    Event(RuntimeEvent),
+    /// A job's end.
+    JobFinished(FinishedJob),
+}
+
 /// The events for `app dev`'s log, handed over in batches: moved, not cloned per reader as the
 /// broadcast channel does, and only the ones that make a line.
 pub(crate) struct LogQueue {
-    events: std::sync::Mutex<Vec<RuntimeEvent>>,
+    events: std::sync::Mutex<Vec<LogItem>>,
     dropped: std::sync::atomic::AtomicU64,
     ready: tokio::sync::Notify,
 }
@@ -131,11 +168,11 @@ impl LogQueue {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RuntimeEvent>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LogItem>> {
         self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn push(&self, e: RuntimeEvent) {
+    pub(crate) fn push(&self, e: LogItem) {
         let mut q = self.lock();
         if q.len() >= Self::MAX {
             self.dropped
@@ -152,7 +189,7 @@ impl LogQueue {
 
     /// Waits for events and swaps them into `batch` (which should be empty). Returns how many
     /// were dropped since the last batch because the log fell behind.
-    pub(crate) async fn next_batch(&self, batch: &mut Vec<RuntimeEvent>) -> u64 {
+    pub(crate) async fn next_batch(&self, batch: &mut Vec<LogItem>) -> u64 {
         loop {
             {
                 let mut q = self.lock();
@@ -170,12 +207,12 @@ impl LogQueue {
 mod tests {
     use super::*;
 
-    fn stopped(worker: &str) -> RuntimeEvent {
-        RuntimeEvent::WorkerStopped {
+    fn stopped(worker: &str) -> LogItem {
+        LogItem::Event(RuntimeEvent::WorkerStopped {
             endpoint: "e".into(),
             worker: worker.into(),
             reason: StopReason::IdleTimeout,
-        }
+        })
     }
 
     #[tokio::test]

@@ -268,11 +268,29 @@ impl Shared {
                 if self.listening() {
                     let _ = self.events.send(e.clone());
                 }
-                log.push(e);
+                log.push(events::LogItem::Event(e));
             }
             None => {
                 let _ = self.events.send(e);
             }
+        }
+    }
+
+    /// Reports a job's end: as an event to the subscribers, as it is to the log.
+    pub(crate) fn job_finished(&self, f: events::FinishedJob) {
+        if self.listening() {
+            let _ = self.events.send(f.to_event());
+        }
+        if let Some(log) = self.log.get() {
+            log.push(events::LogItem::JobFinished(f));
+        }
+    }
+
+    /// Reports what a transition recorded, in order.
+    pub(crate) fn report(&self, item: events::LogItem) {
+        match item {
+            events::LogItem::Event(e) => self.emit(e),
+            events::LogItem::JobFinished(f) => self.job_finished(f),
         }
     }
 
