@@ -288,19 +288,7 @@ async fn job_log(queue: std::sync::Arc<crate::local::events::LogQueue>) {
             );
         }
         for item in batch.drain(..) {
-            let _ = match &item {
-                LogItem::Event(e) => write_event(&mut out, &stamp, e),
-                LogItem::JobFinished(f) => write_finished(
-                    &mut out,
-                    &stamp,
-                    &f.endpoint,
-                    &f.job,
-                    f.worker.as_deref(),
-                    f.status,
-                    (f.delay, f.execution),
-                    f.error.as_deref(),
-                ),
-            };
+            let _ = write_item(&mut out, &stamp, &item);
         }
         let _ = out.flush();
         tokio::time::sleep(LOG_BATCH).await;
@@ -325,28 +313,26 @@ fn time_of_day() -> String {
     )
 }
 
-/// Writes the log line of a job's end: where it ran, how it ended, how long it waited and ran.
-#[allow(clippy::too_many_arguments)]
-fn write_finished(
-    out: &mut impl std::io::Write,
-    stamp: &str,
-    endpoint: &str,
-    job: &str,
-    worker: Option<&str>,
-    status: crate::job::JobStatus,
-    (delay, execution): (Duration, Duration),
-    error: Option<&str>,
-) -> std::io::Result<()> {
-    let worker = worker.unwrap_or("-");
-    write!(
-        out,
-        "{stamp} [{endpoint}] job {job} on worker {worker}: {status}, queued {} ms, ran {} ms",
-        delay.as_millis(),
-        execution.as_millis()
-    )?;
-    match error {
-        Some(err) => writeln!(out, ": {}", crate::job::JobFailure::from_wire(err)),
-        None => writeln!(out),
+/// Writes the log line of `item` (if it has one), after `stamp`.
+fn write_item(out: &mut impl std::io::Write, stamp: &str, item: &LogItem) -> std::io::Result<()> {
+    match item {
+        LogItem::Event(e) => write_event(out, stamp, e),
+        LogItem::JobFinished(f) => {
+            write!(
+                out,
+                "{stamp} [{}] job {} on worker {}: {}, queued {} ms, ran {} ms",
+                f.endpoint,
+                f.job,
+                f.worker.as_deref().unwrap_or("-"),
+                f.status,
+                f.delay.as_millis(),
+                f.execution.as_millis()
+            )?;
+            match &f.error {
+                Some(err) => writeln!(out, ": {}", crate::job::JobFailure::from_wire(err)),
+                None => writeln!(out),
+            }
+        }
     }
 }
 
@@ -386,24 +372,6 @@ fn write_event(
             out,
             "{stamp} [{endpoint}] worker {worker} stopped: {reason:?}"
         ),
-        RuntimeEvent::JobFinished {
-            endpoint,
-            job,
-            worker,
-            status,
-            delay,
-            execution,
-            error,
-        } => write_finished(
-            out,
-            stamp,
-            endpoint,
-            job,
-            worker.as_deref(),
-            *status,
-            (*delay, *execution),
-            error.as_deref(),
-        ),
         RuntimeEvent::JobRequeued {
             endpoint,
             job,
@@ -412,7 +380,11 @@ fn write_event(
             out,
             "{stamp} [{endpoint}] job {job} requeued: worker {worker} was lost"
         ),
-        RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => Ok(()),
+        // A job's end reaches the log as a `LogItem::JobFinished` (see `write_item`); queued and
+        // started jobs have no line of their own.
+        RuntimeEvent::JobQueued { .. }
+        | RuntimeEvent::JobStarted { .. }
+        | RuntimeEvent::JobFinished { .. } => Ok(()),
     }
 }
 
@@ -420,17 +392,18 @@ fn write_event(
 mod tests {
     use super::*;
     use crate::job::{FailureKind, JobFailure, JobStatus};
+    use crate::local::events::FinishedJob;
     use std::time::Duration;
 
-    fn line(e: RuntimeEvent) -> String {
+    fn line(item: LogItem) -> String {
         let mut out = Vec::new();
-        write_event(&mut out, "12:00:00.000", &e).unwrap();
+        write_item(&mut out, "12:00:00.000", &item).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn the_dev_log_has_one_line_per_finished_job_with_its_error() {
-        let ok = line(RuntimeEvent::JobFinished {
+        let ok = line(LogItem::JobFinished(FinishedJob {
             endpoint: "echo".into(),
             job: "j1".into(),
             worker: Some("w1".into()),
@@ -438,12 +411,12 @@ mod tests {
             delay: Duration::from_millis(3),
             execution: Duration::from_millis(40),
             error: None,
-        });
+        }));
         assert_eq!(
             ok,
             "12:00:00.000 [echo] job j1 on worker w1: COMPLETED, queued 3 ms, ran 40 ms\n"
         );
-        let failed = line(RuntimeEvent::JobFinished {
+        let failed = line(LogItem::JobFinished(FinishedJob {
             endpoint: "echo".into(),
             job: "j2".into(),
             worker: None,
@@ -451,7 +424,7 @@ mod tests {
             delay: Duration::ZERO,
             execution: Duration::ZERO,
             error: Some(JobFailure::new(FailureKind::Input, "expected a string").to_wire()),
-        });
+        }));
         assert!(
             failed.starts_with("12:00:00.000 [echo] job j2 on worker -: FAILED")
                 && failed.contains("expected a string")
@@ -460,12 +433,12 @@ mod tests {
         );
         // Queued and started jobs have no line of their own.
         assert_eq!(
-            line(RuntimeEvent::JobQueued {
+            line(LogItem::Event(RuntimeEvent::JobQueued {
                 endpoint: "echo".into(),
                 job: "j3".into(),
                 execution_timeout: None,
                 trace_id: "j3".into(),
-            }),
+            })),
             ""
         );
     }

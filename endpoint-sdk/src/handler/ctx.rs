@@ -53,7 +53,8 @@ pub(crate) struct CtxInner {
     pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
-    pub(crate) session_version: Arc<str>,
+    /// `None`: the endpoint's name serves as the tag.
+    pub(crate) session_version: Option<Arc<str>>,
     pub(crate) session: tokio::sync::OnceCell<Session>,
 }
 
@@ -184,11 +185,11 @@ impl Ctx {
             .session
             .get_or_try_init(|| async {
                 let sessions = self.inner.sessions.clone().unwrap_or_else(Sessions::memory);
-                let version = if self.inner.session_version.is_empty() {
-                    self.inner.endpoint.as_str()
-                } else {
-                    &*self.inner.session_version
-                };
+                let version = self
+                    .inner
+                    .session_version
+                    .as_deref()
+                    .unwrap_or(&self.inner.endpoint);
                 Session::open(&sessions, self.session_id(), version).await
             })
             .await
@@ -300,7 +301,7 @@ impl CtxBuilder {
                 client: std::sync::OnceLock::new(),
                 session_id: self.session_id,
                 sessions: self.sessions,
-                session_version: self.session_version.unwrap_or_else(|| Arc::from("")),
+                session_version: self.session_version,
                 session: tokio::sync::OnceCell::new(),
             }),
         }

@@ -267,9 +267,8 @@ fn null_input() -> Arc<Value> {
 
 /// A job id as the platform makes them: a random version-4 UUID (from the thread-local
 /// generator: no system call per job) with the `-u1` suffix, and `sync-` before it for a
-/// `/runsync` job. Written into one allocation, shared by every
-/// structure that refers to the job. Ids need to be unique, not secret: the API key
-/// guards the API.
+/// `/runsync` job. Written into one allocation, shared by every structure that refers to the
+/// job. Ids need to be unique, not secret: the API key guards the API.
 fn job_id(sync: bool) -> JobId {
     use std::io::Write as _;
     let a = fastrand::u64(..);
@@ -1124,8 +1123,9 @@ impl EndpointRuntime {
             st.queue.retain(|q| &**q != id);
             st.low_queue.retain(|q| &**q != id);
         }
-        // Past the retention cap, the oldest result goes now, one for one: its memory serves the
-        // next job instead of a whole second's worth being freed (and paged in again) at once.
+        // The retention cap, enforced here (every final state passes through) one for one: the
+        // oldest result's memory serves the next job, instead of a second's worth being freed by
+        // the sweep (and paged in again) at once. The job that just ended always stays.
         while st.finished.len() > shared.options.max_retained_results.max(1) {
             let (_, old) = st.finished.pop_front().expect("longer than the cap");
             if st.jobs.get(&old).is_some_and(|j| j.status.is_final()) {
@@ -1340,10 +1340,9 @@ impl EndpointRuntime {
             if now >= st.next_sweep {
                 st.next_sweep = now + opts.sweep_every;
                 let mut gone: Vec<JobId> = Vec::new();
-                // Results past their window, and the oldest beyond the retention cap.
+                // Results past their window (the cap is kept as jobs finish).
                 while let Some((until, _)) = st.finished.front() {
-                    let over_cap = st.finished.len() > opts.max_retained_results;
-                    if *until > now && !over_cap {
+                    if *until > now {
                         break;
                     }
                     let (_, id) = st.finished.pop_front().expect("peeked");

@@ -101,12 +101,14 @@ pub enum RuntimeEvent {
 }
 
 impl RuntimeEvent {
-    /// Whether `app dev`'s log writes a line for this event (not for a job queued or started:
-    /// its line comes when it ends).
+    /// Whether `app dev`'s log writes a line for this event: not for a job's queueing or start,
+    /// and a job's end reaches it as a [`FinishedJob`].
     pub(crate) fn logged(&self) -> bool {
         !matches!(
             self,
-            RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. }
+            RuntimeEvent::JobQueued { .. }
+                | RuntimeEvent::JobStarted { .. }
+                | RuntimeEvent::JobFinished { .. }
         )
     }
 }

@@ -186,7 +186,8 @@ pub struct RuntimeOptions {
     /// How long a `/runsync` job's result is kept. Default: 1 minute.
     pub sync_retention: Duration,
     /// The most finished results an endpoint keeps: beyond it, the oldest go first, before the
-    /// end of their window (so memory stays bounded under any load). Default: 100 000.
+    /// end of their window (so memory stays bounded under any load). At least the last one is
+    /// kept. Default: 100 000.
     pub max_retained_results: usize,
     /// A job's lifespan when its policy has no `ttl`. Default: 24 hours.
     pub default_ttl: Duration,

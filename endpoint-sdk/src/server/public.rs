@@ -113,20 +113,7 @@ pub(crate) async fn runsync(
 /// `status` while the job is unfinished.
 fn status_response(status: crate::job::StatusObject) -> Response {
     if status.status.is_final() {
-        // Written once into a buffer of about its size (axum's `Json` starts at 128 bytes and
-        // grows).
-        let mut body = Vec::with_capacity(256);
-        match serde_json::to_writer(&mut body, &status) {
-            Ok(()) => (
-                [(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
-            Err(_) => Json(status).into_response(),
-        }
+        Json(status).into_response()
     } else {
         Json(json!({ "id": status.id, "status": status.status })).into_response()
     }

@@ -233,6 +233,7 @@ pub async fn run_until(
         replace: replace.clone(),
         client: crate::client::Client::from_env(),
         sessions,
+        session_version: Arc::from(def.session_version()),
     };
 
     loop {
@@ -417,6 +418,8 @@ struct JobRunner {
     replace: CancellationToken,
     client: crate::client::Client,
     sessions: crate::session::Sessions,
+    /// The endpoint's session version tag, made once for the worker's jobs.
+    session_version: Arc<str>,
 }
 
 enum Ended {
@@ -445,7 +448,7 @@ impl JobRunner {
             .cancel(stop.clone())
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
-            .session(session, self.sessions.clone(), self.def.session_version())
+            .session(session, self.sessions.clone(), self.session_version.clone())
             .build();
         tracing::info!("job started");
         let mut handle = self.handlers.spawn(
