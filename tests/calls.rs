@@ -7,13 +7,16 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::client::{CallOptions, CallRecord, HttpRoutes, RetryPolicy};
-use endpoint_sdk::job::JobStatus;
-use endpoint_sdk::local::{LocalRuntime, RunRequest, RuntimeEvent};
+use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
 use endpoint_sdk::prelude::*;
+use endpoint_sdk::protocol::JobStatus;
+use endpoint_sdk::protocol::RunRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use support::{TestServer, client};
@@ -146,7 +149,7 @@ fn runtime() -> LocalRuntime {
 async fn next_finish(
     events: &mut broadcast::Receiver<RuntimeEvent>,
     endpoint: &str,
-) -> (String, JobStatus) {
+) -> (std::sync::Arc<str>, JobStatus) {
     tokio::time::timeout(LONG, async {
         loop {
             if let Ok(RuntimeEvent::JobFinished {
@@ -155,7 +158,7 @@ async fn next_finish(
                 status,
                 ..
             }) = events.recv().await
-                && e == endpoint
+                && &*e == endpoint
             {
                 return (job, status);
             }
@@ -454,7 +457,7 @@ async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
     // The parent gets an 8 s budget (its ceiling is 120 s); the child's own ceiling is 60 s.
     let req = RunRequest {
         input: json!(10),
-        policy: Some(endpoint_sdk::local::Policy {
+        policy: Some(endpoint_sdk::protocol::Policy {
             execution_timeout: Some(8_000),
             ..Default::default()
         }),
@@ -468,7 +471,7 @@ async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
                 endpoint,
                 execution_timeout,
                 ..
-            } if endpoint == "slow" => break execution_timeout,
+            } if &*endpoint == "slow" => break execution_timeout,
             _ => {}
         }
     };
@@ -502,17 +505,14 @@ async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() 
     let parent = rt.submit("waits_on_child", json!(30_000).into()).unwrap();
     let child = loop {
         if let Ok(RuntimeEvent::JobStarted { endpoint, job, .. }) = events.recv().await
-            && endpoint == "slow"
+            && &*endpoint == "slow"
         {
             break job;
         }
     };
     rt.cancel("waits_on_child", &parent).unwrap();
     let (job, status) = next_finish(&mut events, "slow").await;
-    assert_eq!(
-        (job.as_str(), status),
-        (child.as_str(), JobStatus::Cancelled)
-    );
+    assert_eq!((&*job, status), (&*child, JobStatus::Cancelled));
 
     // A parent that runs past its own ceiling: its child is cancelled too.
     let mut def = EndpointDef::of::<waits_on_child>();
@@ -548,7 +548,7 @@ async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() 
     }
     drop(handle);
     let (job, status) = next_finish(&mut events, "slow").await;
-    assert_eq!((job.as_str(), status), (id.as_str(), JobStatus::Cancelled));
+    assert_eq!((&*job, status), (id.as_str(), JobStatus::Cancelled));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,6 @@ use std::process::Command;
 
 use axum::http::Method;
 use endpoint_sdk::EndpointDef;
-use endpoint_sdk::client::http::id_var;
 use endpoint_sdk::config::{EndpointConfig, GpuChoice, Hardware, NetworkVolume, Scaler, catalog};
 use endpoint_sdk::deploy::api::ApiError;
 use endpoint_sdk::deploy::manifest::ManifestEndpoint;
@@ -18,6 +17,7 @@ use endpoint_sdk::deploy::{
     deploy, undeploy,
 };
 use endpoint_sdk::prelude::*;
+use endpoint_sdk::protocol::vars::id_var;
 use management::FakeManagement;
 use serde_json::{Value, json};
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::config::EndpointConfig;
-use endpoint_sdk::job::{FailureKind, JobFailure};
 use endpoint_sdk::local::LocalRuntime;
+use endpoint_sdk::protocol::{FailureKind, JobFailure};
 use endpoint_tests::{count, echo, nap, refuse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use endpoint_sdk::job::JobStatus;
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
+use endpoint_sdk::protocol::JobStatus;
 use endpoint_tests::{ECHO_CALLS, echo};
 use serde_json::{Value, json};
 use support::{TestServer, client};
@@ -28,7 +28,7 @@ async fn every_job_of_a_20k_load_reaches_exactly_one_terminal_state() {
             match events.recv().await {
                 Ok(RuntimeEvent::JobFinished { job, status, .. }) => {
                     assert_eq!(status, JobStatus::Completed, "job {job}");
-                    *finals.entry(job).or_default() += 1;
+                    *finals.entry(job.to_string()).or_default() += 1;
                     if finals.len() == JOBS {
                         return finals;
                     }

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::config::Scaler;
-use endpoint_sdk::job::{FailureKind, JobFailure, JobStatus};
-use endpoint_sdk::local::{
-    LocalRuntime, Policy, RunRequest, RuntimeError, RuntimeEvent, StopReason,
-};
+use endpoint_sdk::local::{LocalRuntime, RuntimeError, RuntimeEvent, StopReason};
 use endpoint_sdk::prelude::*;
+use endpoint_sdk::protocol::{FailureKind, JobFailure, JobStatus};
+use endpoint_sdk::protocol::{Policy, RunRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -130,7 +129,9 @@ async fn chatter(ctx: Ctx, n: u32) -> u32 {
     n
 }
 
-fn def<E: Endpoint>(f: impl FnOnce(&mut endpoint_sdk::config::EndpointConfig)) -> EndpointDef {
+fn def<E: endpoint_sdk::Handler>(
+    f: impl FnOnce(&mut endpoint_sdk::config::EndpointConfig),
+) -> EndpointDef {
     let mut d = EndpointDef::of::<E>();
     f(&mut d.config);
     d
@@ -341,11 +342,11 @@ async fn next_job_event(
             .unwrap()
             .unwrap()
         {
-            RuntimeEvent::JobStarted { endpoint, job, .. } if endpoint == "nap" => {
-                return ("started", job);
+            RuntimeEvent::JobStarted { endpoint, job, .. } if &*endpoint == "nap" => {
+                return ("started", job.to_string());
             }
-            RuntimeEvent::JobFinished { endpoint, job, .. } if endpoint == "nap" => {
-                return ("finished", job);
+            RuntimeEvent::JobFinished { endpoint, job, .. } if &*endpoint == "nap" => {
+                return ("finished", job.to_string());
             }
             _ => {}
         }
@@ -482,7 +483,7 @@ async fn a_policy_execution_timeout_overrides_the_endpoint_ceiling() {
         ..RunRequest::default()
     };
     assert!(
-        matches!(rt.submit("nap", bad), Err(RuntimeError::BadRequest(m)) if m.contains("5000 ms"))
+        matches!(rt.submit("nap", bad), Err(RuntimeError::Policy(m)) if m.to_string().contains("5000 ms"))
     );
 }
 
@@ -663,7 +664,7 @@ async fn low_priority_jobs_do_not_trigger_scaling_and_run_after_the_others() {
     let mut started = Vec::new();
     while let Ok(e) = events.try_recv() {
         if let RuntimeEvent::JobStarted { job, .. } = e {
-            started.push(job);
+            started.push(job.to_string());
         }
     }
     assert_eq!(started, vec![normal, low_id], "the normal job went first");

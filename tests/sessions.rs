@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::client::{CallOptions, HttpRoutes};
-use endpoint_sdk::job::JobStatus;
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
 use endpoint_sdk::prelude::*;
+use endpoint_sdk::protocol::JobStatus;
 use endpoint_sdk::session::{
     RedisStore, Session, SessionError, SessionOptions, Sessions, StoreError,
 };
@@ -153,8 +153,9 @@ async fn a_worker_killed_mid_session_resumes_elsewhere_without_redoing_finished_
         ["gather/1", "gather/2", "gather/3", "plan/1", "write/1"],
         "finished steps were not re-executed"
     );
-    let requeued = std::iter::from_fn(|| events.try_recv().ok())
-        .any(|e| matches!(e, RuntimeEvent::JobRequeued { worker, .. } if worker == "victim"));
+    let requeued = std::iter::from_fn(|| events.try_recv().ok()).any(
+        |e| matches!(e, RuntimeEvent::JobRequeued { worker, .. } if worker.as_ref() == "victim"),
+    );
     assert!(requeued, "the killed worker's job went back to the queue");
 
     // An undisturbed run of the same question gives the same answer.
@@ -338,8 +339,8 @@ async fn jobs_of_a_session_prefer_the_worker_that_holds_it_until_it_is_lost() {
         let c = c.clone();
         async move {
             let opts = CallOptions::default().session("s-42");
-            let req = endpoint_sdk::local::RunRequest {
-                input: endpoint_sdk::session::wrap(
+            let req = endpoint_sdk::protocol::RunRequest {
+                input: endpoint_sdk::protocol::envelope::wrap(
                     opts.session.as_deref().unwrap(),
                     json!({"n": n}),
                 ),

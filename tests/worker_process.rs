@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use endpoint_sdk::EndpointDef;
-use endpoint_sdk::job::{FailureKind, JobFailure, JobStatus};
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
+use endpoint_sdk::protocol::{FailureKind, JobFailure, JobStatus};
 use endpoint_tests::*;
 use serde_json::{Value, json};
 use support::TestServer;
@@ -106,7 +106,7 @@ impl Drop for Worker {
 
 /// A runtime whose endpoint `E` is served only by external workers; the platform's own
 /// execution timeout is off so that the worker's is the one that acts.
-fn runtime_for<E: endpoint_sdk::Endpoint>(
+fn runtime_for<E: endpoint_sdk::Handler>(
     opts: impl FnOnce(&mut endpoint_sdk::local::RuntimeOptions),
 ) -> LocalRuntime {
     let mut def = EndpointDef::of::<E>();
@@ -123,13 +123,13 @@ fn runtime_for<E: endpoint_sdk::Endpoint>(
         .unwrap()
 }
 
-async fn wait_final(rt: &LocalRuntime, ep: &str, id: &str) -> endpoint_sdk::job::StatusObject {
+async fn wait_final(rt: &LocalRuntime, ep: &str, id: &str) -> endpoint_sdk::protocol::StatusObject {
     let st = rt.wait(ep, id, LONG).await.unwrap();
     assert!(st.status.is_final(), "job {id} did not finish: {st:?}");
     st
 }
 
-fn failure(st: &endpoint_sdk::job::StatusObject) -> JobFailure {
+fn failure(st: &endpoint_sdk::protocol::StatusObject) -> JobFailure {
     JobFailure::from_wire(st.error.as_deref().expect("a failed job has an error"))
 }
 
@@ -191,7 +191,7 @@ async fn a_worker_killed_mid_job_has_its_job_run_again_by_another_worker() {
     let mut requeued = false;
     while let Ok(e) = events.try_recv() {
         if let RuntimeEvent::JobRequeued { job, worker, .. } = e {
-            assert_eq!((job.as_str(), worker.as_str()), (id.as_str(), "victim"));
+            assert_eq!((&*job, &*worker), (id.as_str(), "victim"));
             requeued = true;
         }
     }

@@ -195,7 +195,7 @@ fn main() {
             .endpoint::<noop>()
             .build()
             .expect("a runtime");
-        let local = Client::local(&local_rt);
+        let local = local_rt.client();
         let local_seq = sequential(window, |i| {
             let c = local.clone();
             async move {

@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+mod calls;
 pub mod catalog;
 mod diagnostic;
 mod lint;
@@ -32,7 +33,9 @@ pub mod parse;
 pub mod spec;
 mod suggest;
 mod validate;
+pub mod vars;
 
+pub use calls::{callee_bounded, callee_fits};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{Level, Lint};
 pub use model::{

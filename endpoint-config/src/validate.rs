@@ -989,11 +989,7 @@ fn check_env_key<S: Copy>(
         .with_help("use letters, digits and `_`, not starting with a digit");
         return false;
     }
-    const MANAGED: &[&str] = &["ENDPOINT_NAME", "ENDPOINT_APP"];
-    if MANAGED.contains(&k.value.as_str())
-        || k.value.starts_with("ENDPOINT_ID_")
-        || k.value.starts_with("ENDPOINT_URL_")
-    {
+    if crate::vars::is_managed(&k.value) {
         d.error(
             k.span,
             format!(
@@ -1005,7 +1001,7 @@ fn check_env_key<S: Copy>(
         .with_help("choose another name; `app deploy` writes these variables itself");
         return false;
     }
-    if k.value.starts_with("RUNPOD_") {
+    if k.value.starts_with(crate::vars::RUNPOD_PREFIX) {
         d.error(
             k.span,
             format!(

@@ -97,7 +97,7 @@ fn generate(
     // Input type: none, the single parameter's type, or a struct keyed by parameter name.
     let mut input_struct = TokenStream::new();
     let input_ty: TokenStream = match sig.inputs.len() {
-        0 => quote!(#krate::NoInput),
+        0 => quote!(#krate::__private::NoInput),
         1 => {
             let ty = &sig.inputs[0].ty;
             quote!(#ty)
@@ -137,7 +137,7 @@ fn generate(
     let output_ty = &sig.output;
     let error_ty: TokenStream = match &sig.error {
         Some(e) => quote!(#e),
-        None => quote!(#krate::NoError),
+        None => quote!(#krate::__private::NoError),
     };
     let state_ty: TokenStream = match &sig.state {
         Some(t) => quote!(#t),
@@ -230,15 +230,15 @@ fn generate(
         callee_checks.extend(quote_spanned! {span=>
             const _: () = ::core::assert!(
                 #krate::__private::callee_bounded(
-                    <#callee as #krate::Endpoint>::CONFIG,
-                    <#fn_name as #krate::Endpoint>::CONFIG,
+                    <#callee as #krate::__private::Endpoint>::CONFIG,
+                    <#fn_name as #krate::__private::Endpoint>::CONFIG,
                 ),
                 #unbounded
             );
             const _: () = ::core::assert!(
                 #krate::__private::callee_fits(
-                    <#callee as #krate::Endpoint>::CONFIG,
-                    <#fn_name as #krate::Endpoint>::CONFIG,
+                    <#callee as #krate::__private::Endpoint>::CONFIG,
+                    <#fn_name as #krate::__private::Endpoint>::CONFIG,
                 ),
                 #below
             );
@@ -263,18 +263,21 @@ fn generate(
         #[allow(non_camel_case_types)]
         #vis struct #fn_name {}
 
-        impl #krate::Endpoint for #fn_name {
+        impl #krate::__private::Endpoint for #fn_name {
             type Input = #input_ty;
             type Output = #output_ty;
             type Error = #error_ty;
-            type State = #state_ty;
 
             const NAME: &'static str = #name;
             const BUILD: &'static str = ::core::env!("CARGO_PKG_VERSION");
-            const CONFIG: &'static #krate::config::EndpointConfig = #config_tokens;
+            const CONFIG: &'static #krate::__private::config::EndpointConfig = #config_tokens;
+        }
+
+        impl #krate::__private::Handler for #fn_name {
+            type State = #state_ty;
 
             fn init() -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self::State, #krate::InitError>,
+                Output = ::core::result::Result<Self::State, #krate::__private::InitError>,
             > + ::core::marker::Send {
                 #init_body
             }
@@ -282,7 +285,7 @@ fn generate(
             #[allow(unused_variables, clippy::unit_arg)]
             fn run(
                 __state: #krate::__private::Arc<Self::State>,
-                __ctx: #krate::Ctx,
+                __ctx: #krate::__private::Ctx,
                 __input: Self::Input,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<Self::Output, Self::Error>,
@@ -319,7 +322,7 @@ fn typed_methods(
         })
         .collect();
     let input = match sig.inputs.len() {
-        0 => quote!(#krate::NoInput),
+        0 => quote!(#krate::__private::NoInput),
         1 => {
             let id = &sig.inputs[0].ident;
             quote!(#id)
@@ -331,8 +334,8 @@ fn typed_methods(
     };
     let result = quote! {
         ::core::result::Result<
-            <Self as #krate::Endpoint>::Output,
-            #krate::client::CallError<<Self as #krate::Endpoint>::Error>,
+            <Self as #krate::__private::Endpoint>::Output,
+            #krate::__private::CallError<<Self as #krate::__private::Endpoint>::Error>,
         >
     };
     let call_doc = format!(
@@ -353,41 +356,41 @@ fn typed_methods(
             #[doc = #call_doc]
             #[allow(clippy::too_many_arguments)]
             #vis async fn call(
-                caller: &impl #krate::client::Caller,
+                caller: &impl #krate::__private::Caller,
                 #(#params),*
             ) -> #result {
-                #krate::client::call::<Self>(caller, #input, ::core::option::Option::None).await
+                #krate::__private::call::<Self>(caller, #input, ::core::option::Option::None).await
             }
 
             #[doc = #call_doc]
             #[allow(clippy::too_many_arguments)]
             #vis async fn call_with(
-                caller: &impl #krate::client::Caller,
-                options: #krate::client::CallOptions,
+                caller: &impl #krate::__private::Caller,
+                options: #krate::__private::CallOptions,
                 #(#params),*
             ) -> #result {
-                #krate::client::call::<Self>(caller, #input, ::core::option::Option::Some(options)).await
+                #krate::__private::call::<Self>(caller, #input, ::core::option::Option::Some(options)).await
             }
 
             #[doc = #submit_doc]
             #[allow(clippy::too_many_arguments)]
             #vis async fn submit(
-                caller: &impl #krate::client::Caller,
+                caller: &impl #krate::__private::Caller,
                 #(#params),*
             ) -> ::core::result::Result<
-                #krate::client::JobHandle<Self>,
-                #krate::client::CallError<<Self as #krate::Endpoint>::Error>,
+                #krate::__private::JobHandle<Self>,
+                #krate::__private::CallError<<Self as #krate::__private::Endpoint>::Error>,
             > {
-                #krate::client::submit::<Self>(caller, #input).await
+                #krate::__private::submit::<Self>(caller, #input).await
             }
 
             #[doc = #fan_doc]
-            #vis fn fan_out<I>(caller: &impl #krate::client::Caller, inputs: I) -> #krate::client::FanOut<Self>
+            #vis fn fan_out<I>(caller: &impl #krate::__private::Caller, inputs: I) -> #krate::__private::FanOut<Self>
             where
                 I: ::core::iter::IntoIterator,
-                I::Item: ::core::convert::Into<<Self as #krate::Endpoint>::Input>,
+                I::Item: ::core::convert::Into<<Self as #krate::__private::Endpoint>::Input>,
             {
-                #krate::client::fan_out::<Self, I>(caller, inputs)
+                #krate::__private::fan_out::<Self, I>(caller, inputs)
             }
         }
     }
@@ -403,7 +406,7 @@ fn cow_slice(items: Vec<TokenStream>) -> TokenStream {
 
 /// The config as a `const` expression.
 fn config_tokens(c: &EndpointConfig, calls: &[Path], krate: &Path) -> TokenStream {
-    let cfg = quote!(#krate::config);
+    let cfg = quote!(#krate::__private::config);
     let name = cow_str(&c.name);
     let hardware = match &c.hardware {
         Hardware::Gpu {
@@ -474,7 +477,9 @@ fn config_tokens(c: &EndpointConfig, calls: &[Path], krate: &Path) -> TokenStrea
     let calls = cow_slice(
         calls
             .iter()
-            .map(|p| quote!(::std::borrow::Cow::Borrowed(<#p as #krate::Endpoint>::NAME)))
+            .map(
+                |p| quote!(::std::borrow::Cow::Borrowed(<#p as #krate::__private::Endpoint>::NAME)),
+            )
             .collect(),
     );
     let has_init = c.has_init;

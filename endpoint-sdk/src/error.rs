@@ -30,6 +30,12 @@ pub enum Error {
     /// A manifest could not be built.
     #[error(transparent)]
     Manifest(#[from] crate::deploy::manifest::ManifestError),
+    /// A one-shot test job could not run.
+    #[error(transparent)]
+    TestInput(#[from] crate::worker::TestInputError),
+    /// The local runtime could not start.
+    #[error(transparent)]
+    Runtime(#[from] crate::local::RuntimeError),
     /// A one-shot test job failed.
     #[error("{0}")]
     JobFailed(String),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::handler::{Endpoint, EndpointDef};
+use crate::handler::{EndpointDef, Handler};
 
 /// One endpoint's entry in the link-time registry. Created by `#[endpoint]`.
 #[doc(hidden)]
@@ -17,7 +17,7 @@ pub struct Registration {
 
 impl Registration {
     /// The registration of endpoint `E`.
-    pub const fn of<E: Endpoint>() -> Self {
+    pub const fn of<E: Handler>() -> Self {
         Registration {
             def: EndpointDef::of::<E>,
         }

@@ -14,8 +14,8 @@ use clap::Parser;
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::cli::{Cli, Command};
 use endpoint_sdk::client::trace::waterfall;
-use endpoint_sdk::job::{JobFailure, JobStatus};
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent, StopReason};
+use endpoint_sdk::protocol::{JobFailure, JobStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use research_agent::pipeline::SourceKind;
 use research_agent::{Answer, Question, embed_search, orchestrate, retrieve};
@@ -263,7 +263,7 @@ async fn ask(args: Args, question: String) -> endpoint_sdk::Result<()> {
                     worker,
                     delay,
                     ..
-                } if endpoint != "agent-orchestrator" => {
+                } if &*endpoint != "agent-orchestrator" => {
                     progress.line(format!(
                         "  · {endpoint}: job started on {worker} after {} ms in the queue",
                         delay.as_millis()
@@ -275,7 +275,7 @@ async fn ask(args: Args, question: String) -> endpoint_sdk::Result<()> {
                     execution,
                     error,
                     ..
-                } if endpoint != "agent-orchestrator" => {
+                } if &*endpoint != "agent-orchestrator" => {
                     let tail = match (status, error) {
                         (JobStatus::Completed, _) => String::new(),
                         (_, Some(e)) => format!(": {}", JobFailure::from_wire(&e)),

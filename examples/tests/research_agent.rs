@@ -3,9 +3,8 @@
 //! fault demo: a hung retrieval ended by its ceiling while the agent answers from the rest.
 
 use endpoint_sdk::EndpointDef;
-use endpoint_sdk::client::Client;
-use endpoint_sdk::job::JobStatus;
 use endpoint_sdk::local::LocalRuntime;
+use endpoint_sdk::protocol::JobStatus;
 use research_agent::pipeline::SourceKind;
 use research_agent::{Answer, Question, embed_search, orchestrate, retrieve};
 
@@ -23,7 +22,7 @@ fn runtime(retrieval_timeout_ms: Option<u64>) -> LocalRuntime {
 }
 
 async fn ask(rt: &LocalRuntime, q: Question) -> Answer {
-    orchestrate::call(&Client::local(rt), q).await.unwrap()
+    orchestrate::call(&rt.client(), q).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

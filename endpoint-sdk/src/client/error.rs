@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::job::FailureKind;
+use crate::protocol::FailureKind;
 
 /// Why a call to an endpoint did not produce its output. `E` is the callee's own error type,
 /// carried across the wire intact.

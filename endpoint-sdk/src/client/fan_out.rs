@@ -4,7 +4,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use super::{CallError, CallOptions, CallScope, call_in_scope};
-use crate::handler::Endpoint;
+use crate::endpoint::Endpoint;
 
 /// One call's outcome.
 type Outcome<E> = Result<<E as Endpoint>::Output, CallError<<E as Endpoint>::Error>>;

@@ -18,9 +18,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::transport::{Transport, TransportError};
-use crate::handler::BoxFuture;
-use crate::job::{JobStatus, StatusObject};
-use crate::local::RunRequest;
+use crate::boxed::BoxFuture;
+use crate::protocol::vars::{self, endpoint_suffix};
+use crate::protocol::{JobStatus, RunRequest, StatusObject};
 
 /// Where each endpoint lives.
 #[derive(Clone, Default)]
@@ -42,28 +42,6 @@ impl std::fmt::Debug for HttpRoutes {
     }
 }
 
-/// The environment variable holding endpoint `name`'s id (`web-retrieval` → `ENDPOINT_ID_WEB_RETRIEVAL`).
-pub fn id_var(name: &str) -> String {
-    format!("ENDPOINT_ID_{}", env_suffix(name))
-}
-
-/// The environment variable holding endpoint `name`'s full URL.
-pub fn url_var(name: &str) -> String {
-    format!("ENDPOINT_URL_{}", env_suffix(name))
-}
-
-fn env_suffix(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 impl HttpRoutes {
     /// Every endpoint under `base` (e.g. `http://127.0.0.1:8000/v2`), by name.
     pub fn new(base: impl Into<String>) -> Self {
@@ -75,7 +53,7 @@ impl HttpRoutes {
 
     /// Routes from the environment (see the module docs).
     pub fn from_env() -> Self {
-        let base = std::env::var("RUNPOD_ENDPOINT_BASE_URL")
+        let base = std::env::var(vars::RUNPOD_ENDPOINT_BASE_URL)
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "https://api.runpod.ai/v2".to_string());
@@ -84,15 +62,15 @@ impl HttpRoutes {
             if v.is_empty() {
                 continue;
             }
-            if let Some(suffix) = k.strip_prefix("ENDPOINT_ID_") {
+            if let Some(suffix) = k.strip_prefix(vars::ENDPOINT_ID_PREFIX) {
                 routes.ids.insert(suffix.to_string(), v);
-            } else if let Some(suffix) = k.strip_prefix("ENDPOINT_URL_") {
+            } else if let Some(suffix) = k.strip_prefix(vars::ENDPOINT_URL_PREFIX) {
                 routes
                     .urls
                     .insert(suffix.to_string(), v.trim_end_matches('/').to_string());
             }
         }
-        routes.api_key = std::env::var("RUNPOD_API_KEY")
+        routes.api_key = std::env::var(vars::RUNPOD_API_KEY)
             .ok()
             .filter(|k| !k.is_empty());
         routes
@@ -100,14 +78,14 @@ impl HttpRoutes {
 
     /// Endpoint `name` has platform id `id`.
     pub fn id(mut self, name: &str, id: impl Into<String>) -> Self {
-        self.ids.insert(env_suffix(name), id.into());
+        self.ids.insert(endpoint_suffix(name), id.into());
         self
     }
 
     /// Endpoint `name` lives at `url` (its full base, ending with its id).
     pub fn url(mut self, name: &str, url: impl Into<String>) -> Self {
         self.urls.insert(
-            env_suffix(name),
+            endpoint_suffix(name),
             url.into().trim_end_matches('/').to_string(),
         );
         self
@@ -121,7 +99,7 @@ impl HttpRoutes {
 
     /// The base URL of endpoint `name`'s routes.
     pub fn endpoint_url(&self, name: &str) -> String {
-        let suffix = env_suffix(name);
+        let suffix = endpoint_suffix(name);
         if let Some(url) = self.urls.get(&suffix) {
             return url.clone();
         }
@@ -419,7 +397,6 @@ mod tests {
             routes.endpoint_url("other"),
             "https://api.runpod.ai/v2/other"
         );
-        assert_eq!(id_var("web-retrieval"), "ENDPOINT_ID_WEB_RETRIEVAL");
         let debug = format!("{:?}", routes.api_key(Some("sk-secret".into())));
         assert!(!debug.contains("sk-secret"));
     }

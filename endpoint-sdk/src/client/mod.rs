@@ -26,23 +26,22 @@ mod transport;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use error::CallError;
 pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
 pub use http::{HttpRoutes, HttpTransport};
 pub use trace::{CallRecord, Trace};
-pub use transport::{LocalTransport, Transport, TransportError};
+pub use transport::{Transport, TransportError};
 
-use crate::handler::{Ctx, Endpoint};
-use crate::job::{FailureKind, JobFailure, JobStatus, StatusObject};
-use crate::local::{LocalRuntime, Policy, RunRequest};
-
-/// The platform's smallest `policy.executionTimeout`.
-const MIN_EXECUTION_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::endpoint::Endpoint;
+use crate::handler::Ctx;
+use crate::protocol::{FailureKind, JobFailure, JobStatus, StatusObject};
+use crate::protocol::{Policy, RunRequest};
 
 /// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::submit`).
 const DEADLINE_GRACE: Duration = Duration::from_secs(1);
@@ -166,15 +165,6 @@ impl Client {
             max_steps: None,
             steps: Arc::new(Steps::new(None)),
         }
-    }
-
-    /// Calls into a local runtime in this process.
-    pub fn local(runtime: &LocalRuntime) -> Self {
-        Client::with_transport(Arc::new(LocalTransport::new(runtime)))
-    }
-
-    pub(crate) fn local_weak(runtime: std::sync::Weak<crate::local::RuntimeHandle>) -> Self {
-        Client::with_transport(Arc::new(LocalTransport::from_weak(runtime)))
     }
 
     /// Calls over HTTP.
@@ -308,7 +298,7 @@ impl Caller for Ctx {
         CallScope {
             client: self.client(),
             deadline: self.deadline(),
-            cancel: self.inner.cancel.clone(),
+            cancel: self.cancel_token(),
         }
     }
 }
@@ -373,7 +363,7 @@ pub fn child_execution_timeout(
     if ceiling.is_some_and(|c| c <= remaining) {
         return None;
     }
-    Some(remaining.max(MIN_EXECUTION_TIMEOUT))
+    Some(remaining.max(crate::protocol::limits::MIN_EXECUTION_TIMEOUT))
 }
 
 /// Decodes a final status into the callee's output or error.
@@ -459,7 +449,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             low_priority: options.low_priority.then_some(true),
         };
         let input = match &options.session {
-            Some(id) => crate::session::wrap(id, input.clone()),
+            Some(id) => crate::protocol::envelope::wrap(id, input.clone()),
             None => input.clone(),
         };
         let req = RunRequest {
@@ -512,7 +502,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             };
             let over = async {
                 match self.wait_until {
-                    Some(u) => tokio::time::sleep_until(u.into()).await,
+                    Some(u) => tokio::time::sleep_until(u).await,
                     None => std::future::pending().await,
                 }
             };

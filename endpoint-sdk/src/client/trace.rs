@@ -2,11 +2,13 @@
 //! the waterfall of a fan-out. The trace id travels with each call (`RunRequest::trace_id`).
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::JobStatus;
+use crate::protocol::JobStatus;
 
 /// One call, as the caller saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

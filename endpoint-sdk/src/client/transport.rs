@@ -1,14 +1,13 @@
-//! How a call reaches an endpoint: in-process into a [`LocalRuntime`], or over HTTP to any
-//! Runpod-compatible API (see [`super::http`]). Untyped: JSON in, status objects out.
+//! How a call reaches an endpoint: a [`Transport`] moves jobs, untyped (JSON in, status objects
+//! out). Over HTTP to any Runpod-compatible API ([`super::http`]), or in-process into a local
+//! runtime (`local::LocalTransport`, which lives with the runtime).
 
-use std::sync::Weak;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::handler::BoxFuture;
-use crate::job::{JobStatus, StatusObject};
-use crate::local::{LocalRuntime, RunRequest, RuntimeError};
+use crate::boxed::BoxFuture;
+use crate::protocol::{JobStatus, RunRequest, StatusObject};
 
 /// A transport failure, before any typing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,104 +54,4 @@ pub trait Transport: Send + Sync {
     ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>>;
     /// A short description for logs (`in-process`, `http://127.0.0.1:8000`).
     fn describe(&self) -> String;
-}
-
-/// Calls into a local runtime, in the same process.
-pub struct LocalTransport {
-    runtime: Weak<crate::local::RuntimeHandle>,
-}
-
-impl LocalTransport {
-    /// A transport into `runtime`. It does not keep the runtime alive.
-    pub fn new(runtime: &LocalRuntime) -> Self {
-        LocalTransport {
-            runtime: runtime.weak(),
-        }
-    }
-
-    pub(crate) fn from_weak(runtime: Weak<crate::local::RuntimeHandle>) -> Self {
-        LocalTransport { runtime }
-    }
-
-    fn runtime(&self) -> Result<LocalRuntime, TransportError> {
-        self.runtime
-            .upgrade()
-            .map(LocalRuntime::from_handle)
-            .ok_or_else(|| TransportError::Unavailable("the local runtime has shut down".into()))
-    }
-}
-
-fn from_runtime(e: RuntimeError) -> TransportError {
-    match e {
-        RuntimeError::QueueFull { .. } => TransportError::Unavailable(e.to_string()),
-        RuntimeError::UnknownEndpoint { .. } | RuntimeError::UnknownJob { .. } => {
-            TransportError::Rejected {
-                status: Some(404),
-                message: e.to_string(),
-            }
-        }
-        other => TransportError::Rejected {
-            status: Some(400),
-            message: other.to_string(),
-        },
-    }
-}
-
-impl Transport for LocalTransport {
-    fn submit(
-        &self,
-        endpoint: &str,
-        req: RunRequest,
-    ) -> BoxFuture<'_, Result<String, TransportError>> {
-        let result = self
-            .runtime()
-            .and_then(|rt| rt.submit(endpoint, req).map_err(from_runtime));
-        Box::pin(std::future::ready(result))
-    }
-
-    fn wait(
-        &self,
-        endpoint: &str,
-        id: &str,
-        wait: Duration,
-    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
-        let (endpoint, id) = (endpoint.to_string(), id.to_string());
-        Box::pin(async move {
-            let rt = self.runtime()?;
-            rt.wait(&endpoint, &id, wait).await.map_err(from_runtime)
-        })
-    }
-
-    fn status(
-        &self,
-        endpoint: &str,
-        id: &str,
-    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
-        let result = self
-            .runtime()
-            .and_then(|rt| rt.status(endpoint, id).map_err(from_runtime));
-        Box::pin(std::future::ready(result))
-    }
-
-    fn cancel(&self, endpoint: &str, id: &str) -> BoxFuture<'_, Result<(), TransportError>> {
-        let result = self
-            .runtime()
-            .and_then(|rt| rt.cancel(endpoint, id).map(drop).map_err(from_runtime));
-        Box::pin(std::future::ready(result))
-    }
-
-    fn stream(
-        &self,
-        endpoint: &str,
-        id: &str,
-    ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>> {
-        let result = self
-            .runtime()
-            .and_then(|rt| rt.stream(endpoint, id).map_err(from_runtime));
-        Box::pin(std::future::ready(result))
-    }
-
-    fn describe(&self) -> String {
-        "in-process".to_string()
-    }
 }

@@ -13,8 +13,8 @@ use super::api::{
 use super::manifest::ManifestEndpoint;
 use super::plan::VolumeKey;
 use super::{APP_VAR, PlanError};
-use crate::client::http::id_var;
 use crate::config::{Hardware, Scaler, Severity, catalog, limits};
+use crate::protocol::vars::id_var;
 
 /// The value of one environment variable of a deployed endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

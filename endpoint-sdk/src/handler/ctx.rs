@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 
@@ -115,9 +117,15 @@ impl Ctx {
         &self.inner.trace_id
     }
 
-    /// When the job's execution budget runs out, if it has one.
+    /// When the job's execution budget runs out, if it has one (on Tokio's clock, so a test on
+    /// a paused clock sees the runtime's deadlines).
     pub fn deadline(&self) -> Option<Instant> {
         self.inner.deadline
+    }
+
+    /// The token that cancels the job.
+    pub(crate) fn cancel_token(&self) -> CancellationToken {
+        self.inner.cancel.clone()
     }
 
     /// The execution budget left; `None` without a deadline, zero once it has passed.

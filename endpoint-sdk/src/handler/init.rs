@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 
-use super::BoxFuture;
+use crate::boxed::BoxFuture;
 
 /// A per-worker initialiser failed; the worker does not take jobs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

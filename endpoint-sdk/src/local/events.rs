@@ -1,9 +1,14 @@
-//! What happens inside the local runtime, as a stream of events: for `app dev`'s log, progress
-//! displays, and tests that assert on scaling.
+//! What happens inside the local runtime, as events, and where they go: any number of
+//! [`EventSink`]s (`app dev`'s log is one, a metrics exporter another) and the runtime's own
+//! broadcast stream ([`LocalRuntime::events`](super::LocalRuntime::events)). The runtime knows
+//! nothing of who listens, only whether anyone wants the events every job makes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::job::JobStatus;
+use tokio::sync::broadcast;
+
+use crate::protocol::JobStatus;
 
 /// Why a worker stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,22 +25,23 @@ pub enum StopReason {
     Shutdown,
 }
 
-/// One thing that happened in the runtime.
+/// One thing that happened in the runtime. Ids are shared with the runtime's records, so an
+/// event costs no copy of them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuntimeEvent {
     /// A worker was started (its cold start and `init` follow).
     WorkerStarting {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Worker id.
-        worker: String,
+        worker: Arc<str>,
     },
     /// A worker finished starting and takes jobs.
     WorkerReady {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Worker id.
-        worker: String,
+        worker: Arc<str>,
         /// Cold start plus `init`.
         startup: Duration,
         /// Whether the worker is an external process attached over the job API.
@@ -44,163 +50,154 @@ pub enum RuntimeEvent {
     /// A worker stopped.
     WorkerStopped {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Worker id.
-        worker: String,
+        worker: Arc<str>,
         /// Why.
         reason: StopReason,
     },
     /// A job entered the queue.
     JobQueued {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Job id.
-        job: String,
+        job: Arc<str>,
         /// Its execution timeout (the policy's, or the endpoint's).
         execution_timeout: Option<Duration>,
         /// The trace it belongs to.
-        trace_id: String,
+        trace_id: Arc<str>,
     },
     /// A worker took a job.
     JobStarted {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Job id.
-        job: String,
+        job: Arc<str>,
         /// Worker id.
-        worker: String,
+        worker: Arc<str>,
         /// Time in the queue.
         delay: Duration,
     },
     /// A job reached a final state.
     JobFinished {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Job id.
-        job: String,
+        job: Arc<str>,
         /// The worker that ran it, if one did.
-        worker: Option<String>,
+        worker: Option<Arc<str>>,
         /// Final status.
         status: JobStatus,
         /// Time in the queue.
         delay: Duration,
         /// Time running.
         execution: Duration,
-        /// The error of a failed job.
+        /// The error of a failed job (the wire's `error` string).
         error: Option<String>,
     },
     /// A job of a lost worker was put back in the queue.
     JobRequeued {
         /// Endpoint name.
-        endpoint: String,
+        endpoint: Arc<str>,
         /// Job id.
-        job: String,
+        job: Arc<str>,
         /// The lost worker.
-        worker: String,
+        worker: Arc<str>,
     },
 }
 
-impl RuntimeEvent {
-    /// Whether `app dev`'s log writes a line for this event: not for a job's queueing or start,
-    /// and a job's end reaches it as a [`FinishedJob`].
-    pub(crate) fn logged(&self) -> bool {
-        !matches!(
-            self,
-            RuntimeEvent::JobQueued { .. }
-                | RuntimeEvent::JobStarted { .. }
-                | RuntimeEvent::JobFinished { .. }
-        )
-    }
+/// The events a sink wants, beyond the workers' (always sent): each kind costs the runtime
+/// an event per job, made only when someone wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Interest {
+    /// [`RuntimeEvent::JobQueued`] and [`RuntimeEvent::JobStarted`].
+    pub job_starts: bool,
+    /// [`RuntimeEvent::JobFinished`].
+    pub job_ends: bool,
 }
 
-/// A job's end as the runtime records it for its listeners: the ids shared, not copied. It
-/// becomes a [`RuntimeEvent::JobFinished`] only for subscribers of the event stream; the log
-/// writes its line from it directly.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FinishedJob {
-    pub(crate) endpoint: std::borrow::Cow<'static, str>,
-    pub(crate) job: std::sync::Arc<str>,
-    pub(crate) worker: Option<std::sync::Arc<str>>,
-    pub(crate) status: JobStatus,
-    pub(crate) delay: Duration,
-    pub(crate) execution: Duration,
-    pub(crate) error: Option<String>,
-}
+impl Interest {
+    /// Every event.
+    pub const ALL: Interest = Interest {
+        job_starts: true,
+        job_ends: true,
+    };
 
-impl FinishedJob {
-    pub(crate) fn to_event(&self) -> RuntimeEvent {
-        RuntimeEvent::JobFinished {
-            endpoint: self.endpoint.to_string(),
-            job: self.job.to_string(),
-            worker: self.worker.as_deref().map(str::to_string),
-            status: self.status,
-            delay: self.delay,
-            execution: self.execution,
-            error: self.error.clone(),
+    fn wants(&self, e: &RuntimeEvent) -> bool {
+        match e {
+            RuntimeEvent::JobQueued { .. } | RuntimeEvent::JobStarted { .. } => self.job_starts,
+            RuntimeEvent::JobFinished { .. } => self.job_ends,
+            _ => true,
         }
     }
 }
 
-/// What happened, in the order it happened: an event, or a job's end (see [`FinishedJob`]).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum LogItem {
-    /// Any event.
-    Event(RuntimeEvent),
-    /// A job's end.
-    JobFinished(FinishedJob),
+/// Somewhere the runtime's events go. Called outside the runtime's locks, in the order the
+/// events happened on each endpoint; it must not block (hand the event to a queue).
+pub trait EventSink: Send + Sync + 'static {
+    /// Which per-job events this sink wants.
+    fn interest(&self) -> Interest {
+        Interest::ALL
+    }
+
+    /// Receives one event.
+    fn event(&self, event: &RuntimeEvent);
 }
 
-/// The events for `app dev`'s log, handed over in batches: moved, not cloned per reader as the
-/// broadcast channel does, and only the ones that make a line.
-pub(crate) struct LogQueue {
-    events: std::sync::Mutex<Vec<LogItem>>,
-    dropped: std::sync::atomic::AtomicU64,
-    ready: tokio::sync::Notify,
+/// The sinks of one runtime, and its broadcast stream.
+pub(crate) struct Sinks {
+    sinks: Vec<Arc<dyn EventSink>>,
+    interest: Interest,
+    broadcast: broadcast::Sender<RuntimeEvent>,
 }
 
-impl LogQueue {
-    /// The most events waiting for the log; past it, events are counted, not kept.
-    const MAX: usize = 65_536;
-
-    pub(crate) fn new() -> Self {
-        LogQueue {
-            events: std::sync::Mutex::new(Vec::new()),
-            dropped: std::sync::atomic::AtomicU64::new(0),
-            ready: tokio::sync::Notify::new(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LogItem>> {
-        self.events.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn push(&self, e: LogItem) {
-        let mut q = self.lock();
-        if q.len() >= Self::MAX {
-            self.dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return;
-        }
-        let first = q.is_empty();
-        q.push(e);
-        drop(q);
-        if first {
-            self.ready.notify_one();
-        }
-    }
-
-    /// Waits for events and swaps them into `batch` (which should be empty). Returns how many
-    /// were dropped since the last batch because the log fell behind.
-    pub(crate) async fn next_batch(&self, batch: &mut Vec<LogItem>) -> u64 {
-        loop {
-            {
-                let mut q = self.lock();
-                if !q.is_empty() {
-                    std::mem::swap(&mut *q, batch);
-                    return self.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
-                }
+impl Sinks {
+    pub(crate) fn new(
+        sinks: Vec<Arc<dyn EventSink>>,
+        broadcast: broadcast::Sender<RuntimeEvent>,
+    ) -> Self {
+        let interest = sinks.iter().fold(Interest::default(), |acc, s| {
+            let i = s.interest();
+            Interest {
+                job_starts: acc.job_starts || i.job_starts,
+                job_ends: acc.job_ends || i.job_ends,
             }
-            self.ready.notified().await;
+        });
+        Sinks {
+            sinks,
+            interest,
+            broadcast,
+        }
+    }
+
+    fn subscribed(&self) -> bool {
+        self.broadcast.receiver_count() > 0
+    }
+
+    /// Whether anyone wants the events of each job's queueing and start.
+    pub(crate) fn wants_job_starts(&self) -> bool {
+        self.interest.job_starts || self.subscribed()
+    }
+
+    /// Whether anyone wants each job's end.
+    pub(crate) fn wants_job_ends(&self) -> bool {
+        self.interest.job_ends || self.subscribed()
+    }
+
+    /// A new subscription to the broadcast stream.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<RuntimeEvent> {
+        self.broadcast.subscribe()
+    }
+
+    /// Sends an event to every sink that wants it.
+    pub(crate) fn emit(&self, e: RuntimeEvent) {
+        for s in &self.sinks {
+            if s.interest().wants(&e) {
+                s.event(&e);
+            }
+        }
+        if self.subscribed() {
+            let _ = self.broadcast.send(e);
         }
     }
 }
@@ -208,44 +205,49 @@ impl LogQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
-    fn stopped(worker: &str) -> LogItem {
-        LogItem::Event(RuntimeEvent::WorkerStopped {
-            endpoint: "e".into(),
-            worker: worker.into(),
-            reason: StopReason::IdleTimeout,
-        })
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<RuntimeEvent>>, Interest);
+
+    impl EventSink for Recorder {
+        fn interest(&self) -> Interest {
+            self.1
+        }
+        fn event(&self, e: &RuntimeEvent) {
+            self.0.lock().unwrap().push(e.clone());
+        }
     }
 
-    #[tokio::test]
-    async fn the_log_queue_hands_over_events_in_order_and_counts_what_it_could_not_keep() {
-        let q = LogQueue::new();
-        q.push(stopped("w1"));
-        q.push(stopped("w2"));
-        let mut batch = Vec::new();
-        assert_eq!(q.next_batch(&mut batch).await, 0);
-        assert_eq!(batch, vec![stopped("w1"), stopped("w2")]);
-        batch.clear();
+    #[test]
+    fn sinks_get_the_events_they_want_and_subscribers_get_all() {
+        let ends = Arc::new(Recorder(
+            Mutex::default(),
+            Interest {
+                job_starts: false,
+                job_ends: true,
+            },
+        ));
+        let sinks = Sinks::new(vec![ends.clone()], broadcast::channel(8).0);
+        assert!(!sinks.wants_job_starts() && sinks.wants_job_ends());
+        let started = RuntimeEvent::JobStarted {
+            endpoint: "e".into(),
+            job: "j".into(),
+            worker: "w".into(),
+            delay: Duration::ZERO,
+        };
+        let stopped = RuntimeEvent::WorkerStopped {
+            endpoint: "e".into(),
+            worker: "w".into(),
+            reason: StopReason::Lost,
+        };
+        sinks.emit(started.clone());
+        sinks.emit(stopped.clone());
+        assert_eq!(*ends.0.lock().unwrap(), vec![stopped.clone()]);
 
-        // A reader waiting on an empty queue wakes for the next event.
-        let q = std::sync::Arc::new(q);
-        let reader = tokio::spawn({
-            let q = q.clone();
-            async move {
-                let mut batch = Vec::new();
-                q.next_batch(&mut batch).await;
-                batch
-            }
-        });
-        tokio::task::yield_now().await;
-        q.push(stopped("w3"));
-        assert_eq!(reader.await.unwrap(), vec![stopped("w3")]);
-
-        for i in 0..LogQueue::MAX + 5 {
-            q.push(stopped(&i.to_string()));
-        }
-        assert_eq!(q.next_batch(&mut batch).await, 5, "five past the limit");
-        assert_eq!(batch.len(), LogQueue::MAX);
-        assert_eq!(batch[0], stopped("0"), "the oldest are kept");
+        let mut rx = sinks.subscribe();
+        assert!(sinks.wants_job_starts(), "a subscriber wants everything");
+        sinks.emit(started.clone());
+        assert_eq!(rx.try_recv().unwrap(), started);
     }
 }

@@ -37,9 +37,7 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::UnknownEndpoint { .. } | RuntimeError::UnknownJob { .. } => {
                 StatusCode::NOT_FOUND
             }
-            RuntimeError::BadRequest(_) | RuntimeError::NotRetryable { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            RuntimeError::Policy(_) | RuntimeError::NotRetryable { .. } => StatusCode::BAD_REQUEST,
             RuntimeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             RuntimeError::NoTokio | RuntimeError::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::public::read_body;
-use super::{ApiError, AppState, RESULT_LIMIT};
-use crate::local::Outcome;
+use super::{ApiError, AppState};
+use crate::local::JobReport;
+use crate::protocol::limits::RESULT_LIMIT;
 
 #[derive(Deserialize)]
 pub(crate) struct TakeQuery {
@@ -43,17 +44,18 @@ async fn take_jobs(
     max: usize,
     batch: bool,
 ) -> Result<Response, ApiError> {
-    let ep = s.runtime.endpoint(&endpoint)?.clone();
     let wait = s.runtime.options().take_wait;
-    let jobs = ep.take_wait(&worker, max, true, wait, &s.stop).await;
+    let jobs = tokio::select! {
+        jobs = s.runtime.job_take(&endpoint, &worker, max, wait) => jobs?,
+        _ = s.stop.cancelled() => Vec::new(),
+    };
     if jobs.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let wire: Vec<Value> = jobs.iter().map(|j| j.to_wire()).collect();
     if batch {
-        Ok(Json(Value::Array(wire)).into_response())
+        Ok(Json(jobs).into_response())
     } else {
-        Ok(Json(wire.into_iter().next().expect("non-empty")).into_response())
+        Ok(Json(jobs.into_iter().next().expect("non-empty")).into_response())
     }
 }
 
@@ -73,20 +75,12 @@ async fn read_json(headers: &HeaderMap, body: Body, route: &str) -> Result<Value
     })
 }
 
-fn job_gone(endpoint: &str, job: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("no job `{job}` on endpoint `{endpoint}` (never taken, or expired)"),
-    )
-}
-
 pub(crate) async fn done(
     State(s): State<AppState>,
     Path((endpoint, worker, job)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let ep = s.runtime.endpoint(&endpoint)?.clone();
     let body = read_json(&headers, body, "job-done").await?;
     let Value::Object(mut map) = body else {
         return Err(ApiError::bad_request(
@@ -97,9 +91,7 @@ pub(crate) async fn done(
     // A progress update goes to the job-done URL too, with status IN_PROGRESS.
     if map.get("status").and_then(Value::as_str) == Some("IN_PROGRESS") {
         let output = map.remove("output").unwrap_or(Value::Null);
-        if !ep.progress(&worker, &job, output) {
-            return Err(job_gone(&endpoint, &job));
-        }
+        s.runtime.job_progress(&endpoint, &worker, &job, output)?;
         return Ok(Json(json!({ "status": "ok" })));
     }
     let error = match map.remove("error") {
@@ -112,13 +104,12 @@ pub(crate) async fn done(
         Some(other) => Some(other.to_string()),
     };
     let outcome = match error {
-        Some(e) => Outcome::Error(e),
-        None => Outcome::Output(map.remove("output").unwrap_or(Value::Null)),
+        Some(e) => JobReport::Error(e),
+        None => JobReport::Output(map.remove("output").unwrap_or(Value::Null)),
     };
     // `isStream=true` marks a generator handler's final post; its body has the same shape.
-    if !ep.complete(&worker, &job, outcome, stop_pod) {
-        return Err(job_gone(&endpoint, &job));
-    }
+    s.runtime
+        .job_done(&endpoint, &worker, &job, outcome, stop_pod)?;
     Ok(Json(json!({ "status": "ok" })))
 }
 
@@ -128,7 +119,6 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let ep = s.runtime.endpoint(&endpoint)?.clone();
     let body = read_json(&headers, body, "job-stream").await?;
     let chunk = match body {
         Value::Object(mut map) if map.contains_key("output") => {
@@ -136,9 +126,7 @@ pub(crate) async fn stream(
         }
         other => other,
     };
-    if !ep.stream_chunk(&worker, &job, chunk) {
-        return Err(job_gone(&endpoint, &job));
-    }
+    s.runtime.job_stream(&endpoint, &worker, &job, chunk)?;
     Ok(Json(json!({ "status": "ok" })))
 }
 
@@ -146,7 +134,7 @@ pub(crate) async fn ping(
     State(s): State<AppState>,
     Path((endpoint, worker)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    s.runtime.endpoint(&endpoint)?.ping(&worker);
+    s.runtime.ping(&endpoint, &worker)?;
     Ok(Json(json!({ "status": "ok" })))
 }
 
@@ -154,10 +142,9 @@ pub(crate) async fn stop(
     State(s): State<AppState>,
     Path((endpoint, worker)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let ep = s.runtime.endpoint(&endpoint)?.clone();
     let wait = s.runtime.options().take_wait;
     let stops = tokio::select! {
-        stops = ep.stops_wait(&worker, wait) => stops,
+        stops = s.runtime.job_stop(&endpoint, &worker, wait) => stops?,
         _ = s.stop.cancelled() => Vec::new(),
     };
     if stops.is_empty() {

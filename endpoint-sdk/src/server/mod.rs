@@ -33,13 +33,6 @@ pub use error::ApiError;
 
 use crate::local::LocalRuntime;
 
-/// The largest `/run` body the platform accepts.
-pub const RUN_LIMIT: usize = 10 * 1024 * 1024;
-/// The largest `/runsync` body the platform accepts.
-pub const RUNSYNC_LIMIT: usize = 20 * 1024 * 1024;
-/// The largest `job-done` body the platform accepts (results above it are refused with 400).
-pub const RESULT_LIMIT: usize = 20 * 1024 * 1024;
-
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) runtime: LocalRuntime,

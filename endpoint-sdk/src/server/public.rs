@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, RUN_LIMIT, RUNSYNC_LIMIT};
-use crate::local::RunRequest;
+use super::{ApiError, AppState};
+use crate::protocol::limits::{DEFAULT_SYNC_WAIT, RUN_LIMIT, RUNSYNC_LIMIT, SYNC_WAIT};
+use crate::protocol::{RunRequest, StatusObject};
 
 /// Reads a body of at most `limit` bytes, refusing larger ones with a clear 413.
 pub(crate) async fn read_body(
@@ -52,7 +53,9 @@ fn parse_run(bytes: &[u8]) -> Result<RunRequest, ApiError> {
         Ok(req) if req.input.is_null() => Err(no_input()),
         Ok(req) => {
             if let Some(policy) = &req.policy {
-                policy.validate().map_err(ApiError::bad_request)?;
+                policy
+                    .validate()
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
             }
             Ok(req)
         }
@@ -90,7 +93,9 @@ pub(crate) struct WaitQuery {
 }
 
 fn wait_of(q: &WaitQuery) -> Duration {
-    Duration::from_millis(q.wait.unwrap_or(90_000).clamp(1_000, 300_000))
+    q.wait
+        .map_or(DEFAULT_SYNC_WAIT, Duration::from_millis)
+        .clamp(*SYNC_WAIT.start(), *SYNC_WAIT.end())
 }
 
 pub(crate) async fn runsync(
@@ -111,7 +116,7 @@ pub(crate) async fn runsync(
 
 /// The status object as the platform answers it: the whole object once final, only `id` and
 /// `status` while the job is unfinished.
-fn status_response(status: crate::job::StatusObject) -> Response {
+fn status_response(status: StatusObject) -> Response {
     if status.status.is_final() {
         Json(status).into_response()
     } else {
@@ -122,7 +127,7 @@ fn status_response(status: crate::job::StatusObject) -> Response {
 pub(crate) async fn status(
     State(s): State<AppState>,
     Path((endpoint, id)): Path<(String, String)>,
-) -> Result<Json<crate::job::StatusObject>, ApiError> {
+) -> Result<Json<StatusObject>, ApiError> {
     Ok(Json(s.runtime.status(&endpoint, &id)?))
 }
 
@@ -130,7 +135,7 @@ pub(crate) async fn status_sync(
     State(s): State<AppState>,
     Path((endpoint, id)): Path<(String, String)>,
     Query(q): Query<WaitQuery>,
-) -> Result<Json<crate::job::StatusObject>, ApiError> {
+) -> Result<Json<StatusObject>, ApiError> {
     Ok(Json(s.runtime.wait(&endpoint, &id, wait_of(&q)).await?))
 }
 
@@ -172,7 +177,7 @@ pub(crate) async fn purge_queue(
 pub(crate) async fn health(
     State(s): State<AppState>,
     Path(endpoint): Path<String>,
-) -> Result<Json<crate::local::Health>, ApiError> {
+) -> Result<Json<crate::protocol::Health>, ApiError> {
     Ok(Json(s.runtime.health(&endpoint)?))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::store::{Field, SessionStore, Snapshot, StoreError};
-use crate::handler::BoxFuture;
+use crate::boxed::BoxFuture;
 
 const OPEN: &str = r#"
 local v = redis.call('HGET', KEYS[1], '__version')

@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::handler::BoxFuture;
+use tokio::time::Instant;
+
+use crate::boxed::BoxFuture;
 
 /// A session's fields as stored: finished steps and the key/value area, each as JSON bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

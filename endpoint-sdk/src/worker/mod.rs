@@ -24,7 +24,9 @@ mod test_input;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -32,16 +34,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use env::{ENDPOINT_VAR, EnvError, WorkerEnv};
-pub use test_input::run_test_input;
+pub use test_input::{TestInputError, run_test_input};
 
-use crate::handler::{Ctx, EndpointDef, InitError, JobSink, WorkerState, panic_message};
-use crate::job::{FailureKind, JobFailure};
-use crate::server::RESULT_LIMIT;
+use crate::handler::{
+    Ctx, EndpointDef, InitError, JobSink, Outcome, Placement, WorkerState, panic_message,
+};
+use crate::protocol::limits::RESULT_LIMIT;
+use crate::protocol::{JobFailure, JobObject, envelope};
 use heartbeat::{Heartbeat, RunningIds};
-use platform::{Backoff, Platform, Take, WireJob};
-
-/// How long an aborted handler has to end before the worker counts it as stuck.
-const STUCK_GRACE: Duration = Duration::from_secs(2);
+use platform::{Backoff, Platform, Take};
 
 /// Why the worker stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,71 +423,43 @@ struct JobRunner {
     session_version: Arc<str>,
 }
 
-enum Ended {
-    Finished(Result<Result<Value, JobFailure>, tokio::task::JoinError>),
-    TimedOut,
-    Stopped,
-}
-
 impl JobRunner {
-    async fn run(self, wire: WireJob, stop: CancellationToken) {
+    async fn run(self, wire: JobObject, stop: CancellationToken) {
         let span = tracing::info_span!("job", request_id = %wire.id);
         self.run_in_span(wire, stop).instrument(span).await
     }
 
-    async fn run_in_span(self, wire: WireJob, stop: CancellationToken) {
-        let id = wire.id.clone();
-        let input = wire.input.get("input").cloned().unwrap_or(Value::Null);
-        let session = crate::session::peek(&input).map(str::to_string);
+    async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
+        let id = job.id;
+        let session = envelope::peek(&job.input).map(str::to_string);
         let started = Instant::now();
         let timeout = self.def.config.execution_timeout();
-        let deadline = timeout.map(|t| started + t);
         let posts = OrderedPosts::start(self.platform.clone(), id.clone());
         let ctx = Ctx::builder(self.def.name(), &id)
             .worker_id(&self.platform.env().worker_id)
-            .deadline(deadline)
-            .cancel(stop.clone())
+            .deadline(timeout.map(|t| started + t))
+            .cancel(stop)
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
             .session(session, self.sessions.clone(), self.session_version.clone())
             .build();
         tracing::info!("job started");
-        let mut handle = self.handlers.spawn(
-            self.def
-                .run(&self.state, ctx, input)
-                .instrument(tracing::Span::current()),
-        );
-        let overdue = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let ended = tokio::select! {
-            r = &mut handle => Ended::Finished(r),
-            _ = overdue => Ended::TimedOut,
-            _ = stop.cancelled() => Ended::Stopped,
-        };
-        let mut stuck = false;
-        if matches!(ended, Ended::TimedOut | Ended::Stopped) {
-            stop.cancel();
-            handle.abort();
-            stuck = tokio::time::timeout(STUCK_GRACE, &mut handle)
-                .await
-                .is_err();
-            if stuck {
-                tracing::error!(
-                    "the handler ignored cancellation for {STUCK_GRACE:?}: its thread is stuck"
-                );
-                self.replace.cancel();
-            }
+        let placement = Placement::On(self.handlers.clone());
+        let done = self
+            .def
+            .execute(&self.state, ctx, Arc::new(job.input), timeout, &placement)
+            .instrument(tracing::Span::current())
+            .await;
+        if done.stuck {
+            tracing::error!("the handler ignored cancellation: its thread is stuck");
+            self.replace.cancel();
         }
         posts.flush().await;
-        let mut body = match ended {
-            Ended::Stopped => {
+        let mut body = match done.outcome {
+            Outcome::Stopped => {
                 // The platform already ended the job; it expects no result.
                 tracing::info!("job stopped by the platform after {:?}", started.elapsed());
-                if stuck {
+                if done.stuck {
                     let _ = self
                         .platform
                         .done(&id, &serde_json::json!({ "stopPod": true }), false)
@@ -495,46 +468,23 @@ impl JobRunner {
                 self.slots.remove(&id);
                 return;
             }
-            Ended::TimedOut => {
-                let ms = timeout.unwrap_or_default().as_millis();
-                let mut msg = format!(
-                    "the job ran past the endpoint's execution timeout of {ms} ms and was stopped by the worker"
-                );
-                if stuck {
-                    msg.push_str(
+            Outcome::TimedOut(mut failure) => {
+                if done.stuck {
+                    failure.message.push_str(
                         "; the handler ignored cancellation, so this worker asks to be replaced",
                     );
                 }
-                failure_body(JobFailure::new(FailureKind::Timeout, msg))
+                failure_body(failure)
             }
-            Ended::Finished(Ok(Ok(output))) => serde_json::json!({ "output": output }),
-            Ended::Finished(Ok(Err(failure))) => failure_body(failure),
-            Ended::Finished(Err(join)) => {
-                let msg = if join.is_panic() {
-                    format!(
-                        "the handler panicked: {}",
-                        panic_message(&*join.into_panic())
-                    )
-                } else {
-                    "the handler was cancelled".to_string()
-                };
-                failure_body(JobFailure::new(FailureKind::Panic, msg))
-            }
+            Outcome::Completed(output) => serde_json::json!({ "output": output }),
+            Outcome::Failed(failure) => failure_body(failure),
         };
         // A result the platform would refuse becomes a clear error instead of vanishing.
         let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
         if size > RESULT_LIMIT {
-            body = failure_body(JobFailure::new(
-                FailureKind::Output,
-                format!(
-                    "the result is {:.1} MB, above the platform's {} MB limit: return a reference \
-                     to the data (a URL, an S3 key, a file on the network volume) instead",
-                    size as f64 / 1_048_576.0,
-                    RESULT_LIMIT / 1_048_576
-                ),
-            ));
+            body = failure_body(JobFailure::output_too_large(size));
         }
-        if stuck {
+        if done.stuck {
             body["stopPod"] = Value::Bool(true);
         }
         let failed = body.get("error").is_some();

@@ -1,28 +1,23 @@
 //! The requests a worker makes to the platform: job-take, job-done, job-stream, job-stop. Each
 //! is a small typed call; retries and back-off live here, not in the loop.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
 
 use super::env::WorkerEnv;
-
-/// A job as job-take returns it.
-#[derive(Debug, Clone)]
-pub struct WireJob {
-    /// Job id.
-    pub id: String,
-    /// The whole job object (`input`, and whatever else the platform sent).
-    pub input: Value,
-}
+use crate::protocol::job::{JobObject, TakenEntry, read_take};
+use crate::protocol::{FailureKind, JobFailure};
 
 /// What a job-take answered.
 #[derive(Debug)]
 pub enum Take {
     /// Jobs to run.
-    Jobs(Vec<WireJob>),
+    Jobs(Vec<JobObject>),
     /// No job (204, 400 after a FlashBoot resume, an empty body).
     Empty,
     /// The platform cannot be used right now; wait before asking again.
@@ -127,28 +122,19 @@ impl Platform {
                 };
             }
         };
-        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-            return Take::Empty;
-        };
-        let items = match value {
-            Value::Array(items) => items,
-            Value::Object(_) => vec![value],
-            _ => return Take::Empty,
-        };
         let mut jobs = Vec::new();
-        for item in items {
-            let id = item.get("id").and_then(Value::as_str).map(str::to_string);
-            match (id, item.get("input")) {
-                (Some(id), Some(_)) => jobs.push(WireJob { id, input: item }),
-                (Some(id), None) => {
+        for entry in read_take(&bytes) {
+            match entry {
+                TakenEntry::Job(job) => jobs.push(job),
+                TakenEntry::NoInput(id) => {
                     tracing::error!(job = %id, "Job has missing field(s): id or input.");
-                    let body = serde_json::json!({ "error": crate::job::JobFailure::new(
-                        crate::job::FailureKind::Input,
+                    let body = serde_json::json!({ "error": JobFailure::new(
+                        FailureKind::Input,
                         "the job has no `input`; send {\"input\": {...}}",
                     ).to_wire() });
                     let _ = self.done(&id, &body, false).await;
                 }
-                _ => tracing::error!("Job has missing field(s): id or input."),
+                TakenEntry::NoId => tracing::error!("Job has missing field(s): id or input."),
             }
         }
         if jobs.is_empty() {

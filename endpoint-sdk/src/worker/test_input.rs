@@ -2,78 +2,72 @@
 //! `./test_input.json`, print its result, exit 0 on success and 1 on failure.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::handler::{Ctx, EndpointDef, panic_message};
-use crate::job::{FailureKind, JobFailure, JobStatus, StatusObject};
+use crate::handler::{Ctx, EndpointDef, InitError, Outcome, Placement};
+use crate::protocol::{JobStatus, StatusObject, envelope};
+use crate::session::{Sessions, StoreError};
 
-/// Runs one job locally. Returns the status object, or a message when there is no usable input.
+/// Why a test job could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TestInputError {
+    /// Neither `--test-input` nor `./test_input.json`.
+    #[error(
+        "no test input: pass --test-input '{{\"input\": {{...}}}}' or create ./test_input.json"
+    )]
+    Missing,
+    /// The test input is not JSON.
+    #[error("the test input is not valid JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// The test input has no `input`.
+    #[error("the test input has no `input`: write {{\"input\": {{...}}}}")]
+    NoInput,
+    /// The per-worker initialiser failed.
+    #[error(transparent)]
+    Init(#[from] InitError),
+    /// The session store is unusable.
+    #[error(transparent)]
+    Sessions(#[from] StoreError),
+}
+
+/// Runs one job locally. Returns the status object, or why the job could not run.
 pub async fn run_test_input(
     def: &EndpointDef,
     inline: Option<&str>,
-) -> Result<StatusObject, String> {
+) -> Result<StatusObject, TestInputError> {
     let text = match inline {
         Some(t) => t.to_string(),
-        None => std::fs::read_to_string(Path::new("test_input.json")).map_err(|_| {
-            "no test input: pass --test-input '{\"input\": {...}}' or create ./test_input.json"
-                .to_string()
-        })?,
+        None => std::fs::read_to_string(Path::new("test_input.json"))
+            .map_err(|_| TestInputError::Missing)?,
     };
-    let job: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("the test input is not valid JSON: {e}"))?;
+    let job: Value = serde_json::from_str(&text).map_err(TestInputError::NotJson)?;
     let Some(input) = job.get("input").cloned() else {
-        return Err("the test input has no `input`: write {\"input\": {...}}".to_string());
+        return Err(TestInputError::NoInput);
     };
     let id = job
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or("local_test")
         .to_string();
-    let started = std::time::Instant::now();
-    let session = crate::session::peek(&input).map(str::to_string);
-    let state = def.init().await.map_err(|e| e.to_string())?;
+    let session = envelope::peek(&input).map(str::to_string);
+    let state = def.init().await?;
+    let started = tokio::time::Instant::now();
+    let timeout = def.config.execution_timeout();
     let ctx = Ctx::builder(def.name(), &id)
-        .deadline(def.config.execution_timeout().map(|t| started + t))
-        .session(
-            session,
-            crate::session::Sessions::from_env().map_err(|e| e.to_string())?,
-            def.session_version(),
-        )
+        .deadline(timeout.map(|t| started + t))
+        .session(session, Sessions::from_env()?, def.session_version())
         .build();
-    let run = tokio::spawn(def.run(&state, ctx, input));
-    let result = match def.config.execution_timeout() {
-        Some(t) => tokio::time::timeout(t, run).await.ok(),
-        None => Some(run.await),
-    };
-    let (status, output, error) = match result {
-        None => (
-            JobStatus::TimedOut,
-            None,
-            Some(
-                JobFailure::new(
-                    FailureKind::Timeout,
-                    "the job ran past its execution timeout",
-                )
-                .to_wire(),
-            ),
-        ),
-        Some(Ok(Ok(v))) => (JobStatus::Completed, Some(v), None),
-        Some(Ok(Err(f))) => (JobStatus::Failed, None, Some(f.to_wire())),
-        Some(Err(join)) => (
-            JobStatus::Failed,
-            None,
-            Some(
-                JobFailure::new(
-                    FailureKind::Panic,
-                    format!(
-                        "the handler panicked: {}",
-                        panic_message(&*join.into_panic())
-                    ),
-                )
-                .to_wire(),
-            ),
-        ),
+    let done = def
+        .execute(&state, ctx, Arc::new(input), timeout, &Placement::Inline)
+        .await;
+    let (status, output, error) = match done.outcome {
+        Outcome::Completed(v) => (JobStatus::Completed, Some(v), None),
+        Outcome::Failed(f) => (JobStatus::Failed, None, Some(f.to_wire())),
+        Outcome::TimedOut(f) => (JobStatus::TimedOut, None, Some(f.to_wire())),
+        // Nothing cancels a test job.
+        Outcome::Stopped => (JobStatus::Cancelled, None, None),
     };
     Ok(StatusObject {
         id,

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use endpoint_sdk::job::FailureKind;
+use endpoint_sdk::protocol::FailureKind;
 use endpoint_sdk::prelude::*;
 use endpoint_sdk::EndpointDef;
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,7 @@ async fn log(ctx: &Ctx, line: String) {
     let _ = (ctx, line);
 }
 
-async fn run<E: Endpoint>(input: Value) -> Result<Value, endpoint_sdk::job::JobFailure> {
+async fn run<E: endpoint_sdk::Handler>(input: Value) -> Result<Value, endpoint_sdk::protocol::JobFailure> {
     let def = EndpointDef::of::<E>();
     let state = def.init().await.expect("no init");
     def.run(&state, Ctx::detached(E::NAME), input).await

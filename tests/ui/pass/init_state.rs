@@ -64,7 +64,7 @@ async fn connected() -> bool {
     true
 }
 
-async fn run<E: Endpoint>(input: serde_json::Value) -> serde_json::Value {
+async fn run<E: endpoint_sdk::Handler>(input: serde_json::Value) -> serde_json::Value {
     let def = EndpointDef::of::<E>();
     let state = def.init().await.expect("init succeeds");
     def.run(&state, Ctx::detached(E::NAME), input)

@@ -1,78 +1,11 @@
-//! The platform's job model: statuses, the status object, and how a failed job's error travels
-//! on the wire. Shapes follow Runpod's public API (`shared/reference/runpod-protocol.md` §3).
+//! How a failed job's error travels on the wire, and the one wording of each way a job fails
+//! that this SDK's workers report.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobStatus {
-    /// Waiting for a worker.
-    InQueue,
-    /// A worker runs it.
-    InProgress,
-    /// Finished with an output.
-    Completed,
-    /// Finished with an error.
-    Failed,
-    /// Cancelled before it finished.
-    Cancelled,
-    /// Ran past its execution timeout, or expired in the queue.
-    TimedOut,
-}
-
-impl JobStatus {
-    /// Whether the job has reached a final state.
-    pub fn is_final(self) -> bool {
-        !matches!(self, JobStatus::InQueue | JobStatus::InProgress)
-    }
-
-    /// The platform's spelling, e.g. `IN_QUEUE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::InQueue => "IN_QUEUE",
-            JobStatus::InProgress => "IN_PROGRESS",
-            JobStatus::Completed => "COMPLETED",
-            JobStatus::Failed => "FAILED",
-            JobStatus::Cancelled => "CANCELLED",
-            JobStatus::TimedOut => "TIMED_OUT",
-        }
-    }
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The status object returned by `/status`, `/runsync` and webhooks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusObject {
-    /// The job id.
-    pub id: String,
-    /// Its status.
-    pub status: JobStatus,
-    /// Milliseconds the job waited in the queue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay_time: Option<u64>,
-    /// Milliseconds the job ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution_time: Option<u64>,
-    /// The worker that ran (or runs) it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<String>,
-    /// The output; while running, the latest progress update.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
-    /// The error of a failed job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// Why a job failed, as this SDK's workers report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +59,40 @@ impl JobFailure {
         }
     }
 
+    /// A job that ran past its execution timeout and was stopped: the one wording, whichever
+    /// side (the runtime, a worker) noticed it first.
+    pub fn timed_out(timeout: Option<Duration>) -> Self {
+        let message = match timeout {
+            Some(t) => format!(
+                "the job ran past its execution timeout of {} ms and was stopped",
+                t.as_millis()
+            ),
+            None => "the job ran past its execution timeout and was stopped".to_string(),
+        };
+        JobFailure::new(FailureKind::Timeout, message)
+    }
+
+    /// A handler that panicked with `message`.
+    pub fn panicked(message: &str) -> Self {
+        JobFailure::new(
+            FailureKind::Panic,
+            format!("the handler panicked: {message}"),
+        )
+    }
+
+    /// A result of `bytes` bytes, above what the platform accepts.
+    pub fn output_too_large(bytes: usize) -> Self {
+        JobFailure::new(
+            FailureKind::Output,
+            format!(
+                "the result is {:.1} MB, above the platform's {} MB limit: return a reference to \
+                 the data (a URL, an S3 key, a file on the network volume) instead",
+                bytes as f64 / 1_048_576.0,
+                super::limits::RESULT_LIMIT / 1_048_576
+            ),
+        )
+    }
+
     /// The text for the wire's `error` field.
     pub fn to_wire(&self) -> String {
         serde_json::to_string(self).expect("a JobFailure always serializes")
@@ -171,23 +138,5 @@ mod tests {
             (FailureKind::Other, "bad")
         );
         assert_eq!(JobFailure::from_wire("boom").message, "boom");
-    }
-
-    #[test]
-    fn status_object_uses_the_platform_field_names() {
-        let s = StatusObject {
-            id: "j1".into(),
-            status: JobStatus::Completed,
-            delay_time: Some(3),
-            execution_time: Some(40),
-            worker_id: Some("w1".into()),
-            output: Some(serde_json::json!(1)),
-            error: None,
-        };
-        let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"id":"j1","status":"COMPLETED","delayTime":3,"executionTime":40,"workerId":"w1","output":1})
-        );
     }
 }

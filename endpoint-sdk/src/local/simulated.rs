@@ -1,27 +1,27 @@
 //! A simulated worker: cold start, `init` once, then up to `concurrency` jobs at a time, each
-//! under its execution timeout, until the janitor stops it (idle timeout) or the runtime shuts
-//! down. A `/runsync` job that finds nothing queued before it and a free slot starts on that slot
-//! at once and runs in the request's task ([`Detachable`]); every other job is taken by the
-//! worker's own task.
+//! run by the one execution path ([`EndpointDef::execute`]) under its execution timeout, until
+//! the janitor stops it (idle timeout) or the runtime shuts down. A `/runsync` job that finds
+//! nothing queued before it and a free slot starts on that slot at once and runs in the
+//! request's task ([`Detachable`]); every other job is taken by the worker's own task.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::endpoint::{EndpointRuntime, Outcome, Runner, TakenJob};
-use crate::client::Client;
-use crate::handler::{Ctx, EndpointDef, JobSink, panic_message};
-use crate::job::{FailureKind, JobFailure};
+use super::JobReport;
+use super::shell::LocalEndpoint;
+use super::state::{Runner, TakenJob};
+use crate::handler::{Ctx, EndpointDef, JobSink, Outcome, Placement};
+use crate::protocol::{StatusObject, envelope};
 
 /// Runs one simulated worker until it is stopped.
-pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: CancellationToken) {
+pub(crate) async fn run(ep: Arc<LocalEndpoint>, id: Arc<str>, stop: CancellationToken) {
     let Some(def) = ep.def.clone() else {
         return;
     };
@@ -44,27 +44,19 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
             return;
         }
     };
-    // One client per worker for the jobs' calls (each job gets its own trace and budget).
-    let client = ep
-        .shared
-        .runtime
-        .get()
-        .map(|rt| Client::local_weak(rt.clone()));
     let runner = Arc::new(Runner {
         slots: Arc::new(Semaphore::new(ep.config.concurrency.max(1) as usize)),
         state,
-        client,
-        worker: Arc::from(id.as_str()),
+        // One client per worker for the jobs' calls (each job gets its own trace and budget).
+        client: ep.shared.calls.get().cloned(),
+        worker: id,
         session_version: Arc::from(def.session_version()),
     });
-    ep.worker_ready(&id, started.elapsed(), runner.clone());
+    ep.worker_ready(runner.clone(), started.elapsed());
     loop {
-        let jobs = ep.take_for(&id, &runner, &stop).await;
+        let jobs = ep.take_for(&runner, &stop).await;
         if jobs.is_empty() {
-            if stop.is_cancelled() || !ep.worker_alive(&id) {
-                break;
-            }
-            continue;
+            break;
         }
         for (job, slot) in jobs {
             tokio::spawn(run_job(
@@ -81,9 +73,9 @@ pub(crate) async fn run(ep: Arc<EndpointRuntime>, id: String, stop: Cancellation
 
 /// Where a simulated worker's progress updates and stream chunks go.
 struct LocalSink {
-    ep: Weak<EndpointRuntime>,
+    ep: Weak<LocalEndpoint>,
     worker: Arc<str>,
-    job: String,
+    job: Arc<str>,
 }
 
 impl JobSink for LocalSink {
@@ -103,18 +95,17 @@ impl JobSink for LocalSink {
 /// Runs one job on `runner` and reports its end. With `report`, returns the job's status object
 /// once it has ended here (`None` when it ended elsewhere: cancelled, expired).
 pub(crate) async fn run_job(
-    ep: Arc<EndpointRuntime>,
+    ep: Arc<LocalEndpoint>,
     def: EndpointDef,
     runner: Arc<Runner>,
     job: TakenJob,
-    _slot: tokio::sync::OwnedSemaphorePermit,
+    _slot: OwnedSemaphorePermit,
     report: bool,
-) -> Option<crate::job::StatusObject> {
+) -> Option<StatusObject> {
     // The handler reads the input inside its session envelope; the id goes to the context.
-    let session = crate::session::peek(&job.input).map(str::to_string);
-    let input = job.input;
+    let session = envelope::peek(&job.input).map(str::to_string);
     let worker = &*runner.worker;
-    let mut ctx = Ctx::builder(ep.name(), &job.id)
+    let mut ctx = Ctx::builder(&**ep.name(), &*job.id)
         .worker_id(worker)
         .session(
             session,
@@ -123,7 +114,7 @@ pub(crate) async fn run_job(
         )
         .trace_id(job.trace_id)
         .deadline(job.deadline)
-        .cancel(job.cancel.clone())
+        .cancel(job.cancel)
         .sink(Arc::new(LocalSink {
             ep: Arc::downgrade(&ep),
             worker: runner.worker.clone(),
@@ -132,64 +123,27 @@ pub(crate) async fn run_job(
     if let Some(client) = runner.client.clone() {
         ctx = ctx.client(client, ep.config.max_steps);
     }
-    // Polled here, not on a task of its own: dropping it (timeout, cancellation) stops it, and
-    // a panic inside it is caught.
-    let handler = CatchUnwind(def.run(&runner.state, ctx.build(), input));
-    let deadline = job.deadline;
-    let overdue = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d.into()).await,
-            None => std::future::pending().await,
-        }
+    let done = def
+        .execute(
+            &runner.state,
+            ctx.build(),
+            job.input,
+            job.execution_timeout,
+            &Placement::Inline,
+        )
+        .await;
+    let outcome = match done.outcome {
+        Outcome::Completed(v) => JobReport::Output(v),
+        Outcome::Failed(f) => JobReport::Error(f.to_wire()),
+        Outcome::TimedOut(f) => JobReport::TimedOut(f.to_wire()),
+        // Ended elsewhere (cancelled, expired, timed out by the janitor).
+        Outcome::Stopped => return None,
     };
-    // The handler first: one that ends at its first poll never sets a timer.
-    let outcome = tokio::select! {
-        biased;
-        r = handler => match r {
-            Ok(Ok(v)) => Some(Outcome::Output(v)),
-            Ok(Err(failure)) => Some(Outcome::Error(failure.to_wire())),
-            Err(panic) => {
-                let msg = panic_message(&*panic);
-                Some(Outcome::Error(
-                    JobFailure::new(FailureKind::Panic, format!("the handler panicked: {msg}")).to_wire(),
-                ))
-            }
-        },
-        _ = overdue => {
-            let ms = job.execution_timeout.map_or(0, |t| t.as_millis());
-            Some(Outcome::TimedOut(
-                JobFailure::new(
-                    FailureKind::Timeout,
-                    format!("the job ran past its execution timeout of {ms} ms and was stopped"),
-                )
-                .to_wire(),
-            ))
-        }
-        // Ended elsewhere (cancelled, expired, timed out by the janitor): stop the handler.
-        _ = job.cancel.cancelled() => None,
-    };
-    let outcome = outcome?;
     if report {
         ep.complete_with_status(worker, &job.id, outcome)
     } else {
         ep.complete(worker, &job.id, outcome, false);
         None
-    }
-}
-
-/// A future whose panics become `Err(payload)`.
-struct CatchUnwind<F>(F);
-
-impl<F: Future + Unpin> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.0;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
     }
 }
 

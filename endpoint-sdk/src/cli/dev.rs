@@ -1,0 +1,89 @@
+//! `app dev`: every endpoint on the local runtime, behind Runpod's HTTP API on this machine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::dev_log::DevLog;
+use super::{DevArgs, describe, init_logging};
+use crate::local::LocalRuntime;
+use crate::server::Server;
+use crate::{Error, Result, registry};
+
+pub(super) async fn dev(args: DevArgs) -> Result<()> {
+    init_logging();
+    let mut builder = LocalRuntime::builder()
+        .registry()
+        .cold_start(Duration::from_millis(args.cold_start_ms));
+    for name in &args.external {
+        if registry::find(name).is_none() {
+            let known: Vec<String> = registry::endpoints()
+                .iter()
+                .map(|d| d.name().to_string())
+                .collect();
+            return Err(Error::Usage(format!(
+                "--external {name}: no endpoint has this name; endpoints: {}",
+                known.join(", ")
+            )));
+        }
+        builder = builder.served_externally(name.clone());
+    }
+    // The log follows the runtime's events at `info` (from the first worker's start); below
+    // that, nothing listens and the runtime does not make per-job events at all.
+    let log = tracing::enabled!(tracing::Level::INFO).then(|| Arc::new(DevLog::new()));
+    if let Some(log) = &log {
+        builder = builder.sink(log.clone());
+    }
+    let runtime = builder.build()?;
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| Error::Io {
+            context: format!("cannot listen on {addr} (is another server using it? pass --port)"),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| Error::Io {
+        context: "reading the listening address".into(),
+        source,
+    })?;
+    let base = format!("http://{local}");
+    println!(
+        "endpoint-sdk dev server: {} endpoint(s) on {base}{}",
+        runtime.configs().len(),
+        if args.api_key.is_some() {
+            " (API key required)"
+        } else {
+            ""
+        }
+    );
+    for c in runtime.configs() {
+        println!(
+            "  {:<24} POST {base}/v2/{}/run   [{}]{}",
+            c.name,
+            c.name,
+            describe(c),
+            if args.external.iter().any(|e| *e == c.name) {
+                "  (external workers: job API at /v2/{name}/job-take/{worker})"
+                    .replace("{name}", &c.name)
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!("Ctrl-C to stop.");
+    let log = log.map(|log| tokio::spawn(log.run()));
+    let served = Server::new(runtime.clone())
+        .api_key(args.api_key)
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("stopping: finishing requests in flight");
+        })
+        .await;
+    runtime.shutdown();
+    if let Some(log) = log {
+        log.abort();
+    }
+    served.map_err(|source| Error::Io {
+        context: "serving HTTP".into(),
+        source,
+    })
+}

@@ -1,0 +1,191 @@
+//! `endpoint_sdk::main()`: the subcommands of a user's binary.
+
+mod dev;
+mod dev_log;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{EndpointConfig, Hardware};
+use crate::deploy::Manifest;
+use crate::{Error, Result, registry};
+
+/// The command line of a binary built with endpoint-sdk.
+#[derive(Debug, Parser)]
+#[command(
+    about = "An application built with endpoint-sdk: its endpoints, runnable locally and on Runpod Serverless."
+)]
+pub struct Cli {
+    /// What to do. Without a subcommand, a binary in a Runpod worker container (where
+    /// `RUNPOD_WEBHOOK_GET_JOB` is set) runs `worker`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every endpoint locally behind Runpod's HTTP API (public API and worker job API).
+    Dev(DevArgs),
+    /// Print the application as versioned JSON: every endpoint with its full configuration, the
+    /// call graph with its deploy order, the image.
+    Manifest(ManifestArgs),
+    /// Serve one endpoint as a Runpod Serverless worker (chosen automatically when
+    /// `RUNPOD_WEBHOOK_GET_JOB` is set); without the platform's variables, or with
+    /// `--test-input`, run one job locally and exit 0 on success, 1 on failure.
+    Worker(WorkerArgs),
+    /// Deploy every endpoint to Runpod Serverless (REST v2): create what is missing, update what
+    /// changed, print the diff and a cost estimate; `--dry-run` prints the requests instead,
+    /// `--emit-dockerfile` writes the image's Dockerfile.
+    Deploy(crate::deploy::DeployArgs),
+    /// Delete this application's endpoints from Runpod Serverless.
+    Undeploy(crate::deploy::UndeployArgs),
+}
+
+/// Options of `manifest`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManifestArgs {
+    /// The container image the endpoints run, recorded in the manifest.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+}
+
+/// Options of `worker`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkerArgs {
+    /// The endpoint to serve, when the binary has several.
+    #[arg(long, env = crate::worker::ENDPOINT_VAR)]
+    pub endpoint: Option<String>,
+    /// Run this one job locally (`{"input": {...}}`) and exit.
+    #[arg(long, alias = "test_input", value_name = "JSON")]
+    pub test_input: Option<String>,
+}
+
+/// Options of `dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "ENDPOINT_DEV_HOST")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, short, default_value_t = 8000, env = "ENDPOINT_DEV_PORT")]
+    pub port: u16,
+    /// Require this API key (`Authorization: Bearer <key>`); open when unset.
+    #[arg(long, env = "ENDPOINT_DEV_API_KEY")]
+    pub api_key: Option<String>,
+    /// Simulated cold start of each worker, in milliseconds, before its `init`.
+    #[arg(long, default_value_t = 0)]
+    pub cold_start_ms: u64,
+    /// Run no simulated workers for this endpoint: external workers attach to its job API.
+    /// Repeat for several.
+    #[arg(long = "external", value_name = "ENDPOINT")]
+    pub external: Vec<String>,
+}
+
+/// The application's name: the binary's file name.
+pub fn app_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".to_string())
+}
+
+/// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let defs = registry::endpoints();
+    registry::check(&defs)?;
+    let command = match cli.command {
+        Some(c) => c,
+        None if std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some() => {
+            Command::Worker(WorkerArgs {
+                endpoint: std::env::var(crate::worker::ENDPOINT_VAR).ok(),
+                test_input: None,
+            })
+        }
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return Ok(());
+        }
+    };
+    match command {
+        Command::Manifest(args) => {
+            let mut manifest = Manifest::new(app_name(), &defs)?;
+            manifest.image = args.image;
+            println!("{}", manifest.to_json());
+            Ok(())
+        }
+        Command::Deploy(args) => Ok(crate::deploy::run_deploy(&defs, args).await?),
+        Command::Undeploy(args) => Ok(crate::deploy::run_undeploy(&defs, args).await?),
+        Command::Dev(args) => dev::dev(args).await,
+        Command::Worker(args) => worker(&defs, args).await,
+    }
+}
+
+async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
+    let def = crate::worker::select(defs, args.endpoint.as_deref())?;
+    let on_platform = std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some();
+    if args.test_input.is_some() || !on_platform {
+        init_logging();
+        let status = crate::worker::run_test_input(&def, args.test_input.as_deref()).await?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("a status object serializes")
+        );
+        return match status.status {
+            crate::protocol::JobStatus::Completed => Ok(()),
+            s => Err(Error::JobFailed(format!(
+                "the test job ended {s}: {}",
+                status
+                    .error
+                    .as_deref()
+                    .map(|e| crate::protocol::JobFailure::from_wire(e).message)
+                    .unwrap_or_default()
+            ))),
+        };
+    }
+    let env = crate::worker::WorkerEnv::from_env()?;
+    crate::worker::log::init(env.endpoint_id.is_some());
+    crate::worker::run(def, env).await?;
+    Ok(())
+}
+
+/// A one-line summary of an endpoint's hardware and scaling.
+pub fn describe(c: &EndpointConfig) -> String {
+    let hw = match &c.hardware {
+        Hardware::Cpu { flavor } => format!("CPU {flavor}"),
+        Hardware::Gpu { count, .. } => {
+            let types = c.gpu_types();
+            let first = types.first().map_or("any GPU", |t| t.id);
+            let more = if types.len() > 1 {
+                format!(" (+{} more)", types.len() - 1)
+            } else {
+                String::new()
+            };
+            if *count > 1 {
+                format!("{count}× {first}{more}")
+            } else {
+                format!("{first}{more}")
+            }
+        }
+    };
+    let timeout = c
+        .execution_timeout_ms
+        .map_or("no timeout".to_string(), |ms| {
+            format!("timeout {} s", ms as f64 / 1000.0)
+        });
+    format!(
+        "{hw}, workers {}..{}, {timeout}",
+        c.workers.min, c.workers.max
+    )
+}

@@ -1,0 +1,51 @@
+//! What the local runtime refuses, and why.
+
+use crate::protocol::{JobStatus, PolicyError};
+
+/// What the local runtime refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuntimeError {
+    /// No endpoint has this name.
+    #[error("no endpoint named `{name}`; endpoints: {}", known.join(", "))]
+    UnknownEndpoint {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+    /// No job has this id (never submitted, or its result expired).
+    #[error(
+        "no job `{id}` on endpoint `{endpoint}`: it was never submitted, or its result expired"
+    )]
+    UnknownJob {
+        /// The endpoint.
+        endpoint: String,
+        /// The id asked for.
+        id: String,
+    },
+    /// The job's `policy` is outside the platform's ranges.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Too many jobs are waiting.
+    #[error("the queue of `{endpoint}` is full ({limit} jobs waiting); retry later")]
+    QueueFull {
+        /// The endpoint.
+        endpoint: String,
+        /// Its queue limit.
+        limit: usize,
+    },
+    /// `/retry` applies to failed and timed-out jobs only.
+    #[error("job `{id}` is {status}: only FAILED and TIMED_OUT jobs can be retried")]
+    NotRetryable {
+        /// The job.
+        id: String,
+        /// Its status.
+        status: JobStatus,
+    },
+    /// The runtime needs a Tokio runtime to run its workers.
+    #[error("the local runtime must be built inside a Tokio runtime (e.g. in `#[tokio::main]`)")]
+    NoTokio,
+    /// Two endpoints share a name, or a callee is missing.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}

@@ -1,0 +1,175 @@
+//! The local runtime's public face: [`LocalRuntime`], Runpod's public endpoint API as methods.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Shared;
+use super::shell::LocalEndpoint;
+use super::simulated::{Detachable, run_job};
+use super::{LocalRuntimeBuilder, LocalTransport, RuntimeError, RuntimeEvent, RuntimeOptions};
+use crate::client::Client;
+use crate::config::EndpointConfig;
+use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};
+
+/// The shared core of a [`LocalRuntime`] (a [`Weak`](std::sync::Weak) reference to it lets
+/// in-process calls not keep the runtime alive).
+pub struct RuntimeHandle {
+    pub(crate) endpoints: BTreeMap<String, Arc<LocalEndpoint>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Drop for RuntimeHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The local runtime. Cheap to clone; stops its workers when the last clone is dropped or on
+/// [`LocalRuntime::shutdown`].
+#[derive(Clone)]
+pub struct LocalRuntime {
+    inner: Arc<RuntimeHandle>,
+}
+
+impl LocalRuntime {
+    /// Starts building a runtime.
+    pub fn builder() -> LocalRuntimeBuilder {
+        LocalRuntimeBuilder::default()
+    }
+
+    /// A runtime hosting every endpoint registered in the binary, with the default options.
+    pub fn from_registry() -> Result<LocalRuntime, RuntimeError> {
+        LocalRuntime::builder().registry().build()
+    }
+
+    pub(crate) fn from_handle(inner: Arc<RuntimeHandle>) -> Self {
+        LocalRuntime { inner }
+    }
+
+    pub(crate) fn weak(&self) -> std::sync::Weak<RuntimeHandle> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// A client that calls into this runtime in-process.
+    pub fn client(&self) -> Client {
+        Client::with_transport(Arc::new(LocalTransport::new(self)))
+    }
+
+    pub(crate) fn endpoint(&self, name: &str) -> Result<&Arc<LocalEndpoint>, RuntimeError> {
+        self.inner
+            .endpoints
+            .get(name)
+            .ok_or_else(|| RuntimeError::UnknownEndpoint {
+                name: name.to_string(),
+                known: self.inner.endpoints.keys().cloned().collect(),
+            })
+    }
+
+    /// The hosted endpoints' configurations, sorted by name.
+    pub fn configs(&self) -> Vec<&EndpointConfig> {
+        self.inner.endpoints.values().map(|e| &e.config).collect()
+    }
+
+    /// The runtime's tunables.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.inner.shared.options
+    }
+
+    /// Subscribes to what happens in the runtime from now on.
+    pub fn events(&self) -> broadcast::Receiver<RuntimeEvent> {
+        self.inner.shared.sinks.subscribe()
+    }
+
+    /// Queues a job (`/run`); returns its id.
+    pub fn submit(&self, endpoint: &str, request: RunRequest) -> Result<String, RuntimeError> {
+        if let Some(p) = &request.policy {
+            p.validate()?;
+        }
+        Ok(self.endpoint(endpoint)?.submit(request)?.to_string())
+    }
+
+    /// Queues a job and waits up to `wait` for it (`/runsync`). Returns the final status
+    /// object, or the job's current (unfinished) status when the wait ran out.
+    pub async fn run_sync(
+        &self,
+        endpoint: &str,
+        request: RunRequest,
+        wait: Duration,
+    ) -> Result<StatusObject, RuntimeError> {
+        if let Some(p) = &request.policy {
+            p.validate()?;
+        }
+        let ep = self.endpoint(endpoint)?;
+        let (id, direct) = ep.submit_sync(request)?;
+        let Some(d) = direct else {
+            return ep.wait(&id, wait).await;
+        };
+        // Started on a free slot: run it here rather than hand it to the worker's task and wait
+        // to be told it ended (it moves to a task of its own if this wait ends first).
+        let def = ep
+            .def
+            .clone()
+            .expect("a simulated endpoint has its definition");
+        let job = Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true));
+        match tokio::time::timeout(wait, job).await {
+            Ok(Some(status)) => Ok(status),
+            // Still running (it goes on in a task of its own), or ended elsewhere.
+            _ => ep.status(&id),
+        }
+    }
+
+    /// A job's status object (`/status/{id}`).
+    pub fn status(&self, endpoint: &str, id: &str) -> Result<StatusObject, RuntimeError> {
+        self.endpoint(endpoint)?.status(id)
+    }
+
+    /// Waits up to `timeout` for a job to finish; returns its status either way.
+    pub async fn wait(
+        &self,
+        endpoint: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<StatusObject, RuntimeError> {
+        self.endpoint(endpoint)?.wait(id, timeout).await
+    }
+
+    /// Cancels a queued or running job (`/cancel/{id}`).
+    pub fn cancel(&self, endpoint: &str, id: &str) -> Result<StatusObject, RuntimeError> {
+        self.endpoint(endpoint)?.cancel(id)
+    }
+
+    /// Queues a failed or timed-out job again, same id and input (`/retry/{id}`).
+    pub fn retry(&self, endpoint: &str, id: &str) -> Result<StatusObject, RuntimeError> {
+        self.endpoint(endpoint)?.retry(id)
+    }
+
+    /// Removes every queued job (`/purge-queue`); running jobs go on. Returns how many.
+    pub fn purge_queue(&self, endpoint: &str) -> Result<usize, RuntimeError> {
+        Ok(self.endpoint(endpoint)?.purge_queue())
+    }
+
+    /// Stream chunks produced since the last call (`/stream/{id}`), and the job's status.
+    pub fn stream(
+        &self,
+        endpoint: &str,
+        id: &str,
+    ) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
+        self.endpoint(endpoint)?.stream(id)
+    }
+
+    /// Job and worker counts (`/health`).
+    pub fn health(&self, endpoint: &str) -> Result<Health, RuntimeError> {
+        Ok(self.endpoint(endpoint)?.health())
+    }
+
+    /// Stops every worker and the housekeeping tasks.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+}

@@ -1,0 +1,371 @@
+//! The async shell around one endpoint's state machine: the state behind a lock, the
+//! notifications that wake waiting workers and readers, and the effects of each transition
+//! carried out once the lock is released. Simulated workers and external workers (over the
+//! HTTP job API) take and finish jobs through the same methods.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Shared;
+use super::state::{Direct, Effects, EndpointState, JobId, Runner, Settings, TakenJob};
+use super::{JobReport, RuntimeError};
+use crate::config::EndpointConfig;
+use crate::handler::EndpointDef;
+use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};
+
+/// One endpoint of the local runtime.
+pub(crate) struct LocalEndpoint {
+    pub(crate) config: EndpointConfig,
+    pub(crate) def: Option<EndpointDef>,
+    pub(crate) shared: Arc<Shared>,
+    name: Arc<str>,
+    simulate: bool,
+    state: Mutex<EndpointState>,
+    job_ready: Notify,
+    stops_ready: Notify,
+    /// Wakes the janitor (a job may need a worker now).
+    pub(crate) wake: Notify,
+    /// Workers waiting for a job now: a new job goes straight to one of them, and the janitor
+    /// need not be woken to scale.
+    waiting_takers: AtomicUsize,
+}
+
+/// Counts a worker waiting for a job while it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl LocalEndpoint {
+    pub(crate) fn new(
+        config: EndpointConfig,
+        def: Option<EndpointDef>,
+        simulate: bool,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let settings = Arc::new(Settings::new(&config, &shared.options, simulate));
+        LocalEndpoint {
+            name: settings.name.clone(),
+            simulate,
+            state: Mutex::new(EndpointState::new(settings, Instant::now())),
+            config,
+            def,
+            shared,
+            job_ready: Notify::new(),
+            stops_ready: Notify::new(),
+            wake: Notify::new(),
+            waiting_takers: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn lock(&self) -> MutexGuard<'_, EndpointState> {
+        // A panic while holding the lock cannot leave a half-made transition visible: every
+        // transition is written so the state stays consistent at each statement.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a transition under the lock and carries out its effects after it.
+    fn transition<T>(&self, f: impl FnOnce(&mut EndpointState, Instant, &mut Effects) -> T) -> T {
+        let sinks = &self.shared.sinks;
+        let mut fx = Effects::new(sinks.wants_job_starts(), sinks.wants_job_ends());
+        let out = {
+            let mut st = self.lock();
+            f(&mut st, Instant::now(), &mut fx)
+        };
+        self.apply(fx);
+        out
+    }
+
+    fn apply(&self, fx: Effects) {
+        for e in fx.events {
+            self.shared.sinks.emit(e);
+        }
+        for (url, body) in fx.webhooks {
+            self.shared.send_webhook(url, body);
+        }
+        for stop in fx.stopped {
+            stop.cancel();
+        }
+        if fx.stops_ready {
+            self.stops_ready.notify_waiters();
+        }
+        if fx.jobs_ready {
+            self.job_ready.notify_one();
+        }
+        // No worker is waiting for a job: the scaler may start one now rather than at its next
+        // tick.
+        if fx.wake_scaler && self.waiting_takers.load(Ordering::Relaxed) == 0 {
+            self.wake.notify_one();
+        }
+        drop(fx.dropped);
+    }
+
+    fn unknown_job(&self, id: &str) -> RuntimeError {
+        RuntimeError::UnknownJob {
+            endpoint: self.name.to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    // ------------------------------------------------------------ the public API
+
+    pub(crate) fn submit(&self, req: RunRequest) -> Result<JobId, RuntimeError> {
+        self.transition(|st, now, fx| st.enqueue(now, req, false, false, fx))
+            .map(|(id, _)| id)
+    }
+
+    /// Submits a `/runsync` job; see [`EndpointState::enqueue`] for when it starts at once.
+    pub(crate) fn submit_sync(
+        &self,
+        req: RunRequest,
+    ) -> Result<(JobId, Option<Direct>), RuntimeError> {
+        let direct = self.simulate;
+        self.transition(|st, now, fx| st.enqueue(now, req, true, direct, fx))
+    }
+
+    pub(crate) fn status(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        self.lock()
+            .status(id, Instant::now())
+            .ok_or_else(|| self.unknown_job(id))
+    }
+
+    /// Waits until the job is final or `timeout` passes; returns its status either way.
+    pub(crate) async fn wait(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<StatusObject, RuntimeError> {
+        let mut rx = {
+            let mut st = self.lock();
+            let now = Instant::now();
+            let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
+            if job.status.is_final() {
+                return Ok(job.status_object(now));
+            }
+            let status = job.status;
+            job.notify
+                .get_or_insert_with(|| watch::channel(status).0)
+                .subscribe()
+        };
+        let until = Instant::now() + timeout;
+        loop {
+            if rx.borrow_and_update().is_final() {
+                break;
+            }
+            match tokio::time::timeout_at(until, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                // The record was dropped (TTL) or the wait is over.
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        self.status(id)
+    }
+
+    pub(crate) fn cancel(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        let st = self.transition(|st, now, fx| st.cancel(id, now, fx));
+        self.wake.notify_one();
+        st.ok_or_else(|| self.unknown_job(id))
+    }
+
+    pub(crate) fn retry(&self, id: &str) -> Result<StatusObject, RuntimeError> {
+        self.transition(|st, now, fx| st.retry(id, now, fx))
+    }
+
+    pub(crate) fn purge_queue(&self) -> usize {
+        self.transition(|st, now, fx| st.purge(now, fx))
+    }
+
+    pub(crate) fn stream(&self, id: &str) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
+        self.lock()
+            .read_stream(id, Instant::now())
+            .ok_or_else(|| self.unknown_job(id))
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        self.lock().health()
+    }
+
+    // ------------------------------------------------------------ the worker side
+
+    /// Takes up to `max` queued jobs for `worker`, without waiting.
+    pub(crate) fn take(&self, worker: &str, max: usize, external: bool) -> Vec<TakenJob> {
+        self.transition(|st, now, fx| st.take(worker, max, external, now, fx))
+    }
+
+    /// Takes jobs for a simulated worker, one per free slot of its `runner`, waiting (with no
+    /// slot held, so that `/runsync` can start a job on a free slot directly) until there is
+    /// one. Empty when the worker is stopped.
+    pub(crate) async fn take_for(
+        &self,
+        runner: &Runner,
+        stop: &CancellationToken,
+    ) -> Vec<(TakenJob, OwnedSemaphorePermit)> {
+        loop {
+            let mut slots = tokio::select! {
+                p = runner.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+                _ = stop.cancelled() => return Vec::new(),
+            };
+            let notified = self.job_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Every free slot takes a job in one go: under load, one wake-up starts many jobs.
+            let free = runner.slots.available_permits();
+            if free > 0
+                && let Ok(more) = runner.slots.clone().try_acquire_many_owned(free as u32)
+            {
+                slots.merge(more);
+            }
+            let taken = self.take(&runner.worker, slots.num_permits(), false);
+            if !taken.is_empty() {
+                return taken
+                    .into_iter()
+                    .map(|job| {
+                        let slot = slots.split(1).expect("one slot per job taken");
+                        (job, slot)
+                    })
+                    .collect();
+            }
+            drop(slots);
+            if stop.is_cancelled() {
+                return Vec::new();
+            }
+            let _waiting = Waiting::new(&self.waiting_takers);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = stop.cancelled() => return Vec::new(),
+            }
+        }
+    }
+
+    /// Takes up to `max` jobs for an external worker, waiting up to `wait` for one to arrive
+    /// (the job-take long poll). Cancel-safe: a job is taken only when the call returns it.
+    pub(crate) async fn take_wait(
+        &self,
+        worker: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Vec<TakenJob> {
+        let until = Instant::now() + wait;
+        loop {
+            let notified = self.job_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let taken = self.take(worker, max, true);
+            if !taken.is_empty() {
+                return taken;
+            }
+            let _waiting = Waiting::new(&self.waiting_takers);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => return Vec::new(),
+            }
+        }
+    }
+
+    /// A worker reports a job's end. `false` when the job is unknown (a report for a job that
+    /// already ended, or that another worker now runs, is ignored: the first final state wins).
+    pub(crate) fn complete(
+        &self,
+        worker: &str,
+        id: &str,
+        report: JobReport,
+        stop_pod: bool,
+    ) -> bool {
+        self.transition(|st, now, fx| {
+            let known = st.complete(worker, id, report, false, now, fx).is_some();
+            if stop_pod {
+                st.stop_worker(worker, super::StopReason::Replaced, fx);
+            }
+            known
+        })
+    }
+
+    /// [`complete`](Self::complete) for the job's own runner, which also wants the job's status
+    /// object (read under the same lock): `None` if the report was ignored.
+    pub(crate) fn complete_with_status(
+        &self,
+        worker: &str,
+        id: &str,
+        report: JobReport,
+    ) -> Option<StatusObject> {
+        self.transition(|st, now, fx| st.complete(worker, id, report, true, now, fx))
+            .flatten()
+    }
+
+    pub(crate) fn progress(&self, worker: &str, id: &str, value: Value) -> bool {
+        self.lock().progress(worker, id, value)
+    }
+
+    pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
+        self.lock().stream_chunk(worker, id, value)
+    }
+
+    pub(crate) fn ping(&self, worker: &str) {
+        self.transition(|st, now, fx| st.ping(worker, now, fx));
+    }
+
+    /// Jobs `worker` must stop (cancelled or timed out while it ran them), waiting up to `wait`.
+    pub(crate) async fn stops_wait(&self, worker: &str, wait: Duration) -> Vec<String> {
+        let until = Instant::now() + wait;
+        loop {
+            let notified = self.stops_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let stops = self.lock().take_stops(worker, Instant::now());
+            if !stops.is_empty() {
+                return stops;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => return Vec::new(),
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ simulated workers
+
+    /// Registers a new simulated worker (starting); returns its stop token.
+    pub(crate) fn add_simulated_worker(&self, id: Arc<str>) -> CancellationToken {
+        self.transition(|st, now, fx| st.add_simulated(id, now, fx))
+    }
+
+    pub(crate) fn worker_ready(&self, runner: Arc<Runner>, startup: Duration) {
+        self.transition(|st, now, fx| st.worker_ready(runner, startup, now, fx));
+    }
+
+    pub(crate) fn worker_init_failed(&self, worker: &str, message: String) {
+        tracing::error!(endpoint = &*self.name, worker, "{message}");
+        self.transition(|st, now, fx| st.init_failed(worker, message, now, fx));
+    }
+
+    /// One round of housekeeping; returns how many simulated workers to start.
+    pub(crate) fn tick(&self) -> usize {
+        self.transition(|st, now, fx| st.tick(now, fx))
+    }
+
+    /// Stops every worker (runtime shutdown).
+    pub(crate) fn shutdown(&self) {
+        self.transition(|st, _, fx| st.stop_all(fx));
+        self.job_ready.notify_waiters();
+    }
+}

@@ -1,0 +1,150 @@
+//! A job as the runtime keeps it, and as it hands it to a worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::{JobObject, JobStatus, StatusObject};
+
+/// A job id as the runtime keeps it: one allocation shared by the job map, the queue, the
+/// worker's running set, the retention list and the events.
+pub(crate) type JobId = Arc<str>;
+
+/// A new job id as the platform makes them: a random version-4 UUID (from the thread-local
+/// generator: no system call per job) with the `-u1` suffix, and `sync-` before it for a
+/// `/runsync` job. Ids need to be unique, not secret: the API key guards the API.
+pub(crate) fn new_job_id(sync: bool) -> JobId {
+    use std::io::Write as _;
+    let a = fastrand::u64(..);
+    let b = fastrand::u64(..);
+    let mut buf = [0u8; 48];
+    let mut out = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(
+        out,
+        "{}{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}-u1",
+        if sync { "sync-" } else { "" },
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0x0fff,
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    );
+    let len = out.position() as usize;
+    Arc::from(std::str::from_utf8(&buf[..len]).expect("hex digits and dashes"))
+}
+
+/// One job.
+pub(crate) struct JobRecord {
+    pub(crate) id: JobId,
+    pub(crate) input: Arc<Value>,
+    pub(crate) webhook: Option<String>,
+    pub(crate) s3_config: Option<Value>,
+    pub(crate) execution_timeout: Option<Duration>,
+    pub(crate) low_priority: bool,
+    /// Submitted with `/runsync` (its result is kept for a shorter window).
+    pub(crate) sync: bool,
+    pub(crate) status: JobStatus,
+    pub(crate) submitted: Instant,
+    pub(crate) started: Option<Instant>,
+    pub(crate) finished: Option<Instant>,
+    /// Shared with the worker's record.
+    pub(crate) worker: Option<Arc<str>>,
+    pub(crate) output: Option<Value>,
+    pub(crate) error: Option<String>,
+    pub(crate) stream: Vec<Value>,
+    /// Chunks of `stream` already read by `/stream`.
+    pub(crate) streamed: usize,
+    pub(crate) attempts: u32,
+    /// Made when the job starts (only a running job has anything to stop) and dropped when it
+    /// ends, so a retained result does not hold one.
+    pub(crate) cancel: Option<CancellationToken>,
+    /// Made by the first `wait` on the job (most jobs have nobody waiting on them this way).
+    pub(crate) notify: Option<watch::Sender<JobStatus>>,
+    pub(crate) expires_at: Instant,
+    pub(crate) retain_until: Option<Instant>,
+    /// The caller's trace; `None`: the job starts its own, named by its id.
+    pub(crate) trace_id: Option<String>,
+    pub(crate) session: Option<String>,
+}
+
+impl JobRecord {
+    /// Time in the queue: until it started (or ended, if it never started).
+    pub(crate) fn delay(&self) -> Option<Duration> {
+        self.started
+            .or(self.finished)
+            .map(|s| s.saturating_duration_since(self.submitted))
+    }
+
+    /// Time running: until it ended, or until `now`.
+    pub(crate) fn execution(&self, now: Instant) -> Option<Duration> {
+        self.started
+            .map(|s| self.finished.unwrap_or(now).saturating_duration_since(s))
+    }
+
+    /// The status object the API answers for this job at `now`.
+    pub(crate) fn status_object(&self, now: Instant) -> StatusObject {
+        StatusObject {
+            id: self.id.to_string(),
+            status: self.status,
+            delay_time: self.delay().map(|d| d.as_millis() as u64),
+            execution_time: self.execution(now).map(|d| d.as_millis() as u64),
+            worker_id: self.worker.as_deref().map(str::to_string),
+            output: self.output.clone(),
+            error: self.error.clone(),
+        }
+    }
+
+    /// Tells whoever waits on the job its new status.
+    pub(crate) fn signal(&self) {
+        if let Some(notify) = &self.notify {
+            notify.send_replace(self.status);
+        }
+    }
+
+    /// Past its TTL, or past its result's retention.
+    pub(crate) fn expired(&self, now: Instant) -> bool {
+        self.expires_at <= now || self.retain_until.is_some_and(|r| r <= now)
+    }
+
+    /// When a running job's execution budget ends, if it has one.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        Some(self.started? + self.execution_timeout?)
+    }
+
+    /// The trace the job belongs to.
+    pub(crate) fn trace(&self) -> &str {
+        self.trace_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone)]
+pub(crate) struct TakenJob {
+    pub(crate) id: JobId,
+    /// Shared with the job's record: read, never copied.
+    pub(crate) input: Arc<Value>,
+    pub(crate) webhook: Option<String>,
+    pub(crate) s3_config: Option<Value>,
+    /// When the job must end, if it has a ceiling.
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) execution_timeout: Option<Duration>,
+    /// Fired when the job is cancelled, expires or times out.
+    pub(crate) cancel: CancellationToken,
+    pub(crate) trace_id: String,
+}
+
+impl TakenJob {
+    /// The job object a worker process receives from `job-take`.
+    pub(crate) fn to_wire(&self) -> JobObject {
+        JobObject {
+            id: self.id.to_string(),
+            input: (*self.input).clone(),
+            webhook: self.webhook.clone(),
+            s3_config: self.s3_config.clone(),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The runtime's job API for worker processes (`job-take`, `job-done`, `job-stream`, `ping`,
+//! `job-stop`), as methods: what [`server`](crate::server) serves at `/v2/{endpoint}/job-*`,
+//! through the same transitions the simulated workers use.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{LocalRuntime, RuntimeError};
+use crate::protocol::JobObject;
+
+/// How a worker ends a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobReport {
+    /// Finished with an output.
+    Output(Value),
+    /// Failed; the wire `error` string.
+    Error(String),
+    /// Ran past its deadline (reported by the worker itself).
+    TimedOut(String),
+}
+
+impl LocalRuntime {
+    /// `job-take`: up to `max` jobs for `worker`, waiting up to `wait` for one. A worker seen
+    /// for the first time attaches (ready); a retired one gets nothing. Empty when the wait ran
+    /// out. Cancel-safe: a job is taken only when the call returns it.
+    pub async fn job_take(
+        &self,
+        endpoint: &str,
+        worker: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<JobObject>, RuntimeError> {
+        let taken = self.endpoint(endpoint)?.take_wait(worker, max, wait).await;
+        Ok(taken.iter().map(|j| j.to_wire()).collect())
+    }
+
+    /// `job-done`: `worker` reports job `id`'s end; `stop_pod` asks for the worker to be
+    /// replaced. A report for a job that already ended (cancelled, timed out) or that another
+    /// worker now runs is ignored: the first final state wins.
+    pub fn job_done(
+        &self,
+        endpoint: &str,
+        worker: &str,
+        id: &str,
+        report: JobReport,
+        stop_pod: bool,
+    ) -> Result<(), RuntimeError> {
+        let ep = self.endpoint(endpoint)?;
+        ep.complete(worker, id, report, stop_pod)
+            .then_some(())
+            .ok_or_else(|| unknown(endpoint, id))
+    }
+
+    /// A progress update (`job-done` with status `IN_PROGRESS`): while the job runs, its status
+    /// shows `output`.
+    pub fn job_progress(
+        &self,
+        endpoint: &str,
+        worker: &str,
+        id: &str,
+        output: Value,
+    ) -> Result<(), RuntimeError> {
+        self.endpoint(endpoint)?
+            .progress(worker, id, output)
+            .then_some(())
+            .ok_or_else(|| unknown(endpoint, id))
+    }
+
+    /// `job-stream`: a stream chunk of job `id`.
+    pub fn job_stream(
+        &self,
+        endpoint: &str,
+        worker: &str,
+        id: &str,
+        chunk: Value,
+    ) -> Result<(), RuntimeError> {
+        self.endpoint(endpoint)?
+            .stream_chunk(worker, id, chunk)
+            .then_some(())
+            .ok_or_else(|| unknown(endpoint, id))
+    }
+
+    /// `ping`: a heartbeat from `worker` (a worker seen for the first time attaches).
+    pub fn ping(&self, endpoint: &str, worker: &str) -> Result<(), RuntimeError> {
+        self.endpoint(endpoint)?.ping(worker);
+        Ok(())
+    }
+
+    /// `job-stop`: the jobs `worker` must stop (cancelled or timed out while it ran them),
+    /// waiting up to `wait` for some. Cancel-safe.
+    pub async fn job_stop(
+        &self,
+        endpoint: &str,
+        worker: &str,
+        wait: Duration,
+    ) -> Result<Vec<String>, RuntimeError> {
+        Ok(self.endpoint(endpoint)?.stops_wait(worker, wait).await)
+    }
+}
+
+fn unknown(endpoint: &str, id: &str) -> RuntimeError {
+    RuntimeError::UnknownJob {
+        endpoint: endpoint.to_string(),
+        id: id.to_string(),
+    }
+}
