@@ -13,16 +13,17 @@ use tokio::time::Instant;
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::client::{CallOptions, CallRecord, HttpRoutes, RetryPolicy};
-use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
+use endpoint_sdk::local::{JobReport, LocalRuntime, RuntimeEvent};
 use endpoint_sdk::prelude::*;
 use endpoint_sdk::protocol::JobStatus;
 use endpoint_sdk::protocol::RunRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use support::{TestServer, client};
+use support::TestServer;
 use tokio::sync::broadcast;
 
-const LONG: Duration = Duration::from_secs(30);
+/// The longest a test waits for an event (in virtual time on the paused clock).
+const LONG: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum SearchError {
@@ -168,7 +169,7 @@ async fn next_finish(
     .expect("a job of the endpoint finished")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn typed_round_trips_in_process_with_the_callees_error_intact() {
     let rt = runtime();
     let c = rt.client();
@@ -243,7 +244,7 @@ async fn typed_round_trips_over_http_with_the_callees_error_intact() {
     assert!(e.to_string().contains("ENDPOINT_ID_"), "{e}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_fan_out_of_1000_returns_every_result_in_input_order() {
     let rt = runtime();
     let c = rt.client();
@@ -258,7 +259,11 @@ async fn a_fan_out_of_1000_returns_every_result_in_input_order() {
         1000,
         "every call is in the trace"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_over_http_returns_every_result_in_input_order() {
+    let rt = runtime();
     let s = TestServer::start(rt.clone(), None).await;
     let http = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
     let results = search::fan_out(&http, (0..200).map(|i| format!("q{i}"))).await;
@@ -267,21 +272,21 @@ async fn a_fan_out_of_1000_returns_every_result_in_input_order() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
     let mut def = EndpointDef::of::<slow>();
-    def.config.execution_timeout_ms = Some(300);
+    def.config.execution_timeout_ms = Some(5_000);
     let rt = LocalRuntime::builder().definition(def).build().unwrap();
-    match slow::call(&rt.client(), 5_000).await {
+    match slow::call(&rt.client(), 30_000).await {
         Err(CallError::TimedOut { endpoint, .. }) => assert_eq!(endpoint, "slow"),
         other => panic!("{other:?}"),
     }
     // A wait bound of the caller's own ends the call too, and cancels the job.
     let rt = runtime();
     let mut events = rt.events();
-    let opts = CallOptions::default().timeout(Duration::from_millis(300));
+    let opts = CallOptions::default().timeout(Duration::from_secs(5));
     assert!(matches!(
-        slow::call_with(&rt.client(), opts, 10_000).await,
+        slow::call_with(&rt.client(), opts, 30_000).await,
         Err(CallError::TimedOut { .. })
     ));
     assert_eq!(
@@ -290,50 +295,49 @@ async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_worker_is_retried_and_an_unreachable_server_is_a_transport_error() {
-    // `lossy` is served by the test itself: the first worker takes the job and vanishes.
+#[tokio::test(start_paused = true)]
+async fn a_lost_worker_is_retried() {
+    // `search` is served by the test itself, through the runtime's job API: the first worker
+    // takes the job and goes silent; after the platform's 30 s lost-worker window the job fails
+    // (one attempt allowed) and the call retries it as a new job, which a second worker runs.
     let mut config = endpoint_sdk::config::EndpointConfig::new("search");
-    config.execution_timeout_ms = Some(30_000);
+    config.execution_timeout_ms = Some(120_000);
     let rt = LocalRuntime::builder()
         .external_endpoint(config)
-        .with_options(|o| {
-            o.lost_after = Duration::from_millis(300);
-            o.max_attempts = 1;
-            o.take_wait = Duration::from_millis(200);
-        })
+        .with_options(|o| o.max_attempts = 1)
         .build()
         .unwrap();
-    let s = TestServer::start(rt.clone(), None).await;
-    let base = s.base.clone();
-    let worker = tokio::spawn(async move {
-        let http = client();
-        let take = |w: &'static str| {
-            let url = format!("{base}/v2/search/job-take/{w}");
-            let http = http.clone();
-            async move {
-                loop {
-                    let r = http.get(&url).send().await.unwrap();
-                    if r.status() == 200 {
-                        return r.json::<serde_json::Value>().await.unwrap();
+    let worker = tokio::spawn({
+        let rt = rt.clone();
+        async move {
+            let take = |w: &'static str| {
+                let rt = rt.clone();
+                async move {
+                    loop {
+                        let jobs = rt
+                            .job_take("search", w, 1, Duration::from_secs(20))
+                            .await
+                            .unwrap();
+                        if let Some(job) = jobs.into_iter().next() {
+                            return job;
+                        }
                     }
                 }
-            }
-        };
-        let first = take("vanishes").await;
-        let second = take("reliable").await;
-        assert_ne!(first["id"], second["id"], "the retry is a new job");
-        let done = format!(
-            "{base}/v2/search/job-done/reliable/{}",
-            second["id"].as_str().unwrap()
-        );
-        http.post(done)
-            .body(r#"{"output": ["found"]}"#)
-            .send()
-            .await
+            };
+            let first = take("vanishes").await;
+            let second = take("reliable").await;
+            assert_ne!(first.id, second.id, "the retry is a new job");
+            rt.job_done(
+                "search",
+                "reliable",
+                &second.id,
+                JobReport::Output(json!(["found"])),
+                false,
+            )
             .unwrap();
+        }
     });
-    let c = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    let c = rt.client();
     assert_eq!(search::call(&c, "q".into()).await.unwrap(), ["found"]);
     worker.await.unwrap();
     let record = c.trace().records().pop().unwrap();
@@ -341,7 +345,10 @@ async fn a_lost_worker_is_retried_and_an_unreachable_server_is_a_transport_error
         record.attempts, 2,
         "the lost worker's failure was retried once"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     // Nothing listens here: retried, then reported as a transport error.
     let closed = Client::http(HttpRoutes::new("http://127.0.0.1:9/v2"));
     let e = search::call(&closed, "q".into()).await.unwrap_err();
@@ -450,7 +457,7 @@ async fn http_calls_long_poll_for_the_result_and_poll_status_where_there_is_no_l
     assert_eq!(seen[1], "status-sync", "{seen:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
     let rt = runtime();
     let mut events = rt.events();
@@ -498,7 +505,7 @@ async fn a_childs_timeout_is_clamped_to_the_callers_remaining_budget() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() {
     let rt = runtime();
     let mut events = rt.events();
@@ -514,12 +521,15 @@ async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() 
     let (job, status) = next_finish(&mut events, "slow").await;
     assert_eq!((&*job, status), (&*child, JobStatus::Cancelled));
 
-    // A parent that runs past its own ceiling: its child is cancelled too.
+    // A parent that runs past its own ceiling: its child is cancelled too. (The child's ceiling
+    // is clamped to the parent's remaining budget; its cold start makes it start, and so end,
+    // after the parent.)
     let mut def = EndpointDef::of::<waits_on_child>();
-    def.config.execution_timeout_ms = Some(400);
+    def.config.execution_timeout_ms = Some(5_000);
     let rt = LocalRuntime::builder()
         .definition(def)
         .endpoint::<slow>()
+        .cold_start(Duration::from_secs(2))
         .build()
         .unwrap();
     let mut events = rt.events();
@@ -532,8 +542,10 @@ async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() 
         next_finish(&mut events, "slow").await.1,
         JobStatus::Cancelled
     );
+}
 
-    // A plain client dropping a job handle cancels the job, over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_dropping_a_job_handle_cancels_the_job_over_http() {
     let rt = runtime();
     let mut events = rt.events();
     let s = TestServer::start(rt.clone(), None).await;
@@ -551,7 +563,7 @@ async fn cancelling_or_timing_out_a_caller_cancels_its_children_on_the_server() 
     assert_eq!((&*job, status), (id.as_str(), JobStatus::Cancelled));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn fail_fast_cancels_the_calls_in_flight_and_a_failing_parent_its_children() {
     let rt = runtime();
     let mut events = rt.events();
@@ -584,7 +596,7 @@ async fn fail_fast_cancels_the_calls_in_flight_and_a_failing_parent_its_children
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn the_step_budget_stops_a_runaway_agent() {
     let rt = runtime();
     let st = rt
@@ -608,7 +620,7 @@ async fn the_step_budget_stops_a_runaway_agent() {
     assert!(e.to_string().contains("max_steps = 3"), "{e}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn the_trace_records_each_calls_queue_delay_execution_and_worker() {
     let rt = runtime();
     let c = rt.client();
@@ -631,7 +643,7 @@ async fn the_trace_records_each_calls_queue_delay_execution_and_worker() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_job_handle_waits_checks_and_streams() {
     let rt = LocalRuntime::builder()
         .endpoint::<endpoint_tests::count>()

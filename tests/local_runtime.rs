@@ -1,22 +1,26 @@
 //! The local runtime's semantics, in-process: scaling, idle timeout, init, concurrency,
 //! execution timeout, cancellation, retry, purge, TTL, retention, priorities, panics, streams.
 //!
-//! No assertion is about speed: each test waits (with a generous bound) for a state to be
-//! reached and asserts on states and orderings.
+//! Every test runs on Tokio's paused clock with the platform's real figures (execution timeouts
+//! of at least 5 s, idle timeouts and TTLs in seconds, retention windows in minutes): virtual
+//! time jumps to the next timer whenever the runtime is idle, so a test lives through minutes of
+//! platform time in milliseconds. No assertion is about speed: each test waits (with a bound in
+//! virtual time) for a state to be reached and asserts on states and orderings.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::config::Scaler;
-use endpoint_sdk::local::{LocalRuntime, RuntimeError, RuntimeEvent, StopReason};
+use endpoint_sdk::local::{JobReport, LocalRuntime, RuntimeError, RuntimeEvent, StopReason};
 use endpoint_sdk::prelude::*;
 use endpoint_sdk::protocol::{FailureKind, JobFailure, JobStatus};
 use endpoint_sdk::protocol::{Policy, RunRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-const LONG: Duration = Duration::from_secs(20);
+/// The longest any test waits for a state, in virtual time.
+const LONG: Duration = Duration::from_secs(3600);
 
 #[endpoint(cpu = "cpu3c-2-4", workers = (0, 3), execution_timeout_ms = 60_000)]
 async fn echo(v: Value) -> Value {
@@ -96,9 +100,9 @@ struct Model {
     loaded_by: usize,
 }
 
-/// A slow, sync init (runs on a blocking thread): 300 ms.
-fn load_model() -> Result<Model, String> {
-    std::thread::sleep(Duration::from_millis(300));
+/// A slow init: 30 s to load the model.
+async fn load_model() -> Result<Model, String> {
+    tokio::time::sleep(Duration::from_secs(30)).await;
     Ok(Model {
         loaded_by: INITS.fetch_add(1, Ordering::SeqCst) + 1,
     })
@@ -125,7 +129,7 @@ async fn chatter(ctx: Ctx, n: u32) -> u32 {
         ctx.stream(format!("token-{i}"));
     }
     // Give a reader a chance to see progress while running.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     n
 }
 
@@ -138,7 +142,7 @@ fn def<E: endpoint_sdk::Handler>(
 }
 
 async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = std::time::Instant::now();
+    let start = tokio::time::Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
@@ -148,7 +152,7 @@ async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn runs_a_job_and_reports_the_platform_status_object() {
     let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
     let st = rt
@@ -163,12 +167,12 @@ async fn runs_a_job_and_reports_the_platform_status_object() {
     assert_eq!(rt.status("echo", &st.id).unwrap(), st);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn scales_up_under_load_to_max_and_never_beyond() {
     let rt = LocalRuntime::builder().endpoint::<nap>().build().unwrap();
     let mut events = rt.events();
     let ids: Vec<String> = (0..12)
-        .map(|_| rt.submit("nap", json!(150).into()).unwrap())
+        .map(|_| rt.submit("nap", json!(15_000).into()).unwrap())
         .collect();
     for id in &ids {
         let st = rt.wait("nap", id, LONG).await.unwrap();
@@ -189,11 +193,13 @@ async fn scales_up_under_load_to_max_and_never_beyond() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn idle_workers_stop_after_idle_timeout_but_never_below_min() {
     let rt = LocalRuntime::builder()
-        .definition(def::<nap>(|c| c.workers.min = 1))
-        .with_options(|o| o.idle_timeout = Some(Duration::from_millis(300)))
+        .definition(def::<nap>(|c| {
+            c.workers.min = 1;
+            c.idle_timeout_s = 5;
+        }))
         .build()
         .unwrap();
     let mut events = rt.events();
@@ -202,7 +208,7 @@ async fn idle_workers_stop_after_idle_timeout_but_never_below_min() {
     })
     .await;
     let ids: Vec<String> = (0..6)
-        .map(|_| rt.submit("nap", json!(100).into()).unwrap())
+        .map(|_| rt.submit("nap", json!(10_000).into()).unwrap())
         .collect();
     for id in &ids {
         rt.wait("nap", id, LONG).await.unwrap();
@@ -213,7 +219,7 @@ async fn idle_workers_stop_after_idle_timeout_but_never_below_min() {
     })
     .await;
     // Stay a while: idle stops must not take the endpoint below its minimum.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
     let w = rt.health("nap").unwrap().workers;
     assert_eq!(w.ready, 1, "{w:?}");
     let mut stopped = 0;
@@ -226,11 +232,11 @@ async fn idle_workers_stop_after_idle_timeout_but_never_below_min() {
     assert_eq!(stopped, 2, "scaled 1 → 3 under load, then back to 1");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn init_runs_once_per_worker_and_initializing_workers_take_no_jobs() {
     let rt = LocalRuntime::builder()
         .endpoint::<infer>()
-        .cold_start(Duration::from_millis(100))
+        .cold_start(Duration::from_secs(10))
         .build()
         .unwrap();
     let mut events = rt.events();
@@ -263,7 +269,7 @@ async fn init_runs_once_per_worker_and_initializing_workers_take_no_jobs() {
         match e {
             RuntimeEvent::WorkerReady { startup, .. } => {
                 assert!(
-                    startup >= Duration::from_millis(400),
+                    startup >= Duration::from_secs(40),
                     "cold start + init: {startup:?}"
                 );
                 ready_at.get_or_insert(n);
@@ -280,7 +286,7 @@ async fn init_runs_once_per_worker_and_initializing_workers_take_no_jobs() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failing_init_is_reported_and_takes_no_jobs() {
     let rt = LocalRuntime::builder()
         .endpoint::<broken>()
@@ -309,7 +315,7 @@ async fn a_failing_init_is_reported_and_takes_no_jobs() {
     assert_eq!(rt.status("broken", &id).unwrap().status, JobStatus::InQueue);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn concurrency_runs_several_jobs_on_one_worker() {
     let rt = LocalRuntime::builder()
         .definition(def::<nap>(|c| {
@@ -319,7 +325,7 @@ async fn concurrency_runs_several_jobs_on_one_worker() {
         .build()
         .unwrap();
     let ids: Vec<String> = (0..4)
-        .map(|_| rt.submit("nap", json!(400).into()).unwrap())
+        .map(|_| rt.submit("nap", json!(20_000).into()).unwrap())
         .collect();
     until("four jobs run at once", || {
         (rt.health("nap").unwrap().jobs.in_progress == 4).then_some(())
@@ -356,7 +362,7 @@ async fn next_job_event(
 /// `/runsync` starts a job on a free slot of a ready worker and runs it in the caller's task: the
 /// worker's concurrency still holds, and the job runs to its end when the caller stops waiting
 /// (its wait ran out, or it went away), or ends when it is cancelled.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
     let mut b = LocalRuntime::builder().definition(def::<nap>(|c| {
         c.workers.min = 1;
@@ -372,8 +378,8 @@ async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
 
     // Two at once on one slot: the second starts after the first ends.
     let (a, b2) = tokio::join!(
-        rt.run_sync("nap", json!(200).into(), LONG),
-        rt.run_sync("nap", json!(200).into(), LONG)
+        rt.run_sync("nap", json!(20_000).into(), LONG),
+        rt.run_sync("nap", json!(20_000).into(), LONG)
     );
     assert_eq!(a.unwrap().status, JobStatus::Completed);
     assert_eq!(b2.unwrap().status, JobStatus::Completed);
@@ -390,21 +396,21 @@ async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
 
     // The wait runs out: IN_PROGRESS now, COMPLETED later.
     let st = rt
-        .run_sync("nap", json!(300).into(), Duration::from_millis(20))
+        .run_sync("nap", json!(20_000).into(), Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(st.status, JobStatus::InProgress, "{st:?}");
     let done = rt.wait("nap", &st.id, LONG).await.unwrap();
     assert_eq!(
         (done.status, done.output),
-        (JobStatus::Completed, Some(json!(300)))
+        (JobStatus::Completed, Some(json!(20_000)))
     );
 
     // The caller goes away mid-job: the job still completes.
     let _ = next_job_event(&mut events).await; // started (the job above)
     let _ = next_job_event(&mut events).await; // finished
     let rt2 = rt.clone();
-    let caller = tokio::spawn(async move { rt2.run_sync("nap", json!(300).into(), LONG).await });
+    let caller = tokio::spawn(async move { rt2.run_sync("nap", json!(20_000).into(), LONG).await });
     let (what, id) = next_job_event(&mut events).await;
     assert_eq!(what, "started");
     caller.abort();
@@ -412,7 +418,7 @@ async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
     let done = rt.wait("nap", &id, LONG).await.unwrap();
     assert_eq!(
         (done.status, done.output),
-        (JobStatus::Completed, Some(json!(300)))
+        (JobStatus::Completed, Some(json!(20_000)))
     );
     let _ = next_job_event(&mut events).await; // finished
 
@@ -427,10 +433,10 @@ async fn runsync_jobs_keep_to_the_workers_slots_and_outlive_their_caller() {
     assert_eq!(st.status, JobStatus::Completed, "the slot was freed");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn execution_timeout_ends_the_job_cancels_its_task_and_frees_the_slot() {
     let rt = LocalRuntime::builder()
-        .definition(def::<hang>(|c| c.execution_timeout_ms = Some(200)))
+        .definition(def::<hang>(|c| c.execution_timeout_ms = Some(5_000)))
         .build()
         .unwrap();
     let dropped = HANG_DROPPED.load(Ordering::SeqCst);
@@ -439,7 +445,10 @@ async fn execution_timeout_ends_the_job_cancels_its_task_and_frees_the_slot() {
     assert_eq!(st.status, JobStatus::TimedOut);
     let failure = JobFailure::from_wire(st.error.as_deref().unwrap());
     assert_eq!(failure.kind, FailureKind::Timeout);
-    assert!(failure.message.contains("200 ms"), "{}", failure.message);
+    assert_eq!(
+        failure.message,
+        "the job ran past its execution timeout of 5000 ms and was stopped"
+    );
     until("the handler's future is dropped", || {
         (HANG_DROPPED.load(Ordering::SeqCst) > dropped).then_some(())
     })
@@ -452,27 +461,27 @@ async fn execution_timeout_ends_the_job_cancels_its_task_and_frees_the_slot() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_policy_execution_timeout_overrides_the_endpoint_ceiling() {
     let rt = LocalRuntime::builder()
-        .definition(def::<nap>(|c| c.execution_timeout_ms = Some(200)))
+        .definition(def::<nap>(|c| c.execution_timeout_ms = Some(5_000)))
         .build()
         .unwrap();
     let req = RunRequest {
-        input: json!(600),
+        input: json!(8_000),
         policy: Some(Policy {
-            execution_timeout: Some(5_000),
+            execution_timeout: Some(10_000),
             ..Policy::default()
         }),
         ..RunRequest::default()
     };
     let st = rt.run_sync("nap", req, LONG).await.unwrap();
     assert_eq!(st.status, JobStatus::Completed, "{st:?}");
-    let st = rt.run_sync("nap", json!(600).into(), LONG).await.unwrap();
+    let st = rt.run_sync("nap", json!(8_000).into(), LONG).await.unwrap();
     assert_eq!(
         st.status,
         JobStatus::TimedOut,
-        "without the policy the 200 ms ceiling applies"
+        "without the policy the 5 s ceiling applies"
     );
     let bad = RunRequest {
         input: json!(1),
@@ -487,7 +496,7 @@ async fn a_policy_execution_timeout_overrides_the_endpoint_ceiling() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_a_queued_job_and_a_running_one() {
     let rt = LocalRuntime::builder()
         .definition(def::<stuck>(|_| {}))
@@ -521,7 +530,7 @@ async fn cancel_a_queued_job_and_a_running_one() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retry_requeues_failed_jobs_under_the_same_id_and_only_them() {
     let rt = LocalRuntime::builder().endpoint::<flaky>().build().unwrap();
     let id = rt.submit("flaky", json!({}).into()).unwrap();
@@ -553,13 +562,13 @@ async fn retry_requeues_failed_jobs_under_the_same_id_and_only_them() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn purge_removes_queued_jobs_and_leaves_running_ones() {
     let rt = LocalRuntime::builder()
         .definition(def::<nap>(|c| c.workers.max = 1))
         .build()
         .unwrap();
-    let running = rt.submit("nap", json!(500).into()).unwrap();
+    let running = rt.submit("nap", json!(30_000).into()).unwrap();
     until("the first job runs", || {
         (rt.status("nap", &running).unwrap().status == JobStatus::InProgress).then_some(())
     })
@@ -578,19 +587,24 @@ async fn purge_removes_queued_jobs_and_leaves_running_ones() {
     assert_eq!(rt.purge_queue("nap").unwrap(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ttl_deletes_a_job_even_before_it_runs_and_results_expire() {
     let rt = LocalRuntime::builder()
         .definition(def::<nap>(|c| c.workers.max = 1))
-        .with_options(|o| {
-            o.default_ttl = Duration::from_millis(400);
-            o.run_retention = Duration::from_millis(200);
-            o.sweep_every = Duration::from_millis(20);
-        })
         .build()
         .unwrap();
-    let blocker = rt.submit("nap", json!(2_000).into()).unwrap();
-    let starved = rt.submit("nap", json!(1).into()).unwrap();
+    // The platform's shortest TTL, 10 s, on a job that runs 30 s and one queued behind it.
+    let ttl = |ms: u64| RunRequest {
+        input: json!(ms),
+        policy: Some(Policy {
+            ttl: Some(10_000),
+            ..Policy::default()
+        }),
+        ..RunRequest::default()
+    };
+    let submitted = tokio::time::Instant::now();
+    let blocker = rt.submit("nap", ttl(30_000)).unwrap();
+    let starved = rt.submit("nap", ttl(1)).unwrap();
     until("the queued job's TTL deletes it", || {
         matches!(
             rt.status("nap", &starved),
@@ -608,32 +622,35 @@ async fn ttl_deletes_a_job_even_before_it_runs_and_results_expire() {
         .then_some(())
     })
     .await;
+    let lived = submitted.elapsed();
+    assert!(
+        lived >= Duration::from_secs(10) && lived < Duration::from_secs(30),
+        "deleted at its TTL, before the job would have ended: {lived:?}"
+    );
 
-    let rt = LocalRuntime::builder()
-        .endpoint::<echo>()
-        .with_options(|o| {
-            o.run_retention = Duration::from_millis(200);
-            o.sweep_every = Duration::from_millis(20);
-        })
-        .build()
-        .unwrap();
+    // A `/run` result is kept for 30 minutes, then expires.
+    let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
     let id = rt.submit("echo", json!(1).into()).unwrap();
     assert_eq!(
         rt.wait("echo", &id, LONG).await.unwrap().status,
         JobStatus::Completed
     );
+    let finished = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(29 * 60)).await;
+    assert_eq!(rt.status("echo", &id).unwrap().status, JobStatus::Completed);
     until("the result expires", || {
         matches!(rt.status("echo", &id), Err(RuntimeError::UnknownJob { .. })).then_some(())
     })
     .await;
+    assert!(finished.elapsed() >= Duration::from_secs(30 * 60));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn low_priority_jobs_do_not_trigger_scaling_and_run_after_the_others() {
     let rt = LocalRuntime::builder()
         .definition(def::<nap>(|c| {
             c.workers.max = 1;
-            c.scaler = Scaler::QueueDelay(0);
+            c.scaler = Scaler::QueueDelay(1);
         }))
         .build()
         .unwrap();
@@ -647,7 +664,7 @@ async fn low_priority_jobs_do_not_trigger_scaling_and_run_after_the_others() {
     };
     let mut events = rt.events();
     let low_id = rt.submit("nap", low).unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     let w = rt.health("nap").unwrap().workers;
     assert_eq!(
         (w.initializing, w.ready),
@@ -670,7 +687,7 @@ async fn low_priority_jobs_do_not_trigger_scaling_and_run_after_the_others() {
     assert_eq!(started, vec![normal, low_id], "the normal job went first");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() {
     let rt = LocalRuntime::builder().endpoint::<boom>().build().unwrap();
     let st = rt
@@ -692,7 +709,7 @@ async fn a_panicking_handler_fails_its_job_and_the_worker_goes_on() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_input_fails_the_job_with_a_clear_message() {
     let rt = LocalRuntime::builder().endpoint::<nap>().build().unwrap();
     let st = rt
@@ -709,7 +726,7 @@ async fn bad_input_fails_the_job_with_a_clear_message() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn progress_and_stream_chunks_reach_readers_in_order() {
     let rt = LocalRuntime::builder()
         .endpoint::<chatter>()
@@ -736,7 +753,7 @@ async fn progress_and_stream_chunks_reach_readers_in_order() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_endpoints_and_jobs_are_named_in_the_error() {
     let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
     let e = rt.submit("ehco", json!(1).into()).unwrap_err();
@@ -745,7 +762,7 @@ async fn unknown_endpoints_and_jobs_are_named_in_the_error() {
     assert!(e.to_string().contains("no job `nope` on endpoint `echo`"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_full_queue_refuses_new_jobs() {
     let rt = LocalRuntime::builder()
         .definition(def::<nap>(|c| c.workers.max = 1))
@@ -772,13 +789,12 @@ async fn a_full_queue_refuses_new_jobs() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn results_beyond_the_retention_cap_go_oldest_first() {
     let rt = LocalRuntime::builder()
         .definition(def::<echo>(|c| c.workers.max = 1))
         .with_options(|o| {
             o.max_retained_results = 3;
-            o.sweep_every = Duration::from_millis(10);
         })
         .build()
         .unwrap();
@@ -802,4 +818,65 @@ async fn results_beyond_the_retention_cap_go_oldest_first() {
             "the newest three stay"
         );
     }
+}
+
+/// The worker-side API, in-process: an external worker that goes silent for the platform's
+/// lost-worker window (30 s) has its job requeued for another worker, whose result counts; the
+/// lost worker's late result is ignored, and a cancelled job reaches its worker through job-stop.
+#[tokio::test(start_paused = true)]
+async fn an_external_worker_silent_for_the_lost_worker_window_loses_its_job_to_another() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<echo>()
+        .served_externally("echo")
+        .build()
+        .unwrap();
+    let poll = Duration::from_secs(20);
+    let id = rt.submit("echo", json!(1).into()).unwrap();
+    let jobs = rt.job_take("echo", "w1", 1, poll).await.unwrap();
+    assert_eq!(jobs[0].id, id);
+    assert_eq!(jobs[0].input, json!(1));
+    let taken = tokio::time::Instant::now();
+    // w2 keeps polling, as a worker does; w1 says nothing more.
+    let jobs = loop {
+        let jobs = rt.job_take("echo", "w2", 1, poll).await.unwrap();
+        if !jobs.is_empty() {
+            break jobs;
+        }
+    };
+    assert_eq!(jobs[0].id, id, "the same job, requeued");
+    assert!(
+        taken.elapsed() > Duration::from_secs(30),
+        "{:?}",
+        taken.elapsed()
+    );
+    rt.job_done("echo", "w2", &id, JobReport::Output(json!("w2")), false)
+        .unwrap();
+    rt.job_done("echo", "w1", &id, JobReport::Output(json!("late")), false)
+        .unwrap();
+    let st = rt.status("echo", &id).unwrap();
+    assert_eq!(
+        (st.status, st.output, st.worker_id.as_deref()),
+        (JobStatus::Completed, Some(json!("w2")), Some("w2"))
+    );
+
+    // A job cancelled while w2 runs it reaches w2 through job-stop.
+    let id = rt.submit("echo", json!(2).into()).unwrap();
+    assert_eq!(rt.job_take("echo", "w2", 1, poll).await.unwrap()[0].id, id);
+    let stops = tokio::spawn({
+        let rt = rt.clone();
+        async move { rt.job_stop("echo", "w2", poll).await.unwrap() }
+    });
+    tokio::task::yield_now().await;
+    rt.cancel("echo", &id).unwrap();
+    assert_eq!(stops.await.unwrap(), vec![id.clone()]);
+    assert!(matches!(
+        rt.job_done(
+            "echo",
+            "w2",
+            "no-such-job",
+            JobReport::Output(json!(0)),
+            false
+        ),
+        Err(RuntimeError::UnknownJob { .. })
+    ));
 }
