@@ -7,6 +7,8 @@
 //! platform time in milliseconds. No assertion is about speed: each test waits (with a bound in
 //! virtual time) for a state to be reached and asserts on states and orderings.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -141,15 +143,8 @@ fn def<E: endpoint_sdk::Handler>(
     d
 }
 
-async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < LONG, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+async fn until<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    support::until(what, LONG, f).await
 }
 
 #[tokio::test(start_paused = true)]

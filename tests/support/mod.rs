@@ -1,9 +1,12 @@
 //! Shared by the HTTP tests: a local runtime behind the real server on a free loopback port.
 #![allow(dead_code)]
 
+pub mod python;
 pub mod redis;
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use endpoint_sdk::local::LocalRuntime;
 use endpoint_sdk::server::Server;
@@ -68,4 +71,26 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
+}
+
+/// Waits until `f` returns a value, checking every 10 ms, at most `within` (on Tokio's clock:
+/// virtual time in a paused-clock test). Panics naming `what` when the state never comes.
+pub async fn until<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < within, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A free port on the loopback interface.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -53,7 +53,7 @@ pub struct ManifestArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct WorkerArgs {
     /// The endpoint to serve, when the binary has several.
-    #[arg(long, env = crate::worker::ENDPOINT_VAR)]
+    #[arg(long, env = crate::protocol::vars::ENDPOINT_NAME)]
     pub endpoint: Option<String>,
     /// Run this one job locally (`{"input": {...}}`) and exit.
     #[arg(long, alias = "test_input", value_name = "JSON")]
@@ -64,13 +64,13 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1", env = "ENDPOINT_DEV_HOST")]
+    #[arg(long, default_value = "127.0.0.1", env = crate::protocol::vars::ENDPOINT_DEV_HOST)]
     pub host: String,
     /// Port to listen on.
-    #[arg(long, short, default_value_t = 8000, env = "ENDPOINT_DEV_PORT")]
+    #[arg(long, short, default_value_t = 8000, env = crate::protocol::vars::ENDPOINT_DEV_PORT)]
     pub port: u16,
     /// Require this API key (`Authorization: Bearer <key>`); open when unset.
-    #[arg(long, env = "ENDPOINT_DEV_API_KEY")]
+    #[arg(long, env = crate::protocol::vars::ENDPOINT_DEV_API_KEY)]
     pub api_key: Option<String>,
     /// Simulated cold start of each worker, in milliseconds, before its `init`.
     #[arg(long, default_value_t = 0)]
@@ -106,9 +106,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     registry::check(&defs)?;
     let command = match cli.command {
         Some(c) => c,
-        None if std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some() => {
+        None if std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some() => {
             Command::Worker(WorkerArgs {
-                endpoint: std::env::var(crate::worker::ENDPOINT_VAR).ok(),
+                endpoint: std::env::var(crate::protocol::vars::ENDPOINT_NAME).ok(),
                 test_input: None,
             })
         }
@@ -134,7 +134,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
     let def = crate::worker::select(defs, args.endpoint.as_deref())?;
-    let on_platform = std::env::var_os("RUNPOD_WEBHOOK_GET_JOB").is_some();
+    let on_platform = std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some();
     if args.test_input.is_some() || !on_platform {
         init_logging();
         let status = crate::worker::run_test_input(&def, args.test_input.as_deref()).await?;

@@ -7,12 +7,14 @@ use crate::protocol::FailureKind;
 
 /// Why a call to an endpoint did not produce its output. `E` is the callee's own error type,
 /// carried across the wire intact.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError<E> {
     /// The callee returned its own error.
+    #[error("{0}")]
     Endpoint(E),
     /// The callee's job failed otherwise (a panic, bad input, an oversize result, a failed
     /// `init`, a lost worker, or an error from a worker that is not this SDK's).
+    #[error("`{endpoint}` job {job_id} failed ({kind:?}): {message}")]
     Failed {
         /// The callee.
         endpoint: String,
@@ -25,6 +27,7 @@ pub enum CallError<E> {
     },
     /// The callee's job ran past its execution timeout, or the caller's deadline passed while
     /// it waited (the job was then cancelled).
+    #[error("`{endpoint}` job {job_id} timed out after {:.1} s", after.as_secs_f64())]
     TimedOut {
         /// The callee.
         endpoint: String,
@@ -34,6 +37,7 @@ pub enum CallError<E> {
         after: Duration,
     },
     /// The job was cancelled (by the caller, or on the platform).
+    #[error("{}", cancelled(endpoint, job_id))]
     Cancelled {
         /// The callee.
         endpoint: String,
@@ -41,11 +45,16 @@ pub enum CallError<E> {
         job_id: Option<String>,
     },
     /// The caller's execution budget was spent before the call could start.
+    #[error("not calling `{endpoint}`: the caller's execution budget is spent")]
     DeadlineExceeded {
         /// The callee.
         endpoint: String,
     },
     /// The job's step budget (`max_steps`) is spent: no more calls from this job.
+    #[error(
+        "not calling `{endpoint}`: this job has made its {limit} calls (`max_steps = {limit}`); \
+         a runaway loop? raise `max_steps` if the agent needs more"
+    )]
     StepBudgetExhausted {
         /// The callee that was not called.
         endpoint: String,
@@ -53,6 +62,7 @@ pub enum CallError<E> {
         limit: u32,
     },
     /// The platform could not be reached or answered 429/5xx (retried before giving up).
+    #[error("could not reach `{endpoint}`: {message}")]
     Transport {
         /// The callee.
         endpoint: String,
@@ -60,6 +70,7 @@ pub enum CallError<E> {
         message: String,
     },
     /// The platform refused the call (unknown endpoint, bad key, bad request).
+    #[error("{}", refused(endpoint, status, message))]
     Rejected {
         /// The callee.
         endpoint: String,
@@ -70,6 +81,7 @@ pub enum CallError<E> {
     },
     /// The callee's output does not match its output type (a different build on the other
     /// side?).
+    #[error("`{endpoint}` job {job_id} returned an output of another shape: {message}")]
     Decode {
         /// The callee.
         endpoint: String,
@@ -153,83 +165,27 @@ impl<E> CallError<E> {
     }
 }
 
-impl<E> CallError<E> {
-    /// The message, with `endpoint` describing the callee's own error.
+impl<E: fmt::Display> CallError<E> {
+    /// The message, with `endpoint_error` describing the callee's own error (e.g. to record a
+    /// call without the callee's details).
     pub fn describe_with(&self, endpoint_error: impl Fn(&E) -> String) -> String {
-        struct Show<'a, E, F>(&'a CallError<E>, F);
-        impl<E, F: Fn(&E) -> String> fmt::Display for Show<'_, E, F> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.write(f, &self.1)
-            }
-        }
-        Show(self, endpoint_error).to_string()
-    }
-
-    fn write(
-        &self,
-        f: &mut fmt::Formatter<'_>,
-        endpoint_error: &dyn Fn(&E) -> String,
-    ) -> fmt::Result {
         match self {
-            CallError::Endpoint(e) => f.write_str(&endpoint_error(e)),
-            CallError::Failed {
-                endpoint,
-                job_id,
-                kind,
-                message,
-            } => write!(f, "`{endpoint}` job {job_id} failed ({kind:?}): {message}"),
-            CallError::TimedOut {
-                endpoint,
-                job_id,
-                after,
-            } => write!(
-                f,
-                "`{endpoint}` job {job_id} timed out after {:.1} s",
-                after.as_secs_f64()
-            ),
-            CallError::Cancelled { endpoint, job_id } => match job_id {
-                Some(id) => write!(f, "`{endpoint}` job {id} was cancelled"),
-                None => write!(
-                    f,
-                    "the call to `{endpoint}` was cancelled before it started"
-                ),
-            },
-            CallError::DeadlineExceeded { endpoint } => write!(
-                f,
-                "not calling `{endpoint}`: the caller's execution budget is spent"
-            ),
-            CallError::StepBudgetExhausted { endpoint, limit } => write!(
-                f,
-                "not calling `{endpoint}`: this job has made its {limit} calls (`max_steps = {limit}`); \
-                 a runaway loop? raise `max_steps` if the agent needs more"
-            ),
-            CallError::Transport { endpoint, message } => {
-                write!(f, "could not reach `{endpoint}`: {message}")
-            }
-            CallError::Rejected {
-                endpoint,
-                status,
-                message,
-            } => match status {
-                Some(s) => write!(f, "`{endpoint}` refused the call ({s}): {message}"),
-                None => write!(f, "`{endpoint}` refused the call: {message}"),
-            },
-            CallError::Decode {
-                endpoint,
-                job_id,
-                message,
-            } => write!(
-                f,
-                "`{endpoint}` job {job_id} returned an output of another shape: {message}"
-            ),
+            CallError::Endpoint(e) => endpoint_error(e),
+            other => other.to_string(),
         }
     }
 }
 
-impl<E: fmt::Display> fmt::Display for CallError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f, &|e: &E| e.to_string())
+fn cancelled(endpoint: &str, job_id: &Option<String>) -> String {
+    match job_id {
+        Some(id) => format!("`{endpoint}` job {id} was cancelled"),
+        None => format!("the call to `{endpoint}` was cancelled before it started"),
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for CallError<E> {}
+fn refused(endpoint: &str, status: &Option<u16>, message: &str) -> String {
+    match status {
+        Some(s) => format!("`{endpoint}` refused the call ({s}): {message}"),
+        None => format!("`{endpoint}` refused the call: {message}"),
+    }
+}

@@ -10,11 +10,13 @@ use crate::boxed::BoxFuture;
 use crate::protocol::{JobStatus, RunRequest, StatusObject};
 
 /// A transport failure, before any typing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// Could not reach the platform, or it answered 429/5xx: worth retrying.
+    #[error("{0}")]
     Unavailable(String),
     /// The platform refused the request: retrying will not help.
+    #[error("the platform refused the request ({}): {message}", status.map_or("no status".to_string(), |s| s.to_string()))]
     Rejected {
         /// HTTP status, when there is one.
         status: Option<u16>,

@@ -255,7 +255,7 @@ impl Desired {
 
 /// The reserved variables deploy sets itself.
 pub(super) fn reserved(key: &str) -> bool {
-    key == crate::worker::ENDPOINT_VAR || key == APP_VAR || key.starts_with("ENDPOINT_ID_")
+    key == crate::protocol::vars::ENDPOINT_NAME || key == APP_VAR || key.starts_with("ENDPOINT_ID_")
 }
 
 /// One endpoint's desired state. Problems are pushed and `None` returned when it cannot be built.
@@ -417,7 +417,7 @@ pub(super) fn desire(
         }
     }
     vars.insert(
-        crate::worker::ENDPOINT_VAR.to_string(),
+        crate::protocol::vars::ENDPOINT_NAME.to_string(),
         EnvValue::Plain(name.clone()),
     );
     vars.insert(APP_VAR.to_string(), EnvValue::Plain(app.to_string()));

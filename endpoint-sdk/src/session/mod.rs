@@ -92,19 +92,19 @@ impl Sessions {
     /// otherwise memory. `SESSION_TTL_S` and `SESSION_MAX_BYTES` set the limits.
     pub fn from_env() -> Result<Self, StoreError> {
         let mut options = SessionOptions::default();
-        if let Some(s) = std::env::var("SESSION_TTL_S")
+        if let Some(s) = std::env::var(crate::protocol::vars::SESSION_TTL_S)
             .ok()
             .and_then(|v| v.parse().ok())
         {
             options.ttl = Duration::from_secs(s);
         }
-        if let Some(b) = std::env::var("SESSION_MAX_BYTES")
+        if let Some(b) = std::env::var(crate::protocol::vars::SESSION_MAX_BYTES)
             .ok()
             .and_then(|v| v.parse().ok())
         {
             options.max_bytes = b;
         }
-        match std::env::var("SESSION_STORE_URL")
+        match std::env::var(crate::protocol::vars::SESSION_STORE_URL)
             .ok()
             .filter(|v| !v.is_empty())
         {

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-/// The variable that selects which endpoint a binary with several serves.
-pub const ENDPOINT_VAR: &str = "ENDPOINT_NAME";
+use crate::protocol::vars;
 
 /// Why the worker's environment is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,17 +69,17 @@ impl WorkerEnv {
 
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<WorkerEnv, EnvError> {
-        let get_job =
-            get("RUNPOD_WEBHOOK_GET_JOB").ok_or(EnvError::Missing("RUNPOD_WEBHOOK_GET_JOB"))?;
-        let post_output = get("RUNPOD_WEBHOOK_POST_OUTPUT")
-            .ok_or(EnvError::Missing("RUNPOD_WEBHOOK_POST_OUTPUT"))?;
-        let post_stream = get("RUNPOD_WEBHOOK_POST_STREAM")
+        let get_job = get(vars::RUNPOD_WEBHOOK_GET_JOB)
+            .ok_or(EnvError::Missing(vars::RUNPOD_WEBHOOK_GET_JOB))?;
+        let post_output = get(vars::RUNPOD_WEBHOOK_POST_OUTPUT)
+            .ok_or(EnvError::Missing(vars::RUNPOD_WEBHOOK_POST_OUTPUT))?;
+        let post_stream = get(vars::RUNPOD_WEBHOOK_POST_STREAM)
             .unwrap_or_else(|| post_output.replace("/job-done/", "/job-stream/"));
-        let ping_interval = match get("RUNPOD_PING_INTERVAL") {
+        let ping_interval = match get(vars::RUNPOD_PING_INTERVAL) {
             None => Duration::from_secs(10),
             Some(v) => {
                 let ms: u64 = v.trim().parse().map_err(|_| EnvError::Invalid {
-                    name: "RUNPOD_PING_INTERVAL",
+                    name: vars::RUNPOD_PING_INTERVAL,
                     value: v.clone(),
                     why: "expected milliseconds, e.g. 10000".into(),
                 })?;
@@ -89,8 +88,8 @@ impl WorkerEnv {
             }
         };
         for (name, url) in [
-            ("RUNPOD_WEBHOOK_GET_JOB", &get_job),
-            ("RUNPOD_WEBHOOK_POST_OUTPUT", &post_output),
+            (vars::RUNPOD_WEBHOOK_GET_JOB, &get_job),
+            (vars::RUNPOD_WEBHOOK_POST_OUTPUT, &post_output),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(EnvError::Invalid {
@@ -104,16 +103,16 @@ impl WorkerEnv {
             get_job,
             post_output,
             post_stream,
-            ping: get("RUNPOD_WEBHOOK_PING"),
+            ping: get(vars::RUNPOD_WEBHOOK_PING),
             ping_interval,
-            api_key: get("RUNPOD_AI_API_KEY"),
-            worker_id: get("RUNPOD_POD_ID").unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            endpoint_id: get("RUNPOD_ENDPOINT_ID"),
+            api_key: get(vars::RUNPOD_AI_API_KEY),
+            worker_id: get(vars::RUNPOD_POD_ID).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            endpoint_id: get(vars::RUNPOD_ENDPOINT_ID),
         })
     }
 
     /// The job-take URL: single, or the batch form for `batch > 1`.
-    pub fn take_url(&self, batch: usize, job_in_progress: bool) -> String {
+    pub(crate) fn take_url(&self, batch: usize, job_in_progress: bool) -> String {
         let base = self.substitute(&self.get_job, None);
         let flag = if job_in_progress { "1" } else { "0" };
         if batch > 1 {
@@ -128,13 +127,13 @@ impl WorkerEnv {
     }
 
     /// The job-stop long-poll URL (the take URL with `/job-take/` → `/job-stop/`).
-    pub fn stop_url(&self) -> String {
+    pub(crate) fn stop_url(&self) -> String {
         self.substitute(&self.get_job, None)
             .replacen("/job-take/", "/job-stop/", 1)
     }
 
     /// The URL for a job's result or progress.
-    pub fn done_url(&self, job: &str, is_stream: bool) -> String {
+    pub(crate) fn done_url(&self, job: &str, is_stream: bool) -> String {
         let url = self.substitute(&self.post_output, Some(job));
         with_query(
             &url,
@@ -143,13 +142,13 @@ impl WorkerEnv {
     }
 
     /// The URL for a job's stream chunk.
-    pub fn stream_url(&self, job: &str) -> String {
+    pub(crate) fn stream_url(&self, job: &str) -> String {
         let url = self.substitute(&self.post_stream, Some(job));
         with_query(&url, &[("isStream", "false")])
     }
 
     /// The heartbeat URL with the running jobs.
-    pub fn ping_url(&self, running: &[String]) -> Option<String> {
+    pub(crate) fn ping_url(&self, running: &[String]) -> Option<String> {
         let base = self.substitute(self.ping.as_ref()?, None);
         let version = concat!("endpoint-sdk-", env!("CARGO_PKG_VERSION"));
         let jobs = running.join(",");
@@ -171,7 +170,7 @@ impl WorkerEnv {
 
 /// Appends query parameters, with `?` or `&` as the URL needs (templates may end in `?`, carry
 /// a query already, or have none).
-pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(url: &str, params: &[(&str, &str)]) -> String {
     let mut out = url.to_string();
     for (k, v) in params {
         if !out.contains('?') {

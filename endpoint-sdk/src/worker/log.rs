@@ -102,7 +102,7 @@ where
 /// Sets up logging for a worker. `RUNPOD_LOG_LEVEL` (or `RUST_LOG`) sets the level; `info` by
 /// default.
 pub fn init(json: bool) {
-    let filter = std::env::var("RUNPOD_LOG_LEVEL")
+    let filter = std::env::var(crate::protocol::vars::RUNPOD_LOG_LEVEL)
         .ok()
         .and_then(|l| EnvFilter::try_new(l.to_ascii_lowercase()).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())

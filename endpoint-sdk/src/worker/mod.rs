@@ -18,8 +18,8 @@
 
 pub mod env;
 mod heartbeat;
-pub mod log;
-pub mod platform;
+pub(crate) mod log;
+mod platform;
 mod test_input;
 
 use std::collections::HashMap;
@@ -33,13 +33,14 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use env::{ENDPOINT_VAR, EnvError, WorkerEnv};
+pub use env::{EnvError, WorkerEnv};
 pub use test_input::{TestInputError, run_test_input};
 
 use crate::handler::{
     Ctx, EndpointDef, InitError, JobSink, Outcome, Placement, WorkerState, panic_message,
 };
 use crate::protocol::limits::RESULT_LIMIT;
+use crate::protocol::vars::ENDPOINT_NAME;
 use crate::protocol::{JobFailure, JobObject, envelope};
 use heartbeat::{Heartbeat, RunningIds};
 use platform::{Backoff, Platform, Take};
@@ -74,7 +75,7 @@ pub enum WorkerError {
 }
 
 /// Picks the endpoint this worker serves: the only one, or the one named by `name`
-/// ([`ENDPOINT_VAR`] or `--endpoint`).
+/// ([`ENDPOINT_NAME`] or `--endpoint`).
 pub fn select(defs: &[EndpointDef], name: Option<&str>) -> Result<EndpointDef, WorkerError> {
     // An empty variable (as container templates often leave it) means "not set".
     let name = name.map(str::trim).filter(|n| !n.is_empty());
@@ -82,7 +83,7 @@ pub fn select(defs: &[EndpointDef], name: Option<&str>) -> Result<EndpointDef, W
     match name {
         Some(n) => defs.iter().find(|d| d.name() == n).cloned().ok_or_else(|| {
             WorkerError::Select(format!(
-                "{ENDPOINT_VAR}={n}: this binary has no endpoint named `{n}`; endpoints: {}",
+                "{ENDPOINT_NAME}={n}: this binary has no endpoint named `{n}`; endpoints: {}",
                 names()
             ))
         }),
@@ -92,7 +93,7 @@ pub fn select(defs: &[EndpointDef], name: Option<&str>) -> Result<EndpointDef, W
                 "this binary has no endpoint: annotate a handler with #[endpoint(..)]".into(),
             )),
             _ => Err(WorkerError::Select(format!(
-                "this binary has {} endpoints ({}); set {ENDPOINT_VAR} to the one this worker serves",
+                "this binary has {} endpoints ({}); set {ENDPOINT_NAME} to the one this worker serves",
                 defs.len(),
                 names()
             ))),

@@ -172,25 +172,25 @@ impl Platform {
 
     /// Posts a job's final body, retrying transport errors, 429 and 5xx with back-off for up
     /// to about 30 s. Returns what went wrong if it never got through.
-    pub async fn done(&self, job: &str, body: &Value, is_stream: bool) -> Result<(), String> {
+    pub async fn done(&self, job: &str, body: &Value, is_stream: bool) -> Result<(), PostError> {
         let url = self.env.done_url(job, is_stream);
-        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
         self.post_with_retries(&url, job, bytes, "job-done").await
     }
 
     /// Posts a progress update (to the job-done URL, status `IN_PROGRESS`).
-    pub async fn progress(&self, job: &str, output: &Value) -> Result<(), String> {
+    pub async fn progress(&self, job: &str, output: &Value) -> Result<(), PostError> {
         let url = self.env.done_url(job, false);
         let body = serde_json::json!({ "status": "IN_PROGRESS", "output": output });
-        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
         self.post_with_retries(&url, job, bytes, "progress").await
     }
 
     /// Posts a stream chunk.
-    pub async fn stream(&self, job: &str, output: &Value) -> Result<(), String> {
+    pub async fn stream(&self, job: &str, output: &Value) -> Result<(), PostError> {
         let url = self.env.stream_url(job);
         let body = serde_json::json!({ "output": output });
-        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
         self.post_with_retries(&url, job, bytes, "job-stream").await
     }
 
@@ -199,8 +199,8 @@ impl Platform {
         url: &str,
         job: &str,
         body: Vec<u8>,
-        what: &str,
-    ) -> Result<(), String> {
+        what: &'static str,
+    ) -> Result<(), PostError> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let give_up = Instant::now() + Duration::from_secs(30);
         loop {
@@ -220,21 +220,45 @@ impl Platform {
                 Ok(r) => {
                     let status = r.status();
                     let text = r.text().await.unwrap_or_default();
-                    return Err(format!(
-                        "{what} answered {status}: {}",
-                        text.chars().take(300).collect::<String>()
-                    ));
+                    return Err(PostError::Refused {
+                        what,
+                        status: status.as_u16(),
+                        body: crate::http::snippet(&text),
+                    });
                 }
                 Err(e) => format!("{what} failed: {}", describe(&e)),
             };
             let wait = backoff.next_wait();
             if Instant::now() + wait > give_up {
-                return Err(error);
+                return Err(PostError::GaveUp { what, last: error });
             }
             tracing::warn!(job, "{error}; retrying in {wait:?}");
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A post to the platform that did not get through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostError {
+    /// The platform refused it (a 4xx other than 429): retrying would not help.
+    #[error("{what} answered {status}: {body}")]
+    Refused {
+        /// `job-done`, `progress` or `job-stream`.
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The start of its answer.
+        body: String,
+    },
+    /// It kept failing (transport errors, 429, 5xx) for the 30 s the worker retries.
+    #[error("{last}; gave up on {what} after retrying for 30 s (is the platform reachable?)")]
+    GaveUp {
+        /// `job-done`, `progress` or `job-stream`.
+        what: &'static str,
+        /// The last failure.
+        last: String,
+    },
 }
 
 /// A transport error with its causes (URLs carry no secret: the key travels in a header).

@@ -1,0 +1,380 @@
+//! One typed call: submit, wait (within the caller's deadline, cancelled with the caller),
+//! decode, retry what may pass; and the record of it in the caller's trace.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{
+    CallError, CallOptions, CallRecord, CallScope, Caller, Trace, Transport, TransportError,
+};
+use crate::endpoint::Endpoint;
+use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, StatusObject};
+
+/// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::submit`).
+const DEADLINE_GRACE: Duration = Duration::from_secs(1);
+
+pub(super) fn from_transport<E>(endpoint: &str, e: TransportError) -> CallError<E> {
+    match e {
+        TransportError::Unavailable(message) => CallError::Transport {
+            endpoint: endpoint.to_string(),
+            message,
+        },
+        TransportError::Rejected { status, message } => CallError::Rejected {
+            endpoint: endpoint.to_string(),
+            status,
+            message,
+        },
+    }
+}
+
+/// Cancels a submitted job on the platform if the call is dropped before it ends (the caller
+/// was cancelled, timed out, or failed).
+pub(super) struct CancelOnDrop {
+    transport: Arc<dyn Transport>,
+    endpoint: &'static str,
+    job: Option<String>,
+}
+
+impl CancelOnDrop {
+    pub(super) fn disarm(&mut self) {
+        self.job = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(job) = self.job.take() else { return };
+        let transport = self.transport.clone();
+        let endpoint = self.endpoint;
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = transport.cancel(endpoint, &job).await {
+                    tracing::warn!(endpoint, job = %job, "could not cancel an abandoned call: {e:?}");
+                }
+            });
+        }
+    }
+}
+
+/// The `policy.executionTimeout` a child is submitted with: the smaller of its own ceiling and
+/// the caller's remaining budget (never below the platform's 5 s minimum), or `None` when the
+/// budget is not tighter than the ceiling (the endpoint's own setting then applies).
+pub fn child_execution_timeout(
+    ceiling: Option<Duration>,
+    remaining: Option<Duration>,
+) -> Option<Duration> {
+    let remaining = remaining?;
+    if ceiling.is_some_and(|c| c <= remaining) {
+        return None;
+    }
+    Some(remaining.max(crate::protocol::limits::MIN_EXECUTION_TIMEOUT))
+}
+
+/// Decodes a final status into the callee's output or error.
+pub(super) fn decode<E: Endpoint>(
+    st: &StatusObject,
+    waited: Duration,
+) -> Result<E::Output, CallError<E::Error>> {
+    let endpoint = E::NAME.to_string();
+    match st.status {
+        JobStatus::Completed => serde_json::from_value(st.output.clone().unwrap_or(Value::Null))
+            .map_err(|e| CallError::Decode {
+                endpoint,
+                job_id: st.id.clone(),
+                message: format!("expected `{}`: {e}", std::any::type_name::<E::Output>()),
+            }),
+        JobStatus::Failed => {
+            let failure = JobFailure::from_wire(
+                st.error
+                    .as_deref()
+                    .unwrap_or("the job failed without an error"),
+            );
+            if failure.kind == FailureKind::Handler
+                && let Some(detail) = &failure.detail
+                && let Ok(e) = serde_json::from_value::<E::Error>(detail.clone())
+            {
+                return Err(CallError::Endpoint(e));
+            }
+            Err(CallError::Failed {
+                endpoint,
+                job_id: st.id.clone(),
+                kind: failure.kind,
+                message: failure.message,
+            })
+        }
+        JobStatus::TimedOut => Err(CallError::TimedOut {
+            endpoint,
+            job_id: st.id.clone(),
+            after: waited,
+        }),
+        JobStatus::Cancelled => Err(CallError::Cancelled {
+            endpoint,
+            job_id: Some(st.id.clone()),
+        }),
+        JobStatus::InQueue | JobStatus::InProgress => {
+            unreachable!("decode is called on final statuses")
+        }
+    }
+}
+
+/// A job submitted to endpoint `E`, not yet waited for.
+pub(crate) struct SubmittedJob<E: Endpoint> {
+    pub(super) scope: CallScope,
+    pub(super) id: String,
+    pub(super) started: Instant,
+    wait_until: Option<Instant>,
+    pub(super) guard: CancelOnDrop,
+    _endpoint: PhantomData<fn() -> E>,
+}
+
+impl<E: Endpoint> SubmittedJob<E> {
+    pub(super) async fn submit(
+        scope: &CallScope,
+        input: &Value,
+        options: &CallOptions,
+    ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
+        let endpoint = E::NAME;
+        if scope.cancel.is_cancelled() {
+            return Err(CallError::Cancelled {
+                endpoint: endpoint.into(),
+                job_id: None,
+            });
+        }
+        let remaining = scope.remaining();
+        if remaining.is_some_and(|r| r.is_zero()) {
+            return Err(CallError::DeadlineExceeded {
+                endpoint: endpoint.into(),
+            });
+        }
+        let timeout = child_execution_timeout(E::CONFIG.execution_timeout(), remaining);
+        let policy = Policy {
+            execution_timeout: timeout.map(|t| t.as_millis() as u64),
+            ttl: options.ttl.map(|t| t.as_millis().max(10_000) as u64),
+            low_priority: options.low_priority.then_some(true),
+        };
+        let input = match &options.session {
+            Some(id) => crate::protocol::envelope::wrap(id, input.clone()),
+            None => input.clone(),
+        };
+        let req = RunRequest {
+            input,
+            policy: (policy != Policy::default()).then_some(policy),
+            trace_id: Some(scope.client.trace.id().to_string()),
+            ..RunRequest::default()
+        };
+        let started = Instant::now();
+        let id = scope
+            .client
+            .transport
+            .submit(endpoint, req)
+            .await
+            .map_err(|e| from_transport(endpoint, e))?;
+        // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
+        // call, cancels the job); the grace lets that happen first, so the caller ends
+        // TIMED_OUT rather than failing on its child's timeout.
+        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
+        let wait_until = match (by_deadline, options.timeout) {
+            (Some(d), Some(t)) => Some(d.min(started + t)),
+            (d, t) => d.or(t.map(|t| started + t)),
+        };
+        Ok(SubmittedJob {
+            scope: scope.clone(),
+            guard: CancelOnDrop {
+                transport: scope.client.transport.clone(),
+                endpoint,
+                job: Some(id.clone()),
+            },
+            id,
+            started,
+            wait_until,
+            _endpoint: PhantomData,
+        })
+    }
+
+    /// Waits for the job to be final (through the transport: a long poll over HTTP), the
+    /// caller's deadline, or its cancellation; the job is cancelled on the platform in the last
+    /// two cases.
+    pub(super) async fn wait_final(&mut self) -> Result<StatusObject, CallError<E::Error>> {
+        let endpoint = E::NAME;
+        let transport = self.scope.client.transport.clone();
+        loop {
+            let chunk = match self.wait_until {
+                Some(u) => u
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(30)),
+                None => Duration::from_secs(30),
+            };
+            let over = async {
+                match self.wait_until {
+                    Some(u) => tokio::time::sleep_until(u).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                st = transport.wait(endpoint, &self.id, chunk) => {
+                    let st = st.map_err(|e| from_transport(endpoint, e))?;
+                    if st.status.is_final() {
+                        self.guard.disarm();
+                        return Ok(st);
+                    }
+                }
+                _ = over => {
+                    let _ = transport.cancel(endpoint, &self.id).await;
+                    self.guard.disarm();
+                    return Err(CallError::TimedOut {
+                        endpoint: endpoint.into(),
+                        job_id: self.id.clone(),
+                        after: self.started.elapsed(),
+                    });
+                }
+                _ = self.scope.cancel.cancelled() => {
+                    let _ = transport.cancel(endpoint, &self.id).await;
+                    self.guard.disarm();
+                    return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: Some(self.id.clone()) });
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn record_call(
+    trace: &Trace,
+    endpoint: &str,
+    started: Instant,
+    attempts: u32,
+    status: Option<&StatusObject>,
+    error: Option<String>,
+) {
+    trace.push(CallRecord {
+        endpoint: endpoint.to_string(),
+        job_id: status.map(|s| s.id.clone()),
+        worker_id: status.and_then(|s| s.worker_id.clone()),
+        status: status.map(|s| s.status),
+        started: trace.offset(started),
+        ended: trace.offset(Instant::now()),
+        queue_delay: status.and_then(|s| s.delay_time).map(Duration::from_millis),
+        execution: status
+            .and_then(|s| s.execution_time)
+            .map(Duration::from_millis),
+        attempts,
+        error,
+    });
+}
+
+/// Calls endpoint `E`: submits `input`, waits, and decodes the result, with retries. Used by
+/// the generated `E::call`.
+#[doc(hidden)]
+pub async fn call<E: Endpoint>(
+    caller: &impl Caller,
+    input: E::Input,
+    options: Option<CallOptions>,
+) -> Result<E::Output, CallError<E::Error>> {
+    let scope = caller.call_scope();
+    call_in_scope::<E>(&scope, input, options).await
+}
+
+pub(crate) async fn call_in_scope<E: Endpoint>(
+    scope: &CallScope,
+    input: E::Input,
+    options: Option<CallOptions>,
+) -> Result<E::Output, CallError<E::Error>> {
+    let endpoint = E::NAME;
+    let options = options.unwrap_or_else(|| scope.client.options_for(endpoint));
+    scope
+        .client
+        .steps
+        .take()
+        .map_err(|limit| CallError::StepBudgetExhausted {
+            endpoint: endpoint.into(),
+            limit,
+        })?;
+    let input = serde_json::to_value(input).map_err(|e| CallError::Rejected {
+        endpoint: endpoint.into(),
+        status: None,
+        message: format!("the input could not be serialized as JSON: {e}"),
+    })?;
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = async {
+            let mut job = SubmittedJob::<E>::submit(scope, &input, &options).await?;
+            let st = job.wait_final().await?;
+            Ok::<_, CallError<E::Error>>(st)
+        }
+        .await;
+        let (status, outcome) = match result {
+            Ok(st) => {
+                let outcome = decode::<E>(&st, started.elapsed());
+                (Some(st), outcome)
+            }
+            Err(e) => (None, Err(e)),
+        };
+        let retry = match &outcome {
+            Err(e) if e.is_retryable() && attempt < options.retry.max_attempts => {
+                let wait = options.retry.backoff(attempt);
+                let fits = scope.remaining().is_none_or(|r| r > wait);
+                fits.then_some(wait)
+            }
+            _ => None,
+        };
+        match retry {
+            Some(wait) => {
+                if let Err(e) = &outcome {
+                    tracing::debug!(
+                        endpoint,
+                        attempt,
+                        "retrying in {wait:?}: {}",
+                        e.describe_with(|_| String::new())
+                    );
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = scope.cancel.cancelled() => {
+                        record_call(&scope.client.trace, endpoint, started, attempt, status.as_ref(), Some("cancelled".into()));
+                        return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: status.map(|s| s.id) });
+                    }
+                }
+            }
+            None => {
+                let error = outcome
+                    .as_ref()
+                    .err()
+                    .map(|e| e.describe_with(|_| "the endpoint returned its own error".into()));
+                record_call(
+                    &scope.client.trace,
+                    endpoint,
+                    started,
+                    attempt,
+                    status.as_ref(),
+                    error,
+                );
+                return outcome;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_child_timeout_is_the_smaller_of_ceiling_and_budget_never_below_five_seconds() {
+        let s = Duration::from_secs;
+        // The budget is looser than the ceiling: the endpoint's own setting applies.
+        assert_eq!(child_execution_timeout(Some(s(30)), Some(s(100))), None);
+        assert_eq!(
+            child_execution_timeout(Some(s(30)), Some(s(12))),
+            Some(s(12))
+        );
+        assert_eq!(child_execution_timeout(Some(s(30)), Some(s(1))), Some(s(5)));
+        assert_eq!(child_execution_timeout(None, Some(s(40))), Some(s(40)));
+        assert_eq!(child_execution_timeout(Some(s(30)), None), None);
+        assert_eq!(child_execution_timeout(None, None), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! A submitted job's handle (`E::submit`): check it, wait for it, cancel it, read its stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::call::{SubmittedJob, decode, from_transport, record_call};
+use super::{CallError, Caller, Transport};
+use crate::endpoint::Endpoint;
+use crate::protocol::JobStatus;
+
+/// A job submitted with `E::submit`: check it, wait for it, cancel it, read its stream.
+/// Dropping the handle before the job ends cancels it; call [`JobHandle::detach`] to let it run.
+pub struct JobHandle<E: Endpoint> {
+    job: SubmittedJob<E>,
+}
+
+impl<E: Endpoint> JobHandle<E> {
+    /// The job's id.
+    pub fn id(&self) -> &str {
+        &self.job.id
+    }
+
+    /// The job's status now.
+    pub async fn status(&self) -> Result<JobStatus, CallError<E::Error>> {
+        self.job
+            .scope
+            .client
+            .transport
+            .status(E::NAME, &self.job.id)
+            .await
+            .map(|s| s.status)
+            .map_err(|e| from_transport(E::NAME, e))
+    }
+
+    /// Waits for the result (within the caller's deadline).
+    pub async fn wait(mut self) -> Result<E::Output, CallError<E::Error>> {
+        let st = self.job.wait_final().await;
+        let status = st.as_ref().ok().cloned();
+        let outcome = st.and_then(|st| decode::<E>(&st, self.job.started.elapsed()));
+        record_call(
+            &self.job.scope.client.trace,
+            E::NAME,
+            self.job.started,
+            1,
+            status.as_ref(),
+            outcome
+                .as_ref()
+                .err()
+                .map(|e| e.describe_with(|_| "the endpoint returned its own error".into())),
+        );
+        outcome
+    }
+
+    /// Cancels the job on the platform.
+    pub async fn cancel(mut self) -> Result<(), CallError<E::Error>> {
+        self.job.guard.disarm();
+        self.job
+            .scope
+            .client
+            .transport
+            .cancel(E::NAME, &self.job.id)
+            .await
+            .map_err(|e| from_transport(E::NAME, e))
+    }
+
+    /// Lets the job run on after the handle is dropped.
+    pub fn detach(mut self) -> String {
+        self.job.guard.disarm();
+        self.job.id.clone()
+    }
+
+    /// Reads the job's stream chunks (for endpoints that call `ctx.stream(..)`).
+    pub fn stream(&self) -> ChunkStream {
+        ChunkStream {
+            transport: self.job.scope.client.transport.clone(),
+            endpoint: E::NAME,
+            id: self.job.id.clone(),
+            buffered: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+}
+
+/// A job's stream chunks, in order.
+pub struct ChunkStream {
+    transport: Arc<dyn Transport>,
+    endpoint: &'static str,
+    id: String,
+    buffered: std::collections::VecDeque<Value>,
+    done: bool,
+}
+
+impl ChunkStream {
+    /// The next chunk; `None` once the job is final and every chunk was read.
+    pub async fn next(&mut self) -> Option<Result<Value, CallError<String>>> {
+        let mut idle = Duration::from_millis(10);
+        loop {
+            if let Some(c) = self.buffered.pop_front() {
+                return Some(Ok(c));
+            }
+            if self.done {
+                return None;
+            }
+            match self.transport.stream(self.endpoint, &self.id).await {
+                Ok((status, chunks)) => {
+                    self.buffered.extend(chunks);
+                    if status.is_final() {
+                        self.done = true;
+                    } else if self.buffered.is_empty() {
+                        tokio::time::sleep(idle).await;
+                        idle = (idle * 2).min(Duration::from_millis(500));
+                    }
+                }
+                Err(e) => return Some(Err(from_transport(self.endpoint, e))),
+            }
+        }
+    }
+
+    /// The next chunk, decoded as `T`.
+    pub async fn next_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+    ) -> Option<Result<T, CallError<String>>> {
+        let endpoint = self.endpoint;
+        let id = self.id.clone();
+        self.next().await.map(|r| {
+            r.and_then(|v| {
+                serde_json::from_value(v).map_err(|e| CallError::Decode {
+                    endpoint: endpoint.into(),
+                    job_id: id,
+                    message: e.to_string(),
+                })
+            })
+        })
+    }
+}
+
+/// Submits a job to endpoint `E` and returns its handle. Used by the generated `E::submit`.
+#[doc(hidden)]
+pub async fn submit<E: Endpoint>(
+    caller: &impl Caller,
+    input: E::Input,
+) -> Result<JobHandle<E>, CallError<E::Error>> {
+    let scope = caller.call_scope();
+    let options = scope.client.options_for(E::NAME);
+    scope
+        .client
+        .steps
+        .take()
+        .map_err(|limit| CallError::StepBudgetExhausted {
+            endpoint: E::NAME.into(),
+            limit,
+        })?;
+    let input = serde_json::to_value(input).map_err(|e| CallError::Rejected {
+        endpoint: E::NAME.into(),
+        status: None,
+        message: format!("the input could not be serialized as JSON: {e}"),
+    })?;
+    let job = SubmittedJob::<E>::submit(&scope, &input, &options).await?;
+    Ok(JobHandle { job })
+}
