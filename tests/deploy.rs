@@ -10,7 +10,7 @@ use std::process::Command;
 use axum::http::Method;
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::config::{EndpointConfig, GpuChoice, Hardware, NetworkVolume, Scaler, catalog};
-use endpoint_sdk::deploy::api::ApiError;
+use endpoint_sdk::deploy::ManagementError;
 use endpoint_sdk::deploy::manifest::ManifestEndpoint;
 use endpoint_sdk::deploy::{
     Action, DeployError, DeployOptions, Deployment, Effect, ManagementApi, Manifest, PlanError,
@@ -840,7 +840,10 @@ async fn auth_failures_are_reported_with_what_to_check() {
     let DeployError::Api { source, .. } = &err else {
         panic!("{err}")
     };
-    assert!(matches!(**source, ApiError::Unauthorized(_)), "{source:?}");
+    assert!(
+        matches!(**source, ManagementError::Unauthorized(_)),
+        "{source:?}"
+    );
     assert_eq!(
         err.to_string(),
         "reading the account's endpoints failed (GET /v2/serverless): Runpod rejected the API key \

@@ -81,15 +81,6 @@ pub struct DevArgs {
     pub external: Vec<String>,
 }
 
-/// The application's name: the binary's file name.
-pub fn app_name() -> String {
-    std::env::args_os()
-        .next()
-        .map(std::path::PathBuf::from)
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "app".to_string())
-}
-
 /// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -120,7 +111,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Manifest(args) => {
-            let mut manifest = Manifest::new(app_name(), &defs)?;
+            let mut manifest = Manifest::new(crate::deploy::app_name(), &defs)?;
             manifest.image = args.image;
             println!("{}", manifest.to_json());
             Ok(())

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::api::{DEFAULT_API_URL, ManagementApi};
+use super::deployment::{DeployOptions, deploy};
 use super::dockerfile::{DockerfileOptions, dockerfile};
+use super::error::DeployError;
+use super::management::{DEFAULT_API_URL, ManagementApi};
 use super::manifest::Manifest;
-use super::{DeployError, DeployOptions, deploy, undeploy};
+use super::undeploy::undeploy;
 use crate::handler::EndpointDef;
 
 /// Options of `deploy`.
@@ -74,7 +76,7 @@ fn api_key() -> Option<String> {
 }
 
 fn app(name: Option<String>) -> String {
-    name.unwrap_or_else(crate::cli::app_name)
+    name.unwrap_or_else(super::manifest::app_name)
 }
 
 /// `deploy`: emits the Dockerfile, or plans (and unless `--dry-run` sends) the deployment of

@@ -48,7 +48,7 @@ impl DockerfileOptions {
             .as_ref()
             .and_then(|p| p.file_stem())
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(crate::cli::app_name);
+            .unwrap_or_else(super::manifest::app_name);
         let in_examples = exe
             .as_ref()
             .and_then(|p| p.parent())

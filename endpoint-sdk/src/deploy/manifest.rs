@@ -305,6 +305,15 @@ fn find_cycle(waiting: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
     }
 }
 
+/// The application's name: the binary's file name.
+pub fn app_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,26 +4,26 @@
 //! the endpoint recreated without `--force`) is found here, before anything is sent.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use super::api::{
-    ApiRequest, CreateVolumeRequest, Endpoint, ManagementApi, NetworkVolume, UpdateVolumeRequest,
-};
 use super::cost::CostEstimate;
-pub use super::desired::{Change, Effect};
-use super::desired::{
-    Creates, Desired, Fields, Ids, Resolve, Secrets, desire, diff, recreate_reason,
-};
+use super::desired::{Context, Desired, Fields, desire};
+use super::diff::{Change, diff, recreate_reason};
+use super::error::{DeployError, PlanError};
+use super::management::{ApiRequest, ManagementApi};
 use super::manifest::Manifest;
-use super::{APP_VAR, DeployError, PlanError};
+use super::output::write_line;
+use super::remote::{CreateVolumeRequest, RemoteEndpoint, RemoteVolume, UpdateVolumeRequest};
+use super::resolve::{Creates, Ids, Resolve, Secrets};
+use super::volume::{VolumeAction, VolumeKey, plan_volumes};
+use crate::protocol::vars::{ENDPOINT_APP, RUNPOD_API_KEY};
 
 /// What the account has: its endpoints and network volumes.
 #[derive(Debug, Clone, Default)]
 pub struct AccountState {
     /// Every serverless endpoint.
-    pub endpoints: Vec<Endpoint>,
+    pub endpoints: Vec<RemoteEndpoint>,
     /// Every network volume.
-    pub volumes: Vec<NetworkVolume>,
+    pub volumes: Vec<RemoteVolume>,
     /// Whether this was read from the API (`false`: assumed empty, for a dry run without a key).
     pub read: bool,
 }
@@ -79,15 +79,6 @@ impl std::fmt::Debug for PlanOptions {
     }
 }
 
-/// A network volume as deployment identifies it: by name and data center.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct VolumeKey {
-    /// The volume's name.
-    pub name: String,
-    /// Its data center.
-    pub datacenter: String,
-}
-
 /// What deployment does to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -115,28 +106,9 @@ pub enum Action {
     },
 }
 
-/// What deployment does to one network volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VolumeAction {
-    /// Create it.
-    Create,
-    /// It exists (this id) and is large enough.
-    Exists {
-        /// Its id.
-        id: String,
-    },
-    /// It exists and is smaller than configured: grow it.
-    Grow {
-        /// Its id.
-        id: String,
-        /// Its current size, GB.
-        from_gb: u32,
-    },
-}
-
 /// One request of the plan, with ids not known yet left symbolic.
 #[derive(Debug, Clone)]
-enum Step {
+pub(super) enum Step {
     CreateVolume {
         key: VolumeKey,
         size_gb: u32,
@@ -163,18 +135,162 @@ enum Step {
 /// Everything `deploy` will do, computed before anything is sent.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    app: String,
-    image: String,
-    api_url: String,
-    state_read: bool,
-    desired: Vec<Desired>,
-    actions: Vec<(String, Action)>,
-    volume_actions: Vec<(VolumeKey, u32, VolumeAction)>,
-    steps: Vec<Step>,
+    pub(super) app: String,
+    pub(super) image: String,
+    pub(super) api_url: String,
+    pub(super) state_read: bool,
+    pub(super) desired: Vec<Desired>,
+    pub(super) actions: Vec<(String, Action)>,
+    pub(super) volume_actions: Vec<(VolumeKey, u32, VolumeAction)>,
+    pub(super) steps: Vec<Step>,
+    pub(super) known: Ids,
+    pub(super) secrets: Secrets,
+    pub(super) notes: Vec<String>,
+    pub(super) cost: CostEstimate,
+}
+
+/// A plan being built: what every step so far needs, and every problem found.
+struct Builder<'a> {
+    manifest: &'a Manifest,
+    opts: &'a PlanOptions,
     known: Ids,
     secrets: Secrets,
+    steps: Vec<Step>,
+    actions: Vec<(String, Action)>,
+    problems: Vec<PlanError>,
     notes: Vec<String>,
-    cost: CostEstimate,
+}
+
+impl Builder<'_> {
+    /// Each endpoint's desired state, callees first.
+    fn desire_all(&mut self, image: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<Desired> {
+        let mut desired = Vec::new();
+        for m in self.manifest.in_deploy_order() {
+            let callees: Vec<&str> = self.manifest.call_graph.callees(&m.config.name).collect();
+            let cx = Context {
+                app: &self.manifest.app,
+                image,
+                callees: &callees,
+                env,
+            };
+            if let Some(d) = desire(
+                &cx,
+                m,
+                &mut self.secrets,
+                &mut self.problems,
+                &mut self.notes,
+            ) {
+                desired.push(d);
+            }
+        }
+        if desired.iter().any(|d| d.env.contains_key(RUNPOD_API_KEY)) && self.opts.api_key.is_none()
+        {
+            self.notes.push(
+                "RUNPOD_API_KEY is not set: a real deploy needs it, to authenticate and to give \
+                 the endpoints that call others a key for their calls"
+                    .to_string(),
+            );
+        }
+        desired
+    }
+
+    /// The volumes' steps; existing volumes' ids become known.
+    fn volumes(&mut self, state: &AccountState) -> Vec<(VolumeKey, u32, VolumeAction)> {
+        let actions = plan_volumes(self.manifest, &state.volumes, &mut self.notes);
+        for (key, size_gb, action) in &actions {
+            if let Some(id) = action.id() {
+                self.known.volumes.insert(key.clone(), id.to_string());
+            }
+            let (key, size_gb) = (key.clone(), *size_gb);
+            match action {
+                VolumeAction::Create => self.steps.push(Step::CreateVolume { key, size_gb }),
+                VolumeAction::Grow { id, .. } => self.steps.push(Step::GrowVolume {
+                    id: id.clone(),
+                    key,
+                    size_gb,
+                }),
+                VolumeAction::Exists { .. } => {}
+            }
+        }
+        actions
+    }
+
+    /// What happens to desired endpoint `i` (`d`), given the account's endpoints. Callees come
+    /// first: a callee's id is known (it exists and keeps its id) or it is created before its
+    /// callers.
+    fn endpoint(&mut self, i: usize, d: &Desired, state: &AccountState) {
+        let found: Vec<&RemoteEndpoint> = state
+            .endpoints
+            .iter()
+            .filter(|e| e.name == d.name)
+            .collect();
+        let e = match found.as_slice() {
+            [] => {
+                self.steps.push(Step::CreateEndpoint { desired: i });
+                self.actions.push((d.name.clone(), Action::Create));
+                return;
+            }
+            [e] => *e,
+            many => {
+                self.problems.push(PlanError::AmbiguousName {
+                    name: d.name.clone(),
+                    ids: many.iter().map(|e| e.id.clone()).collect(),
+                });
+                return;
+            }
+        };
+        let app = &self.manifest.app;
+        let owner = e.env.get(ENDPOINT_APP);
+        if owner != Some(app) && !self.opts.adopt {
+            self.problems.push(PlanError::NotOwned {
+                name: d.name.clone(),
+                id: e.id.clone(),
+                owner: owner.cloned(),
+                app: app.clone(),
+            });
+            return;
+        }
+        if let Some(reason) = recreate_reason(d, e) {
+            self.recreate(i, d, e, reason);
+            return;
+        }
+        let live = Resolve::Live {
+            ids: &self.known,
+            secrets: &self.secrets,
+        };
+        let (fields, changes) = diff(d, e, &live);
+        let id = e.id.clone();
+        if changes.is_empty() {
+            self.actions
+                .push((d.name.clone(), Action::Unchanged { id }));
+        } else {
+            self.steps.push(Step::UpdateEndpoint {
+                desired: i,
+                id: id.clone(),
+                fields,
+            });
+            self.actions
+                .push((d.name.clone(), Action::Update { id, changes }));
+        }
+        self.known.endpoints.insert(d.name.clone(), e.id.clone());
+    }
+
+    /// An endpoint that cannot be PATCHed: deleted and created again with `--force`, refused
+    /// without.
+    fn recreate(&mut self, i: usize, d: &Desired, e: &RemoteEndpoint, reason: String) {
+        let (name, id) = (d.name.clone(), e.id.clone());
+        if !self.opts.force {
+            self.problems
+                .push(PlanError::NeedsRecreate { name, id, reason });
+            return;
+        }
+        self.steps.push(Step::DeleteEndpoint {
+            name: name.clone(),
+            id: id.clone(),
+        });
+        self.steps.push(Step::CreateEndpoint { desired: i });
+        self.actions.push((name, Action::Recreate { id, reason }));
+    }
 }
 
 impl Plan {
@@ -192,125 +308,27 @@ impl Plan {
             .clone()
             .filter(|i| !i.trim().is_empty())
             .ok_or(DeployError::NoImage)?;
-        let mut problems: Vec<PlanError> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
-        let mut secrets = Secrets {
-            by_var: BTreeMap::new(),
-            api_key: opts.api_key.clone(),
+        let mut b = Builder {
+            manifest,
+            opts,
+            known: Ids::default(),
+            secrets: Secrets {
+                by_var: BTreeMap::new(),
+                api_key: opts.api_key.clone(),
+            },
+            steps: Vec::new(),
+            actions: Vec::new(),
+            problems: Vec::new(),
+            notes: Vec::new(),
         };
-        image_notes(&image, &mut notes);
-
-        let mut desired: Vec<Desired> = Vec::new();
-        for m in manifest.in_deploy_order() {
-            let callees: Vec<&str> = manifest.call_graph.callees(&m.config.name).collect();
-            if let Some(d) = desire(
-                &manifest.app,
-                &image,
-                m,
-                &callees,
-                env,
-                &mut secrets,
-                &mut problems,
-                &mut notes,
-            ) {
-                desired.push(d);
-            }
-        }
-        if desired.iter().any(|d| d.env.contains_key("RUNPOD_API_KEY")) && opts.api_key.is_none() {
-            notes.push(
-                "RUNPOD_API_KEY is not set: a real deploy needs it, to authenticate and to give \
-                 the endpoints that call others a key for their calls"
-                    .to_string(),
-            );
-        }
-
-        let mut known = Ids::default();
-        let mut steps: Vec<Step> = Vec::new();
-        let volume_actions = plan_volumes(manifest, state, &mut known, &mut steps, &mut notes);
-
-        // Endpoints, callees first: a callee's id is known (it exists and keeps its id) or it is
-        // created before its callers.
-        let mut actions = Vec::new();
+        image_notes(&image, &mut b.notes);
+        let desired = b.desire_all(&image, env);
+        let volume_actions = b.volumes(state);
         for (i, d) in desired.iter().enumerate() {
-            let found: Vec<&Endpoint> = state
-                .endpoints
-                .iter()
-                .filter(|e| e.name == d.name)
-                .collect();
-            let e = match found.as_slice() {
-                [] => {
-                    steps.push(Step::CreateEndpoint { desired: i });
-                    actions.push((d.name.clone(), Action::Create));
-                    continue;
-                }
-                [e] => *e,
-                many => {
-                    problems.push(PlanError::AmbiguousName {
-                        name: d.name.clone(),
-                        ids: many.iter().map(|e| e.id.clone()).collect(),
-                    });
-                    continue;
-                }
-            };
-            let owner = e.env.get(APP_VAR);
-            if owner.map(String::as_str) != Some(manifest.app.as_str()) && !opts.adopt {
-                problems.push(PlanError::NotOwned {
-                    name: d.name.clone(),
-                    id: e.id.clone(),
-                    owner: owner.cloned(),
-                    app: manifest.app.clone(),
-                });
-                continue;
-            }
-            if let Some(reason) = recreate_reason(d, e) {
-                if opts.force {
-                    steps.push(Step::DeleteEndpoint {
-                        name: d.name.clone(),
-                        id: e.id.clone(),
-                    });
-                    steps.push(Step::CreateEndpoint { desired: i });
-                    actions.push((
-                        d.name.clone(),
-                        Action::Recreate {
-                            id: e.id.clone(),
-                            reason,
-                        },
-                    ));
-                } else {
-                    problems.push(PlanError::NeedsRecreate {
-                        name: d.name.clone(),
-                        id: e.id.clone(),
-                        reason,
-                    });
-                }
-                continue;
-            }
-            let live = Resolve::Live {
-                ids: &known,
-                secrets: &secrets,
-            };
-            let (fields, changes) = diff(d, e, &live);
-            if changes.is_empty() {
-                actions.push((d.name.clone(), Action::Unchanged { id: e.id.clone() }));
-            } else {
-                steps.push(Step::UpdateEndpoint {
-                    desired: i,
-                    id: e.id.clone(),
-                    fields,
-                });
-                actions.push((
-                    d.name.clone(),
-                    Action::Update {
-                        id: e.id.clone(),
-                        changes,
-                    },
-                ));
-            }
-            known.endpoints.insert(d.name.clone(), e.id.clone());
+            b.endpoint(i, d, state);
         }
-
-        if !problems.is_empty() {
-            return Err(DeployError::Refused(problems));
+        if !b.problems.is_empty() {
+            return Err(DeployError::Refused(b.problems));
         }
         Ok(Plan {
             app: manifest.app.clone(),
@@ -318,12 +336,12 @@ impl Plan {
             api_url: opts.api_url.trim_end_matches('/').to_string(),
             state_read: state.read,
             desired,
-            actions,
+            actions: b.actions,
             volume_actions,
-            steps,
-            known,
-            secrets,
-            notes,
+            steps: b.steps,
+            known: b.known,
+            secrets: b.secrets,
+            notes: b.notes,
             cost: CostEstimate::of(manifest),
         })
     }
@@ -433,110 +451,6 @@ impl Plan {
         }
     }
 
-    /// The summary: what happens to each endpoint and volume, field by field, and the notes.
-    pub fn render_diff(&self) -> String {
-        let mut out = String::new();
-        let width = self.actions.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-        let _ = writeln!(out, "plan (callees before callers):");
-        for (name, action) in &self.actions {
-            match action {
-                Action::Create => {
-                    let _ = writeln!(out, "  + {name:<width$}  create");
-                }
-                Action::Unchanged { id } => {
-                    let _ = writeln!(out, "  = {name:<width$}  unchanged ({id})");
-                }
-                Action::Update { id, changes } => {
-                    let _ = writeln!(out, "  ~ {name:<width$}  update ({id})");
-                    for c in changes {
-                        let _ = writeln!(
-                            out,
-                            "      {}: {} → {}  [{}]",
-                            c.field, c.from, c.to, c.effect
-                        );
-                    }
-                }
-                Action::Recreate { id, reason } => {
-                    let _ = writeln!(
-                        out,
-                        "  ! {name:<width$}  recreate: delete {id} and create it again ({reason}); \
-                         it gets a new id, its queued and running jobs are cancelled"
-                    );
-                }
-            }
-        }
-        for (key, size_gb, action) in &self.volume_actions {
-            let what = match action {
-                VolumeAction::Create => format!("+ create ({size_gb} GB)"),
-                VolumeAction::Exists { id } => format!("= exists ({id})"),
-                VolumeAction::Grow { id, from_gb } => {
-                    format!("~ grow {from_gb} GB → {size_gb} GB ({id})")
-                }
-            };
-            let _ = writeln!(
-                out,
-                "  network volume {} in {}: {what}",
-                key.name, key.datacenter
-            );
-        }
-        if !self.notes.is_empty() {
-            let _ = writeln!(out, "notes:");
-            for n in &self.notes {
-                let _ = writeln!(out, "  - {n}");
-            }
-        }
-        out
-    }
-
-    /// The dry run's full text: header, diff, the exact requests, the cost estimate.
-    pub fn render_dry_run(&self) -> String {
-        let mut out = self.render_header();
-        out.push('\n');
-        out.push_str(&self.render_diff());
-        out.push('\n');
-        let requests = self.requests();
-        if requests.is_empty() {
-            let _ = writeln!(out, "requests: none, the account already matches");
-        } else {
-            let _ = writeln!(
-                out,
-                "requests (dry run: nothing was sent; each carries `Authorization: Bearer \
-                 $RUNPOD_API_KEY` and `Content-Type: application/json`):"
-            );
-            for (i, r) in requests.iter().enumerate() {
-                let _ = writeln!(out, "{}. {} {}{}", i + 1, r.method, self.api_url, r.path);
-                if let Some(body) = &r.body {
-                    let _ = writeln!(out, "{body}");
-                }
-            }
-        }
-        out.push('\n');
-        out.push_str(&self.cost.to_string());
-        out
-    }
-
-    /// Who, what, where.
-    pub fn render_header(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "app {}: {} endpoint(s), image {}",
-            self.app,
-            self.desired.len(),
-            self.image
-        );
-        let _ = writeln!(out, "management API: {} (REST v2)", self.api_url);
-        if self.state_read {
-            let _ = writeln!(out, "account: read; compared with what it has");
-        } else {
-            let _ = writeln!(
-                out,
-                "account: not read (RUNPOD_API_KEY is not set): every endpoint is planned as new"
-            );
-        }
-        out
-    }
-
     /// Sends the plan's requests in order, writing a line per request to `out`. Returns every
     /// endpoint's id. Stops at the first failure: what was sent stays, and deploying again
     /// resumes (it is idempotent).
@@ -584,87 +498,13 @@ impl Plan {
                     ids.endpoints.remove(name);
                 }
             }
-            super::write_line(
+            write_line(
                 out,
                 &format!("  {}/{total} {what}: {} done", done + 1, req.line()),
             )?;
         }
         Ok(ids.endpoints)
     }
-}
-
-/// Network volumes: each found by (name, data center), grown if smaller than configured, or
-/// created. A volume shared by several endpoints takes the largest size any of them configures.
-fn plan_volumes(
-    manifest: &Manifest,
-    state: &AccountState,
-    known: &mut Ids,
-    steps: &mut Vec<Step>,
-    notes: &mut Vec<String>,
-) -> Vec<(VolumeKey, u32, VolumeAction)> {
-    let mut sizes: BTreeMap<VolumeKey, u32> = BTreeMap::new();
-    for m in manifest.endpoints.iter() {
-        for v in m.config.volumes.iter() {
-            let key = VolumeKey {
-                name: v.name.to_string(),
-                datacenter: v.datacenter.to_string(),
-            };
-            let size = sizes.entry(key).or_insert(0);
-            *size = (*size).max(v.size_gb);
-        }
-    }
-    let mut volume_actions = Vec::new();
-    for (key, size_gb) in sizes {
-        let mut found: Vec<&NetworkVolume> = state
-            .volumes
-            .iter()
-            .filter(|v| v.name == key.name && v.data_center == key.datacenter)
-            .collect();
-        found.sort_by(|a, b| a.id.cmp(&b.id));
-        let action = match found.first() {
-            None => {
-                steps.push(Step::CreateVolume {
-                    key: key.clone(),
-                    size_gb,
-                });
-                VolumeAction::Create
-            }
-            Some(v) => {
-                if found.len() > 1 {
-                    notes.push(format!(
-                        "{} network volumes are named `{}` in {}: using {} (the first by id)",
-                        found.len(),
-                        key.name,
-                        key.datacenter,
-                        v.id
-                    ));
-                }
-                known.volumes.insert(key.clone(), v.id.clone());
-                if v.size < size_gb {
-                    steps.push(Step::GrowVolume {
-                        id: v.id.clone(),
-                        key: key.clone(),
-                        size_gb,
-                    });
-                    VolumeAction::Grow {
-                        id: v.id.clone(),
-                        from_gb: v.size,
-                    }
-                } else {
-                    if v.size > size_gb {
-                        notes.push(format!(
-                            "network volume `{}` in {} has {} GB, more than the {size_gb} GB \
-                             configured: left as is (volumes cannot shrink)",
-                            key.name, key.datacenter, v.size
-                        ));
-                    }
-                    VolumeAction::Exists { id: v.id.clone() }
-                }
-            }
-        };
-        volume_actions.push((key, size_gb, action));
-    }
-    volume_actions
 }
 
 fn image_notes(image: &str, notes: &mut Vec<String>) {
@@ -686,8 +526,8 @@ fn image_notes(image: &str, notes: &mut Vec<String>) {
 mod tests {
     use super::*;
     use crate::config::{EndpointConfig, EnvVar, Hardware, Scaler};
-    use crate::deploy::api::{CpuConfig, EndpointType, Flashboot, WorkersConfig};
     use crate::deploy::manifest::ManifestEndpoint;
+    use crate::deploy::remote::{CpuConfig, EndpointType, Flashboot, WorkersConfig};
     use serde_json::Value;
 
     fn manifest(image: &str, configs: Vec<EndpointConfig>) -> Manifest {
@@ -782,7 +622,7 @@ mod tests {
         let mut c = cpu("e");
         c.scaler = Scaler::RequestCount(3);
         let m = manifest("a:1", vec![c]);
-        let existing = Endpoint {
+        let existing = RemoteEndpoint {
             id: "ep1".into(),
             name: "e".into(),
             kind: Some(EndpointType::Queue),
@@ -819,5 +659,27 @@ mod tests {
             serde_json::json!({"workers": {"min": 0, "max": 1},
                 "scaling": {"type": "REQUEST_COUNT", "requestCount": 3}})
         );
+    }
+
+    #[test]
+    fn a_cpu_flavor_in_the_attribute_spelling_is_deployed_by_its_catalog_id() {
+        let mut c = cpu("e");
+        c.hardware = Hardware::Cpu {
+            flavor: "CPU5C_4_8".into(),
+        };
+        let p = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap();
+        let body: Value = serde_json::from_str(p.requests()[0].body.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            body["cpu"],
+            serde_json::json!([{"id": "cpu5c", "vcpuCount": 4}]),
+            "{body}"
+        );
+
+        let mut c = cpu("e");
+        c.hardware = Hardware::Cpu {
+            flavor: "cpu9z-1-1".into(),
+        };
+        let err = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap_err();
+        assert!(err.to_string().contains("cpu9z-1-1"), "{err}");
     }
 }
