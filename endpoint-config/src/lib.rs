@@ -26,6 +26,7 @@
 mod calls;
 pub mod catalog;
 mod diagnostic;
+pub mod keys;
 mod lint;
 mod model;
 #[cfg(feature = "syn")]

@@ -783,6 +783,14 @@ fn check_gpu_advice<S: Copy>(
 fn resolve_dc<S: Copy>(d: &mut Diagnostics<S>, n: &Name<S>) -> Option<&'static str> {
     match catalog::resolve_data_center(&n.value) {
         Some(dc) => Some(dc.id),
+        None if let Some(r) = catalog::retired(catalog::RetiredKind::DataCenter, &n.value) => {
+            // Left out on purpose: say why, and offer the nearest, not the nearest spelling.
+            d.error(n.span, r.message(&n.value)).with_help(format!(
+                "data centers still offered, nearest first: {}",
+                r.instead_written().join(", ")
+            ));
+            None
+        }
         None => {
             let idents: Vec<String> = catalog::DATA_CENTERS.iter().map(|d| d.ident()).collect();
             let diag = d.error(n.span, format!("unknown data center `{}`", n.value));
@@ -1137,5 +1145,32 @@ impl EndpointConfig {
         let mut d = Diagnostics::new();
         let _ = validate(&self.to_spec(), &mut d);
         d.into_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retired_data_center_gets_its_reason_and_the_nearest_ones() {
+        let config = EndpointConfig {
+            hardware: Hardware::Gpu {
+                selection: vec![GpuChoice::Pool("ADA_24".into())].into(),
+                count: 1,
+                min_cuda_version: "12.8".into(),
+            },
+            datacenters: vec![Cow::Borrowed("US-GA-2")].into(),
+            min_vram_gb: Some(20),
+            ..EndpointConfig::new("e")
+        };
+        let problems = config.check();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("no network storage"),
+            "{problems:?}"
+        );
+        assert!(!problems[0].render().contains("did you mean"));
+        assert!(problems[0].help[0].contains("nearest first: US_NC_2, US_IL_1"));
     }
 }

@@ -4,6 +4,7 @@
 //! update them.
 
 pub mod data;
+pub mod retired;
 
 use serde::Serialize;
 
@@ -11,6 +12,7 @@ pub use data::{
     CPU_FLAVORS, CUDA_VERSIONS, DATA_CENTERS, DEFAULT_MIN_CUDA_VERSION, GPU_POOLS, GPU_TYPES,
     PRICES, PRICES_AS_OF,
 };
+pub use retired::{RETIRED, Retired, RetiredKind, retired};
 
 /// One GPU model that Runpod rents out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
