@@ -1,4 +1,4 @@
-//! Who makes a call: a [`Client`] (code outside any endpoint) or a job's [`Ctx`], and what each
+//! Who makes a call: a [`Client`] (code outside any endpoint) or a job's [`Ctx`](crate::Ctx), and what each
 //! brings to the call (its [`CallScope`]: transport, deadline, cancellation, trace, step budget).
 
 use std::sync::Arc;
@@ -9,7 +9,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{CallOptions, HttpRoutes, HttpTransport, Trace, Transport};
-use crate::handler::Ctx;
 
 /// Makes calls from code outside any endpoint (a script, a web backend, a test), over a
 /// transport: in-process into a local runtime, or HTTP to the platform or `app dev`.
@@ -164,7 +163,7 @@ impl CallScope {
     }
 }
 
-/// Who makes a call: a job's [`Ctx`] (its deadline, cancellation, trace, step budget), or a
+/// Who makes a call: a job's [`Ctx`](crate::Ctx) (its deadline, cancellation, trace, step budget), or a
 /// [`Client`].
 pub trait Caller {
     /// The scope of calls made by this caller.
@@ -177,16 +176,6 @@ impl Caller for Client {
             client: self.clone(),
             deadline: None,
             cancel: CancellationToken::new(),
-        }
-    }
-}
-
-impl Caller for Ctx {
-    fn call_scope(&self) -> CallScope {
-        CallScope {
-            client: self.client(),
-            deadline: self.deadline(),
-            cancel: self.cancel_token(),
         }
     }
 }

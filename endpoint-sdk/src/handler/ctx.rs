@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
-use crate::client::{CallRecord, Client};
+use crate::client::{CallRecord, CallScope, Caller, Client};
 use crate::session::{Session, SessionError, Sessions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -312,6 +312,17 @@ impl CtxBuilder {
                 session_version: self.session_version,
                 session: tokio::sync::OnceCell::new(),
             }),
+        }
+    }
+}
+
+/// A job's calls carry its deadline and cancellation: a callee never outlives its caller.
+impl Caller for Ctx {
+    fn call_scope(&self) -> CallScope {
+        CallScope {
+            client: self.client(),
+            deadline: self.deadline(),
+            cancel: self.cancel_token(),
         }
     }
 }

@@ -161,7 +161,7 @@ impl EndpointDef {
 
     /// The handler's future for one job: decodes the input (inside its session envelope, if
     /// any), calls the handler, encodes the output. A panic propagates; runtimes use
-    /// [`EndpointDef::execute`], which catches it and enforces the deadline.
+    /// [`execute`](super::execute), which catches it and enforces the deadline.
     pub fn run(
         &self,
         state: &WorkerState,

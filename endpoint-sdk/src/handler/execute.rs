@@ -52,61 +52,59 @@ pub struct Execution {
     pub stuck: bool,
 }
 
-impl EndpointDef {
-    /// Runs one job to its end: the handler against the deadline and the cancellation of `ctx`.
-    /// `timeout` is the job's execution timeout, named in the failure when it passes.
-    pub async fn execute(
-        &self,
-        state: &WorkerState,
-        ctx: Ctx,
-        input: Arc<Value>,
-        timeout: Option<Duration>,
-        placement: &Placement,
-    ) -> Execution {
-        let deadline = ctx.deadline();
-        let cancel = ctx.cancel_token();
-        let handler = CatchUnwind(self.run(state, ctx, input));
-        let overdue = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let ended = match placement {
-            Placement::Inline => {
-                // The handler first: one that ends at its first poll never sets a timer.
-                tokio::select! {
-                    biased;
-                    r = handler => Ended::Returned(r),
-                    _ = overdue => Ended::TimedOut,
-                    _ = cancel.cancelled() => Ended::Stopped,
-                }
-            }
-            Placement::On(runtime) => {
-                let mut task = runtime.spawn(handler);
-                let ended = tokio::select! {
-                    r = &mut task => Ended::Returned(r.unwrap_or_else(|join| Err(join.into_panic()))),
-                    _ = overdue => Ended::TimedOut,
-                    _ = cancel.cancelled() => Ended::Stopped,
-                };
-                if matches!(ended, Ended::TimedOut | Ended::Stopped) {
-                    cancel.cancel();
-                    task.abort();
-                    let stuck = tokio::time::timeout(STUCK_GRACE, &mut task).await.is_err();
-                    if stuck {
-                        return Execution {
-                            outcome: ended.outcome(timeout),
-                            stuck: true,
-                        };
-                    }
-                }
-                ended
-            }
-        };
-        Execution {
-            outcome: ended.outcome(timeout),
-            stuck: false,
+/// Runs one job of `def` to its end: the handler against the deadline and the cancellation of
+/// `ctx`. `timeout` is the job's execution timeout, named in the failure when it passes.
+pub async fn execute(
+    def: &EndpointDef,
+    state: &WorkerState,
+    ctx: Ctx,
+    input: Arc<Value>,
+    timeout: Option<Duration>,
+    placement: &Placement,
+) -> Execution {
+    let deadline = ctx.deadline();
+    let cancel = ctx.cancel_token();
+    let handler = CatchUnwind(def.run(state, ctx, input));
+    let overdue = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
         }
+    };
+    let ended = match placement {
+        Placement::Inline => {
+            // The handler first: one that ends at its first poll never sets a timer.
+            tokio::select! {
+                biased;
+                r = handler => Ended::Returned(r),
+                _ = overdue => Ended::TimedOut,
+                _ = cancel.cancelled() => Ended::Stopped,
+            }
+        }
+        Placement::On(runtime) => {
+            let mut task = runtime.spawn(handler);
+            let ended = tokio::select! {
+                r = &mut task => Ended::Returned(r.unwrap_or_else(|join| Err(join.into_panic()))),
+                _ = overdue => Ended::TimedOut,
+                _ = cancel.cancelled() => Ended::Stopped,
+            };
+            if matches!(ended, Ended::TimedOut | Ended::Stopped) {
+                cancel.cancel();
+                task.abort();
+                let stuck = tokio::time::timeout(STUCK_GRACE, &mut task).await.is_err();
+                if stuck {
+                    return Execution {
+                        outcome: ended.outcome(timeout),
+                        stuck: true,
+                    };
+                }
+            }
+            ended
+        }
+    };
+    Execution {
+        outcome: ended.outcome(timeout),
+        stuck: false,
     }
 }
 

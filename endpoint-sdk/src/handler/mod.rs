@@ -1,6 +1,6 @@
 //! The handler: an endpoint's typed function behind a JSON-in, JSON-out interface that every
 //! runtime (the local runtime, the production worker, test-input mode) drives the same way, with
-//! its per-worker state built once, and the one path that runs a job ([`EndpointDef::execute`]).
+//! its per-worker state built once, and the one path that runs a job ([`execute`]).
 
 mod ctx;
 mod def;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use ctx::{Ctx, CtxBuilder, JobSink};
 pub use def::{EndpointDef, WorkerState};
-pub use execute::{Execution, Outcome, Placement};
+pub use execute::{Execution, Outcome, Placement, execute};
 pub use init::{InitError, InitFn};
 #[doc(hidden)]
 pub use init::{init_discard, init_none, init_state};

@@ -27,7 +27,6 @@
 //! # Ok(()) }
 //! ```
 
-mod builder;
 mod error;
 pub mod events;
 mod janitor;
@@ -38,13 +37,9 @@ mod shared;
 mod shell;
 mod simulated;
 mod state;
-mod transport;
-mod worker_api;
 
-pub use builder::LocalRuntimeBuilder;
 pub use error::RuntimeError;
 pub use events::{EventSink, Interest, RuntimeEvent, StopReason};
 pub use options::RuntimeOptions;
-pub use runtime::{LocalRuntime, RuntimeHandle};
-pub use transport::LocalTransport;
-pub use worker_api::JobReport;
+pub use runtime::{LocalRuntime, LocalRuntimeBuilder, LocalTransport, RuntimeHandle};
+pub use state::JobReport;

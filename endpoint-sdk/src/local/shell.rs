@@ -12,9 +12,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::RuntimeError;
 use super::shared::Shared;
+use super::state::JobReport;
 use super::state::{Direct, Effects, EndpointState, JobId, Runner, Settings, TakenJob};
-use super::{JobReport, RuntimeError};
 use crate::config::EndpointConfig;
 use crate::handler::EndpointDef;
 use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};

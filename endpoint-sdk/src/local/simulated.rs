@@ -1,5 +1,5 @@
 //! A simulated worker: cold start, `init` once, then up to `concurrency` jobs at a time, each
-//! run by the one execution path ([`EndpointDef::execute`]) under its execution timeout, until
+//! run by the one execution path ([`execute`](crate::handler::execute)) under its execution timeout, until
 //! the janitor stops it (idle timeout) or the runtime shuts down. A `/runsync` job that finds
 //! nothing queued before it and a free slot starts on that slot at once and runs in the
 //! request's task ([`Detachable`]); every other job is taken by the worker's own task.
@@ -14,10 +14,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::JobReport;
 use super::shell::LocalEndpoint;
-use super::state::{Runner, TakenJob};
-use crate::handler::{Ctx, EndpointDef, JobSink, Outcome, Placement};
+use super::state::{JobReport, Runner, TakenJob};
+use crate::handler::{Ctx, EndpointDef, JobSink, Outcome, Placement, execute};
 use crate::protocol::{StatusObject, envelope};
 
 /// Runs one simulated worker until it is stopped.
@@ -123,15 +122,15 @@ pub(crate) async fn run_job(
     if let Some(client) = runner.client.clone() {
         ctx = ctx.client(client, ep.config.max_steps);
     }
-    let done = def
-        .execute(
-            &runner.state,
-            ctx.build(),
-            job.input,
-            job.execution_timeout,
-            &Placement::Inline,
-        )
-        .await;
+    let done = execute(
+        &def,
+        &runner.state,
+        ctx.build(),
+        job.input,
+        job.execution_timeout,
+        &Placement::Inline,
+    )
+    .await;
     let outcome = match done.outcome {
         Outcome::Completed(v) => JobReport::Output(v),
         Outcome::Failed(f) => JobReport::Error(f.to_wire()),

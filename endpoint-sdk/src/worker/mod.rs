@@ -37,7 +37,7 @@ pub use env::{EnvError, WorkerEnv};
 pub use test_input::{TestInputError, run_test_input};
 
 use crate::handler::{
-    Ctx, EndpointDef, InitError, JobSink, Outcome, Placement, WorkerState, panic_message,
+    Ctx, EndpointDef, InitError, JobSink, Outcome, Placement, WorkerState, execute, panic_message,
 };
 use crate::protocol::limits::RESULT_LIMIT;
 use crate::protocol::vars::ENDPOINT_NAME;
@@ -446,9 +446,8 @@ impl JobRunner {
             .build();
         tracing::info!("job started");
         let placement = Placement::On(self.handlers.clone());
-        let done = self
-            .def
-            .execute(&self.state, ctx, Arc::new(job.input), timeout, &placement)
+        let input = Arc::new(job.input);
+        let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)
             .instrument(tracing::Span::current())
             .await;
         if done.stuck {

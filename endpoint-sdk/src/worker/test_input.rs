@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::handler::{Ctx, EndpointDef, InitError, Outcome, Placement};
+use crate::handler::{Ctx, EndpointDef, InitError, Outcome, Placement, execute};
 use crate::protocol::{JobStatus, StatusObject, envelope};
 use crate::session::{Sessions, StoreError};
 
@@ -59,9 +59,15 @@ pub async fn run_test_input(
         .deadline(timeout.map(|t| started + t))
         .session(session, Sessions::from_env()?, def.session_version())
         .build();
-    let done = def
-        .execute(&state, ctx, Arc::new(input), timeout, &Placement::Inline)
-        .await;
+    let done = execute(
+        def,
+        &state,
+        ctx,
+        Arc::new(input),
+        timeout,
+        &Placement::Inline,
+    )
+    .await;
     let (status, output, error) = match done.outcome {
         Outcome::Completed(v) => (JobStatus::Completed, Some(v), None),
         Outcome::Failed(f) => (JobStatus::Failed, None, Some(f.to_wire())),

@@ -6,8 +6,19 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{Effects, EndpointState};
-use crate::local::{JobReport, RuntimeEvent};
+use crate::local::RuntimeEvent;
 use crate::protocol::{JobStatus, StatusObject};
+
+/// How a worker ends a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobReport {
+    /// Finished with an output.
+    Output(Value),
+    /// Failed; the wire `error` string.
+    Error(String),
+    /// Ran past its deadline (reported by the worker itself).
+    TimedOut(String),
+}
 
 /// The input of a job that no longer needs it (one shared value, not an allocation per job).
 fn null_input() -> std::sync::Arc<Value> {
@@ -197,7 +208,8 @@ mod tests {
     use serde_json::json;
 
     use super::super::testing::{fx, ready_worker, settings, state, submit};
-    use crate::local::{JobReport, RuntimeEvent};
+    use super::JobReport;
+    use crate::local::RuntimeEvent;
     use crate::protocol::JobStatus;
 
     #[test]

@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 pub(crate) use effects::Effects;
 pub(crate) use enqueue::Direct;
+pub use finish::JobReport;
 pub(crate) use job::{JobId, JobRecord, TakenJob};
 pub(crate) use settings::Settings;
 pub(crate) use worker::{Runner, WorkerPhase, WorkerRecord, new_worker_id};

@@ -75,7 +75,8 @@ mod tests {
     use std::time::Duration;
 
     use super::super::testing::{fx, ready_worker, settings, state, submit};
-    use crate::local::{JobReport, RuntimeError};
+    use crate::local::RuntimeError;
+    use crate::local::state::JobReport;
     use crate::protocol::JobStatus;
 
     #[test]

@@ -8,10 +8,17 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+mod builder;
+mod transport;
+mod worker_api;
+
+pub use builder::LocalRuntimeBuilder;
+pub use transport::LocalTransport;
+
 use super::shared::Shared;
 use super::shell::LocalEndpoint;
 use super::simulated::{Detachable, run_job};
-use super::{LocalRuntimeBuilder, LocalTransport, RuntimeError, RuntimeEvent, RuntimeOptions};
+use super::{RuntimeError, RuntimeEvent, RuntimeOptions};
 use crate::client::Client;
 use crate::config::EndpointConfig;
 use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};

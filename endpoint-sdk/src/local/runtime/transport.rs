@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{LocalRuntime, RuntimeError, RuntimeHandle};
+use super::{LocalRuntime, RuntimeHandle};
 use crate::boxed::BoxFuture;
 use crate::client::{Transport, TransportError};
+use crate::local::RuntimeError;
 use crate::protocol::{JobStatus, RunRequest, StatusObject};
 
 /// Calls into a local runtime, in the same process.

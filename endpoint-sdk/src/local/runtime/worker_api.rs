@@ -6,19 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{LocalRuntime, RuntimeError};
+use super::LocalRuntime;
+use crate::local::RuntimeError;
+use crate::local::state::JobReport;
 use crate::protocol::JobObject;
-
-/// How a worker ends a job.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JobReport {
-    /// Finished with an output.
-    Output(Value),
-    /// Failed; the wire `error` string.
-    Error(String),
-    /// Ran past its deadline (reported by the worker itself).
-    TimedOut(String),
-}
 
 impl LocalRuntime {
     /// `job-take`: up to `max` jobs for `worker`, waiting up to `wait` for one. A worker seen

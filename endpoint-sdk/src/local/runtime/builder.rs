@@ -7,16 +7,14 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::events::Sinks;
-use super::shared::Shared;
-use super::shell::LocalEndpoint;
-use super::{
-    EventSink, LocalRuntime, LocalTransport, RuntimeError, RuntimeEvent, RuntimeHandle,
-    RuntimeOptions, janitor,
-};
+use super::{LocalRuntime, LocalTransport, RuntimeHandle};
 use crate::client::Client;
 use crate::config::EndpointConfig;
 use crate::handler::{EndpointDef, Handler};
+use crate::local::events::Sinks;
+use crate::local::shared::Shared;
+use crate::local::shell::LocalEndpoint;
+use crate::local::{EventSink, RuntimeError, RuntimeEvent, RuntimeOptions, janitor};
 
 /// How many events a subscriber of [`LocalRuntime::events`] may fall behind by.
 const BROADCAST_CAPACITY: usize = 16_384;
