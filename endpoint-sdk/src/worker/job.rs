@@ -1,0 +1,111 @@
+//! One job on the production worker: its `Ctx`, the one execution path on the handler threads,
+//! and its result posted (after its updates), with the platform's size limit enforced.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::platform::Platform;
+use super::posts::OrderedPosts;
+use super::slots::Slots;
+use crate::handler::{Ctx, EndpointDef, Outcome, Placement, WorkerState, execute};
+use crate::protocol::limits::RESULT_LIMIT;
+use crate::protocol::{JobFailure, JobObject, envelope};
+
+#[derive(Clone)]
+pub(super) struct JobRunner {
+    pub(super) def: EndpointDef,
+    pub(super) state: WorkerState,
+    pub(super) platform: Platform,
+    pub(super) slots: Arc<Slots>,
+    pub(super) handlers: tokio::runtime::Handle,
+    pub(super) replace: CancellationToken,
+    pub(super) client: crate::client::Client,
+    pub(super) sessions: crate::session::Sessions,
+    /// The endpoint's session version tag, made once for the worker's jobs.
+    pub(super) session_version: Arc<str>,
+}
+
+impl JobRunner {
+    pub(super) async fn run(self, wire: JobObject, stop: CancellationToken) {
+        let span = tracing::info_span!("job", request_id = %wire.id);
+        self.run_in_span(wire, stop).instrument(span).await
+    }
+
+    async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
+        let id = job.id;
+        let session = envelope::peek(&job.input).map(str::to_string);
+        let started = Instant::now();
+        let timeout = self.def.config.execution_timeout();
+        let posts = OrderedPosts::start(self.platform.clone(), id.clone());
+        let ctx = Ctx::builder(self.def.name(), &id)
+            .worker_id(&self.platform.env().worker_id)
+            .deadline(timeout.map(|t| started + t))
+            .cancel(stop)
+            .sink(posts.clone())
+            .client(self.client.clone(), self.def.config.max_steps)
+            .session(session, self.sessions.clone(), self.session_version.clone())
+            .build();
+        tracing::info!("job started");
+        let placement = Placement::On(self.handlers.clone());
+        let input = Arc::new(job.input);
+        let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)
+            .instrument(tracing::Span::current())
+            .await;
+        if done.stuck {
+            tracing::error!("the handler ignored cancellation: its thread is stuck");
+            self.replace.cancel();
+        }
+        posts.flush().await;
+        let mut body = match done.outcome {
+            Outcome::Stopped => {
+                // The platform already ended the job; it expects no result.
+                tracing::info!("job stopped by the platform after {:?}", started.elapsed());
+                if done.stuck {
+                    let _ = self
+                        .platform
+                        .done(&id, &serde_json::json!({ "stopPod": true }), false)
+                        .await;
+                }
+                self.slots.remove(&id);
+                return;
+            }
+            Outcome::TimedOut(mut failure) => {
+                if done.stuck {
+                    failure.message.push_str(
+                        "; the handler ignored cancellation, so this worker asks to be replaced",
+                    );
+                }
+                failure_body(failure)
+            }
+            Outcome::Completed(output) => serde_json::json!({ "output": output }),
+            Outcome::Failed(failure) => failure_body(failure),
+        };
+        // A result the platform would refuse becomes a clear error instead of vanishing.
+        let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
+        if size > RESULT_LIMIT {
+            body = failure_body(JobFailure::output_too_large(size));
+        }
+        if done.stuck {
+            body["stopPod"] = Value::Bool(true);
+        }
+        let failed = body.get("error").is_some();
+        match self.platform.done(&id, &body, false).await {
+            Ok(()) if failed => tracing::warn!(
+                "job failed after {:?}: {}",
+                started.elapsed(),
+                JobFailure::from_wire(body["error"].as_str().unwrap_or_default())
+            ),
+            Ok(()) => tracing::info!("job completed in {:?}", started.elapsed()),
+            Err(e) => tracing::error!("the result was not delivered: {e}"),
+        }
+        self.slots.remove(&id);
+    }
+}
+
+fn failure_body(f: JobFailure) -> Value {
+    serde_json::json!({ "error": f.to_wire() })
+}
