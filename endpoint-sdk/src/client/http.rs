@@ -98,7 +98,7 @@ impl HttpRoutes {
     }
 
     /// The base URL of endpoint `name`'s routes.
-    pub fn endpoint_url(&self, name: &str) -> String {
+    pub(crate) fn endpoint_url(&self, name: &str) -> String {
         let suffix = endpoint_suffix(name);
         if let Some(url) = self.urls.get(&suffix) {
             return url.clone();

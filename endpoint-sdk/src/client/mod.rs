@@ -22,7 +22,7 @@ mod caller;
 mod error;
 mod fan_out;
 mod handle;
-pub mod http;
+mod http;
 mod options;
 pub mod trace;
 mod transport;
