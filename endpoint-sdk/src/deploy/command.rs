@@ -12,6 +12,7 @@ use super::management::{DEFAULT_API_URL, ManagementApi};
 use super::manifest::Manifest;
 use super::undeploy::undeploy;
 use crate::handler::EndpointDef;
+use crate::protocol::vars::{RUNPOD_API_KEY, RUNPOD_API_URL};
 
 /// Options of `deploy`.
 #[derive(Debug, Clone, Args)]
@@ -37,7 +38,7 @@ pub struct DeployArgs {
     #[arg(long, requires = "emit_dockerfile")]
     pub package: Option<String>,
     /// The management API's base URL.
-    #[arg(long, env = "RUNPOD_API_URL", default_value = DEFAULT_API_URL)]
+    #[arg(long, env = RUNPOD_API_URL, default_value = DEFAULT_API_URL)]
     pub api_url: String,
     /// Delete and re-create endpoints that cannot be updated in place (GPU ↔ CPU, or a
     /// load-balancer endpoint of the same name): they get new ids and lose queued jobs. With
@@ -59,7 +60,7 @@ pub struct UndeployArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The management API's base URL.
-    #[arg(long, env = "RUNPOD_API_URL", default_value = DEFAULT_API_URL)]
+    #[arg(long, env = RUNPOD_API_URL, default_value = DEFAULT_API_URL)]
     pub api_url: String,
     /// Also delete endpoints of the same names that this application did not deploy.
     #[arg(long)]
@@ -70,7 +71,7 @@ pub struct UndeployArgs {
 }
 
 fn api_key() -> Option<String> {
-    std::env::var("RUNPOD_API_KEY")
+    std::env::var(RUNPOD_API_KEY)
         .ok()
         .filter(|k| !k.trim().is_empty())
 }
