@@ -1,0 +1,160 @@
+//! The plan's unit tests: what a manifest and an account become.
+
+use super::*;
+use crate::config::{EndpointConfig, EnvVar, Hardware, Scaler};
+use crate::deploy::manifest::ManifestEndpoint;
+use crate::deploy::remote::{CpuConfig, EndpointType, Flashboot, WorkersConfig};
+use serde_json::Value;
+
+fn manifest(image: &str, configs: Vec<EndpointConfig>) -> Manifest {
+    Manifest::build(
+        "app",
+        configs
+            .into_iter()
+            .map(|config| ManifestEndpoint {
+                rust_path: "app::e".into(),
+                config,
+            })
+            .collect(),
+    )
+    .unwrap()
+    .with_image(image)
+}
+
+fn cpu(name: &str) -> EndpointConfig {
+    let mut c = EndpointConfig::new(name.to_string());
+    c.hardware = Hardware::Cpu {
+        flavor: "cpu3c-2-4".into(),
+    };
+    c
+}
+
+fn plan(m: &Manifest, state: &AccountState) -> Result<Plan, DeployError> {
+    Plan::new(m, state, &PlanOptions::default(), &|_| None)
+}
+
+#[test]
+fn unversioned_images_and_unbounded_endpoints_are_noted() {
+    let mut c = cpu("e");
+    c.execution_timeout_ms = None;
+    c.allow = vec!["no_execution_timeout".into()].into();
+    let p = plan(
+        &manifest("ghcr.io/acme/app", vec![c]),
+        &AccountState::unknown(),
+    )
+    .unwrap();
+    assert!(
+        p.notes()[0].contains("has no version tag"),
+        "{:?}",
+        p.notes()
+    );
+    assert!(p.notes()[1].contains("604800000 ms"), "{:?}", p.notes());
+    assert!(
+        p.requests()[0]
+            .body
+            .as_ref()
+            .unwrap()
+            .contains(r#""timeout": 604800000"#)
+    );
+
+    let p = plan(
+        &manifest("registry:5000/acme/app:1.2", vec![cpu("e")]),
+        &AccountState::unknown(),
+    )
+    .unwrap();
+    assert!(p.notes().is_empty(), "a port is not a tag: {:?}", p.notes());
+    let p = plan(
+        &manifest("acme/app@sha256:abc", vec![cpu("e")]),
+        &AccountState::unknown(),
+    )
+    .unwrap();
+    assert!(p.notes().is_empty(), "{:?}", p.notes());
+}
+
+#[test]
+fn variables_deploy_sets_cannot_be_set_by_the_config_and_no_image_is_refused() {
+    let mut c = cpu("e");
+    c.env = vec![EnvVar {
+        key: "ENDPOINT_NAME".into(),
+        value: "other".into(),
+    }]
+    .into();
+    let err = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("e: `ENDPOINT_NAME` is set by the SDK"),
+        "{err}"
+    );
+    let mut m = manifest("a:1", vec![cpu("e")]);
+    m.image = None;
+    assert!(matches!(
+        plan(&m, &AccountState::unknown()),
+        Err(DeployError::NoImage)
+    ));
+}
+
+#[test]
+fn an_idle_timeout_left_from_queue_delay_is_dropped_when_switching_to_request_count() {
+    let mut c = cpu("e");
+    c.scaler = Scaler::RequestCount(3);
+    let m = manifest("a:1", vec![c]);
+    let existing = RemoteEndpoint {
+        id: "ep1".into(),
+        name: "e".into(),
+        kind: Some(EndpointType::Queue),
+        image: Some("a:1".into()),
+        env: BTreeMap::from([
+            ("ENDPOINT_APP".to_string(), "app".to_string()),
+            ("ENDPOINT_NAME".to_string(), "e".to_string()),
+        ]),
+        gpu: None,
+        cpu: Some(vec![CpuConfig {
+            id: "cpu3c".into(),
+            vcpu_count: 2,
+        }]),
+        workers: Some(WorkersConfig {
+            min: 0,
+            max: 1,
+            idle_timeout: Some(60),
+        }),
+        scaling: Some(serde_json::json!({"type": "QUEUE_DELAY", "queueDelay": 4})),
+        data_center_ids: vec![],
+        network_volumes: vec![],
+        timeout: Some(600_000),
+        flashboot: Some(Flashboot::Flashboot),
+    };
+    let state = AccountState {
+        endpoints: vec![existing],
+        volumes: vec![],
+        read: true,
+    };
+    let p = plan(&m, &state).unwrap();
+    let body: Value = serde_json::from_str(p.requests()[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"workers": {"min": 0, "max": 1},
+            "scaling": {"type": "REQUEST_COUNT", "requestCount": 3}})
+    );
+}
+
+#[test]
+fn a_cpu_flavor_in_the_attribute_spelling_is_deployed_by_its_catalog_id() {
+    let mut c = cpu("e");
+    c.hardware = Hardware::Cpu {
+        flavor: "CPU5C_4_8".into(),
+    };
+    let p = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap();
+    let body: Value = serde_json::from_str(p.requests()[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        body["cpu"],
+        serde_json::json!([{"id": "cpu5c", "vcpuCount": 4}]),
+        "{body}"
+    );
+
+    let mut c = cpu("e");
+    c.hardware = Hardware::Cpu {
+        flavor: "cpu9z-1-1".into(),
+    };
+    let err = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap_err();
+    assert!(err.to_string().contains("cpu9z-1-1"), "{err}");
+}
