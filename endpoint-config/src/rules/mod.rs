@@ -3,6 +3,10 @@
 //! returns a config (with defaults where a value was bad), so the attribute can still generate
 //! code that keeps follow-on errors away.
 
+mod allow;
+mod name;
+mod support;
+
 use std::borrow::Cow;
 
 use crate::catalog::{self, GpuName, GpuType};
@@ -14,6 +18,12 @@ use crate::model::{
 };
 use crate::spec::{Int, Name, NameList, Spec};
 use crate::suggest::did_you_mean;
+
+use allow::check_allow;
+use name::check_name;
+pub use name::is_valid_name;
+pub use support::group;
+use support::in_range;
 
 /// Checks a spec against the catalog and the platform's rules.
 pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConfig {
@@ -245,114 +255,6 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         max_steps,
         allow: allow.into(),
     }
-}
-
-/// Checks that an integer lies in `range`; reports and returns `None` otherwise.
-fn in_range<S: Copy>(
-    d: &mut Diagnostics<S>,
-    v: &Int<S>,
-    range: std::ops::RangeInclusive<i128>,
-    key: &str,
-    unit: &str,
-) -> Option<i128> {
-    if range.contains(&v.value) {
-        Some(v.value)
-    } else {
-        let diag = d.error(
-            v.span,
-            format!(
-                "`{key} = {}` is out of range: the platform accepts {} to {} {unit}",
-                group(v.value),
-                group(*range.start()),
-                group(*range.end())
-            ),
-        );
-        let clamped = v.value.clamp(*range.start(), *range.end());
-        diag.with_help(format!("e.g. `{key} = {}`", group(clamped)));
-        None
-    }
-}
-
-/// Writes an integer with `_` every three digits, as a Rust literal would (`604_800_000`).
-pub fn group(n: i128) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 3 {
-            out.push('_');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-fn check_allow<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Vec<Text> {
-    let mut out: Vec<Text> = Vec::new();
-    for a in &spec.allow {
-        match Lint::from_name(&a.value) {
-            Some(lint) => {
-                d.allow(lint);
-                out.push(Cow::Borrowed(lint.name()));
-            }
-            None => {
-                let names = Lint::ALL.map(|l| l.name());
-                let diag = d.error(a.span, format!("unknown rule `{}` in `allow(..)`", a.value));
-                if let Some(m) = did_you_mean(&a.value, names) {
-                    diag.with_help(format!("did you mean `{m}`?"));
-                }
-                diag.with_help(format!("rules that can be allowed: {}", names.join(", ")));
-            }
-        }
-    }
-    out
-}
-
-/// Whether `name` is a valid endpoint name.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    first_ok
-        && name.len() <= limits::NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !name.ends_with("-fb")
-}
-
-fn check_name<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Text {
-    let (value, span, explicit) = match &spec.name {
-        Some(n) => (n.value.clone(), n.span, true),
-        None => (
-            spec.fn_name.value.trim_start_matches("r#").to_string(),
-            spec.fn_name.span,
-            false,
-        ),
-    };
-    if !is_valid_name(&value) {
-        let why = if value.is_empty() {
-            "it is empty".to_string()
-        } else if value.len() > limits::NAME_LEN {
-            format!("it is longer than {} characters", limits::NAME_LEN)
-        } else if value.ends_with("-fb") {
-            "the `-fb` suffix is reserved by the platform for FlashBoot".to_string()
-        } else {
-            "it must start with a letter or digit and contain only ASCII letters, digits, `-` \
-             and `_`"
-                .to_string()
-        };
-        let diag = d.error(
-            span,
-            format!("`{value}` is not a valid endpoint name: {why}"),
-        );
-        if !explicit {
-            diag.with_help(
-                "the name comes from the function's name; set one with `name = \"my-endpoint\"`",
-            );
-        } else {
-            diag.with_help("e.g. `name = \"web-retrieval\"`");
-        }
-    }
-    Cow::Owned(value)
 }
 
 fn check_workers<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Workers {
