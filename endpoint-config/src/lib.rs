@@ -31,9 +31,9 @@ mod lint;
 mod model;
 #[cfg(feature = "syn")]
 pub mod parse;
+mod rules;
 pub mod spec;
 mod suggest;
-mod validate;
 pub mod vars;
 
 pub use calls::{callee_bounded, callee_fits};
@@ -43,6 +43,6 @@ pub use model::{
     EndpointConfig, EnvVar, GpuChoice, Hardware, List, NetworkVolume, Scaler, Text, Workers,
     defaults, limits,
 };
+pub use rules::{group, is_valid_name, validate};
 pub use spec::{Spanned, Spec};
 pub use suggest::did_you_mean;
-pub use validate::{group, is_valid_name, validate};

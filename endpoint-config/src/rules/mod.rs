@@ -3,17 +3,32 @@
 //! returns a config (with defaults where a value was bad), so the attribute can still generate
 //! code that keeps follow-on errors away.
 
+mod allow;
+mod name;
+mod scaling;
+mod support;
+mod timeouts;
+mod workers;
+
 use std::borrow::Cow;
 
 use crate::catalog::{self, GpuName, GpuType};
 use crate::diagnostic::Diagnostics;
 use crate::lint::Lint;
 use crate::model::{
-    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Scaler, Text, Workers, defaults,
-    limits,
+    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Text, Workers, defaults, limits,
 };
 use crate::spec::{Int, Name, NameList, Spec};
 use crate::suggest::did_you_mean;
+
+use allow::check_allow;
+use name::check_name;
+pub use name::is_valid_name;
+use scaling::{check_idle_with_request_count, check_scaler};
+pub use support::group;
+use support::in_range;
+use timeouts::{check_execution_timeout, check_idle_timeout};
+use workers::{check_concurrency, check_warm_worker, check_workers};
 
 /// Checks a spec against the catalog and the platform's rules.
 pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConfig {
@@ -25,132 +40,11 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     let volumes = check_volumes(spec, d, &datacenters, &hardware);
     let (env, secrets) = check_env(spec, d);
 
-    if let (Some(idle), Some(scaler)) = (&spec.idle_timeout, &spec.scaler)
-        && scaler.kind.value.to_ascii_lowercase().replace('_', "") == "requestcount"
-    {
-        d.error(
-            idle.span,
-            "`idle_timeout` cannot be combined with `scaler = request_count(..)`: the platform \
-             refuses it (the request-count scaler retires idle workers itself)",
-        )
-        .with_help(
-            "remove `idle_timeout`, or use `scaler = queue_delay(seconds)` to keep idle workers \
-             up for a while",
-        );
-    }
-    let idle_timeout_s = spec
-        .idle_timeout
-        .as_ref()
-        .and_then(|v| in_range(d, v, limits::IDLE_TIMEOUT_S, "idle_timeout", "seconds"))
-        .map_or(defaults::IDLE_TIMEOUT_S, |v| v as u32);
-
-    let execution_timeout_ms = match &spec.execution_timeout_ms {
-        Some(v) => in_range(
-            d,
-            v,
-            limits::EXECUTION_TIMEOUT_MS,
-            "execution_timeout_ms",
-            "milliseconds (5 s to 7 days)",
-        )
-        // Out of range: checks that depend on it (a callee's timeout below its caller's) see
-        // the nearest valid value, so the one mistake is not reported twice.
-        .or_else(|| {
-            Some(v.value.clamp(
-                *limits::EXECUTION_TIMEOUT_MS.start(),
-                *limits::EXECUTION_TIMEOUT_MS.end(),
-            ))
-        })
-        .map(|v| v as u64),
-        None => {
-            if let Some(diag) = d.lint(
-                Lint::NoExecutionTimeout,
-                spec.attr_span,
-                "missing `execution_timeout_ms`: every endpoint needs a ceiling, so that a stuck \
-                 job cannot hold a worker (and its GPU) forever",
-            ) {
-                diag.with_help(
-                    "add e.g. `execution_timeout_ms = 600_000` (10 minutes; the platform allows \
-                     5_000 ms to 7 days)",
-                );
-                Some(600_000)
-            } else {
-                None
-            }
-        }
-    };
-
-    let concurrency = match &spec.concurrency {
-        Some(v) if v.value < 1 => {
-            d.error(
-                v.span,
-                format!(
-                    "`concurrency = {}`: a worker must run at least one job at a time",
-                    v.value
-                ),
-            )
-            .with_help("use `concurrency = 1` (one job per worker) or more for async handlers");
-            defaults::CONCURRENCY
-        }
-        Some(v) => match u32::try_from(v.value) {
-            Ok(c) => {
-                if c > limits::HIGH_CONCURRENCY
-                    && let Some(diag) = d.lint(
-                        Lint::HighConcurrency,
-                        v.span,
-                        format!(
-                            "`concurrency = {c}` runs more than {} jobs at once on one worker",
-                            limits::HIGH_CONCURRENCY
-                        ),
-                    )
-                {
-                    diag.with_help(
-                        "one worker's memory and CPU are shared by all its jobs; prefer more \
-                         workers (`workers = (min, max)`) over very high concurrency",
-                    );
-                }
-                c
-            }
-            Err(_) => {
-                d.error(v.span, format!("`concurrency = {}` is too large", v.value));
-                defaults::CONCURRENCY
-            }
-        },
-        None => defaults::CONCURRENCY,
-    };
-
-    let scaler = match &spec.scaler {
-        None => Scaler::QueueDelay(defaults::SCALER_VALUE),
-        Some(s) => {
-            let value = if s.value.value < 1 {
-                d.error(
-                    s.value.span,
-                    format!("scaler value {} must be at least 1", s.value.value),
-                )
-                .with_help(
-                    "`queue_delay(N)`: add a worker once a job has waited N seconds; \
-                     `request_count(N)`: one worker per N queued or running jobs",
-                );
-                defaults::SCALER_VALUE
-            } else {
-                u32::try_from(s.value.value).unwrap_or(u32::MAX)
-            };
-            let kind = s.kind.value.to_ascii_lowercase().replace('_', "");
-            match kind.as_str() {
-                "queuedelay" => Scaler::QueueDelay(value),
-                "requestcount" => Scaler::RequestCount(value),
-                _ => {
-                    let diag = d.error(s.kind.span, format!("unknown scaler `{}`", s.kind.value));
-                    if let Some(m) = did_you_mean(&s.kind.value, ["queue_delay", "request_count"]) {
-                        diag.with_help(format!("did you mean `{m}`?"));
-                    }
-                    diag.with_help(
-                        "use `scaler = queue_delay(seconds)` or `scaler = request_count(jobs)`",
-                    );
-                    Scaler::QueueDelay(value)
-                }
-            }
-        }
-    };
+    check_idle_with_request_count(spec, d);
+    let idle_timeout_s = check_idle_timeout(spec, d);
+    let execution_timeout_ms = check_execution_timeout(spec, d);
+    let concurrency = check_concurrency(spec, d);
+    let scaler = check_scaler(spec, d);
 
     // Advice about the GPU selection only makes sense when every GPU name resolved.
     let gpu_names_ok = spec.gpu.as_ref().is_none_or(|g| {
@@ -174,28 +68,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     }
 
     let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
-    if interactive && workers.min == 0 {
-        let span = spec
-            .workers
-            .as_ref()
-            .map(|w| w.min.as_ref().map_or(w.span, |m| m.span))
-            .or(spec.interactive.as_ref().map(|i| i.span))
-            .unwrap_or(spec.attr_span);
-        if let Some(diag) = d.lint(
-            Lint::InteractiveColdStart,
-            span,
-            "an interactive endpoint with a worker minimum of 0 makes its first user wait for a \
-             cold start (often 20–90 s on a GPU)",
-        ) {
-            let gpu_list = spec.gpu.as_ref().is_some_and(|g| g.items.len() > 1);
-            let max = if gpu_list {
-                workers.max.max(limits::FALLBACK_MIN_WORKERS)
-            } else {
-                workers.max.max(1)
-            };
-            diag.with_help(format!("keep a warm worker: `workers = (1, {max})`"));
-        }
-    }
+    check_warm_worker(spec, d, workers, interactive);
 
     let mut calls: Vec<Text> = Vec::new();
     for c in &spec.calls {
@@ -244,171 +117,6 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         has_init: spec.init.is_some(),
         max_steps,
         allow: allow.into(),
-    }
-}
-
-/// Checks that an integer lies in `range`; reports and returns `None` otherwise.
-fn in_range<S: Copy>(
-    d: &mut Diagnostics<S>,
-    v: &Int<S>,
-    range: std::ops::RangeInclusive<i128>,
-    key: &str,
-    unit: &str,
-) -> Option<i128> {
-    if range.contains(&v.value) {
-        Some(v.value)
-    } else {
-        let diag = d.error(
-            v.span,
-            format!(
-                "`{key} = {}` is out of range: the platform accepts {} to {} {unit}",
-                group(v.value),
-                group(*range.start()),
-                group(*range.end())
-            ),
-        );
-        let clamped = v.value.clamp(*range.start(), *range.end());
-        diag.with_help(format!("e.g. `{key} = {}`", group(clamped)));
-        None
-    }
-}
-
-/// Writes an integer with `_` every three digits, as a Rust literal would (`604_800_000`).
-pub fn group(n: i128) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 3 {
-            out.push('_');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-fn check_allow<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Vec<Text> {
-    let mut out: Vec<Text> = Vec::new();
-    for a in &spec.allow {
-        match Lint::from_name(&a.value) {
-            Some(lint) => {
-                d.allow(lint);
-                out.push(Cow::Borrowed(lint.name()));
-            }
-            None => {
-                let names = Lint::ALL.map(|l| l.name());
-                let diag = d.error(a.span, format!("unknown rule `{}` in `allow(..)`", a.value));
-                if let Some(m) = did_you_mean(&a.value, names) {
-                    diag.with_help(format!("did you mean `{m}`?"));
-                }
-                diag.with_help(format!("rules that can be allowed: {}", names.join(", ")));
-            }
-        }
-    }
-    out
-}
-
-/// Whether `name` is a valid endpoint name.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    first_ok
-        && name.len() <= limits::NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !name.ends_with("-fb")
-}
-
-fn check_name<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Text {
-    let (value, span, explicit) = match &spec.name {
-        Some(n) => (n.value.clone(), n.span, true),
-        None => (
-            spec.fn_name.value.trim_start_matches("r#").to_string(),
-            spec.fn_name.span,
-            false,
-        ),
-    };
-    if !is_valid_name(&value) {
-        let why = if value.is_empty() {
-            "it is empty".to_string()
-        } else if value.len() > limits::NAME_LEN {
-            format!("it is longer than {} characters", limits::NAME_LEN)
-        } else if value.ends_with("-fb") {
-            "the `-fb` suffix is reserved by the platform for FlashBoot".to_string()
-        } else {
-            "it must start with a letter or digit and contain only ASCII letters, digits, `-` \
-             and `_`"
-                .to_string()
-        };
-        let diag = d.error(
-            span,
-            format!("`{value}` is not a valid endpoint name: {why}"),
-        );
-        if !explicit {
-            diag.with_help(
-                "the name comes from the function's name; set one with `name = \"my-endpoint\"`",
-            );
-        } else {
-            diag.with_help("e.g. `name = \"web-retrieval\"`");
-        }
-    }
-    Cow::Owned(value)
-}
-
-fn check_workers<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Workers {
-    let Some(w) = &spec.workers else {
-        return Workers {
-            min: defaults::WORKERS.0,
-            max: defaults::WORKERS.1,
-        };
-    };
-    let mut ok = true;
-    let min_v = w.min.as_ref().map_or(0, |m| m.value);
-    for v in w.min.iter().chain(std::iter::once(&w.max)) {
-        if v.value < 0 {
-            ok = false;
-            d.error(v.span, format!("workers cannot be negative: {}", v.value))
-                .with_help(
-                    "write `workers = (min, max)` with 0 ≤ min ≤ max, e.g. `workers = (0, 3)`",
-                );
-        } else if v.value > i128::from(u32::MAX) {
-            ok = false;
-            d.error(
-                v.span,
-                format!("{} workers is more than the platform can run", v.value),
-            );
-        }
-    }
-    if ok && w.max.value == 0 {
-        ok = false;
-        d.error(
-            w.max.span,
-            "max workers = 0: the endpoint could never run a job",
-        )
-        .with_help("allow at least one worker, e.g. `workers = (0, 1)`");
-    }
-    if ok && min_v > w.max.value {
-        ok = false;
-        let span = w.min.as_ref().map_or(w.span, |m| m.span);
-        d.error(
-            span,
-            format!("workers min ({min_v}) cannot exceed max ({})", w.max.value),
-        )
-        .with_help(format!(
-            "write `workers = (min, max)` with min ≤ max, e.g. `workers = ({}, {})`",
-            w.max.value, min_v
-        ));
-    }
-    if ok {
-        Workers {
-            min: min_v as u32,
-            max: w.max.value as u32,
-        }
-    } else {
-        Workers {
-            min: defaults::WORKERS.0,
-            max: defaults::WORKERS.1,
-        }
     }
 }
 
