@@ -213,16 +213,8 @@ fn compute(name: &str, c: &EndpointConfig, problems: &mut Vec<PlanError>) -> Opt
             }))
         }
         Hardware::Cpu { flavor } => {
-            // `check()` accepts the spellings `resolve_cpu` knows (`CPU5C_4_8`, `"cpu5c-4-8"`).
-            let Some(f) = catalog::resolve_cpu(flavor) else {
-                problems.push(PlanError::InvalidConfig {
-                    endpoint: name.to_string(),
-                    message: format!(
-                        "unknown CPU flavor `{flavor}`; write one of the catalog's ids, e.g. `cpu3c-2-4`"
-                    ),
-                });
-                return None;
-            };
+            // `check()` (run before any plan) refuses a flavor `resolve_cpu` does not know.
+            let f = catalog::resolve_cpu(flavor).expect("check() accepts only known CPU flavors");
             if f.vcpu < 2 || !f.vcpu.is_power_of_two() {
                 let suggestion = catalog::CPU_FLAVORS
                     .iter()
