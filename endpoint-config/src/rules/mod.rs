@@ -4,30 +4,33 @@
 //! code that keeps follow-on errors away.
 
 mod allow;
+mod hardware;
 mod name;
 mod scaling;
 mod support;
 mod timeouts;
+mod vram;
 mod workers;
 
 use std::borrow::Cow;
 
-use crate::catalog::{self, GpuName, GpuType};
+use crate::catalog;
 use crate::diagnostic::Diagnostics;
-use crate::lint::Lint;
 use crate::model::{
-    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Text, Workers, defaults, limits,
+    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Text, defaults, limits,
 };
 use crate::spec::{Int, Name, NameList, Spec};
 use crate::suggest::did_you_mean;
 
 use allow::check_allow;
+use hardware::{check_gpu_fallback, check_hardware, gpu_names_resolve};
 use name::check_name;
 pub use name::is_valid_name;
 use scaling::{check_idle_with_request_count, check_scaler};
 pub use support::group;
 use support::in_range;
 use timeouts::{check_execution_timeout, check_idle_timeout};
+use vram::{check_min_vram, check_vram_floor_wanted};
 use workers::{check_concurrency, check_warm_worker, check_workers};
 
 /// Checks a spec against the catalog and the platform's rules.
@@ -47,27 +50,16 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     let scaler = check_scaler(spec, d);
 
     // Advice about the GPU selection only makes sense when every GPU name resolved.
-    let gpu_names_ok = spec.gpu.as_ref().is_none_or(|g| {
-        !g.items.is_empty()
-            && g.items
-                .iter()
-                .all(|i| catalog::resolve_gpu(&i.value).is_some())
-    });
-    let min_vram_gb = if gpu_names_ok {
-        check_min_vram(spec, d, &hardware)
-    } else {
-        spec.min_vram_gb
-            .as_ref()
-            .and_then(|v| u32::try_from(v.value).ok())
-    };
-    let interactive_wanted = spec.interactive.as_ref().is_some_and(|i| i.value);
+    let gpu_names_ok = gpu_names_resolve(spec);
+    let min_vram_gb = check_min_vram(spec, d, &hardware, gpu_names_ok);
+    let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
     if let Hardware::Gpu { selection, .. } = &hardware
         && gpu_names_ok
     {
-        check_gpu_advice(spec, d, selection, workers, min_vram_gb, interactive_wanted);
+        check_vram_floor_wanted(spec, d, selection, min_vram_gb);
+        check_gpu_fallback(spec, d, workers, interactive);
     }
 
-    let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
     check_warm_worker(spec, d, workers, interactive);
 
     let mut calls: Vec<Text> = Vec::new();
@@ -117,374 +109,6 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         has_init: spec.init.is_some(),
         max_steps,
         allow: allow.into(),
-    }
-}
-
-/// A flavor with the vCPU and RAM the user wrote, in another family: `cpu5c-4-16` has no
-/// flavor, but `cpu3g-4-16` has 4 vCPU and 16 GB.
-fn same_shape_flavor(written: &str) -> Option<&'static str> {
-    let normal = written.to_ascii_lowercase().replace('_', "-");
-    let mut parts = normal.split('-').skip(1);
-    let vcpu: u32 = parts.next()?.parse().ok()?;
-    let ram: u32 = parts.next()?.parse().ok()?;
-    catalog::CPU_FLAVORS
-        .iter()
-        .find(|f| f.vcpu == vcpu && f.ram_gb == ram)
-        .map(|f| f.id)
-}
-
-fn gpu_choices_help() -> String {
-    let pools: Vec<String> = catalog::GPU_POOLS
-        .iter()
-        .map(|p| format!("{} ({} GB)", p.id, p.vram_gb))
-        .collect();
-    let types: Vec<String> = catalog::GPU_TYPES
-        .iter()
-        .map(|t| format!("{} ({} GB)", t.ident, t.vram_gb))
-        .collect();
-    format!(
-        "GPU pools: {}; GPU types: {}; or ANY",
-        pools.join(", "),
-        types.join(", ")
-    )
-}
-
-fn check_hardware<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Hardware {
-    if let (Some(_), Some(cpu)) = (&spec.gpu, &spec.cpu) {
-        d.error(
-            cpu.span,
-            "`gpu` and `cpu` are mutually exclusive: an endpoint's workers are either GPU or CPU \
-             workers",
-        )
-        .with_help("keep `gpu = ..` for a GPU endpoint, or `cpu = ..` for a CPU endpoint");
-    }
-    if let Some(cpu) = &spec.cpu {
-        let flavor = match catalog::resolve_cpu(&cpu.value) {
-            Some(f) if f.vcpu < 2 || !f.vcpu.is_power_of_two() => {
-                let fix = catalog::CPU_FLAVORS
-                    .iter()
-                    .find(|o| o.family() == f.family() && o.vcpu == 2)
-                    .map_or("cpu3c-2-4", |o| o.id);
-                d.error(
-                    cpu.span,
-                    format!(
-                        "`{}` has {} vCPU: Runpod's serverless API creates CPU workers with a \
-                         power-of-two number of vCPUs, at least 2",
-                        f.id, f.vcpu
-                    ),
-                )
-                .with_help(format!("use `cpu = \"{fix}\"`"));
-                f.id
-            }
-            Some(f) => f.id,
-            None => {
-                let ids: Vec<&str> = catalog::CPU_FLAVORS.iter().map(|f| f.id).collect();
-                let diag = d.error(cpu.span, format!("unknown CPU flavor `{}`", cpu.value));
-                if let Some(m) = same_shape_flavor(&cpu.value)
-                    .or_else(|| did_you_mean(&cpu.value, ids.iter().copied()))
-                {
-                    diag.with_help(format!("did you mean `{m}`?"));
-                }
-                diag.with_help(format!(
-                    "CPU flavors are `cpu{{3g,3c,5c}}-{{vcpu}}-{{ram GB}}`: {}",
-                    ids.join(", ")
-                ));
-                "cpu3g-2-8"
-            }
-        };
-        for (key, span) in [
-            ("gpu_count", spec.gpu_count.as_ref().map(|v| v.span)),
-            (
-                "min_cuda_version",
-                spec.min_cuda_version.as_ref().map(|v| v.span),
-            ),
-            ("min_vram_gb", spec.min_vram_gb.as_ref().map(|v| v.span)),
-        ] {
-            if let (Some(span), None) = (span, &spec.gpu) {
-                d.error(
-                    span,
-                    format!("`{key}` applies to GPU endpoints; this is a CPU endpoint"),
-                )
-                .with_help(format!(
-                    "remove `{key}`, or use `gpu = ..` instead of `cpu`"
-                ));
-            }
-        }
-        if spec.gpu.is_none() {
-            return Hardware::Cpu {
-                flavor: Cow::Borrowed(flavor),
-            };
-        }
-    }
-
-    let count = spec
-        .gpu_count
-        .as_ref()
-        .and_then(|v| in_range(d, v, limits::GPU_COUNT, "gpu_count", "GPUs per worker"))
-        .map_or(defaults::GPU_COUNT, |v| v as u32);
-
-    let min_cuda_version = match &spec.min_cuda_version {
-        None => Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION),
-        Some(v) => match catalog::resolve_cuda(&v.value) {
-            Some(c) => Cow::Borrowed(c),
-            None => {
-                let diag = d.error(v.span, format!("unknown CUDA version `{}`", v.value));
-                if let Some(m) = did_you_mean(&v.value, catalog::CUDA_VERSIONS.iter().copied()) {
-                    diag.with_help(format!("did you mean `\"{m}\"`?"));
-                }
-                diag.with_help(format!(
-                    "CUDA versions: {}",
-                    catalog::CUDA_VERSIONS.join(", ")
-                ));
-                Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION)
-            }
-        },
-    };
-
-    let mut selection: Vec<GpuChoice> = Vec::new();
-    match &spec.gpu {
-        None => selection.push(GpuChoice::Any),
-        Some(list) => {
-            if list.items.is_empty() {
-                d.error(list.span, "`gpu = []` selects no GPU")
-                    .with_help("name a GPU type or pool, e.g. `gpu = ADA_24`, or `gpu = ANY`");
-            }
-            if list.items.len() > limits::GPU_PRIORITIES {
-                d.error(
-                    list.items[limits::GPU_PRIORITIES].span,
-                    format!(
-                        "a GPU priority list has at most {} entries; this one has {}",
-                        limits::GPU_PRIORITIES,
-                        list.items.len()
-                    ),
-                )
-                .with_help("keep your three preferred choices; a pool covers several GPU types");
-            }
-            for item in &list.items {
-                let choice = match catalog::resolve_gpu(&item.value) {
-                    Some(GpuName::Any) => {
-                        if list.items.len() > 1 {
-                            d.error(
-                                item.span,
-                                "`ANY` already means every pool; it cannot be part of a priority list",
-                            )
-                            .with_help("use `gpu = ANY` alone, or list specific pools and types");
-                        }
-                        GpuChoice::Any
-                    }
-                    Some(GpuName::Pool(p)) => GpuChoice::Pool(Cow::Borrowed(p.id)),
-                    Some(GpuName::Type(t)) => GpuChoice::Type(Cow::Borrowed(t.id)),
-                    None => {
-                        let diag = d.error(item.span, format!("unknown GPU `{}`", item.value));
-                        if let Some(m) = did_you_mean(&item.value, catalog::gpu_names()) {
-                            diag.with_help(format!("did you mean `{m}`?"));
-                        }
-                        diag.with_help(gpu_choices_help());
-                        continue;
-                    }
-                };
-                if selection.contains(&choice) {
-                    d.error(
-                        item.span,
-                        format!("`{}` is listed twice in `gpu`", item.value),
-                    )
-                    .with_help("list each GPU type or pool once");
-                    continue;
-                }
-                selection.push(choice);
-            }
-        }
-    }
-    if selection.is_empty() {
-        selection.push(GpuChoice::Any);
-    }
-    Hardware::Gpu {
-        selection: selection.into(),
-        count,
-        min_cuda_version,
-    }
-}
-
-/// The GPU types a selection can land on, ignoring any VRAM floor.
-fn selection_types(selection: &[GpuChoice]) -> Vec<&'static GpuType> {
-    let probe = EndpointConfig {
-        hardware: Hardware::Gpu {
-            selection: selection.to_vec().into(),
-            count: 1,
-            min_cuda_version: Cow::Borrowed(catalog::DEFAULT_MIN_CUDA_VERSION),
-        },
-        ..EndpointConfig::new("probe")
-    };
-    probe.gpu_types()
-}
-
-fn check_min_vram<S: Copy>(
-    spec: &Spec<S>,
-    d: &mut Diagnostics<S>,
-    hardware: &Hardware,
-) -> Option<u32> {
-    let v = spec.min_vram_gb.as_ref()?;
-    if v.value < 1 || v.value > 10_000 {
-        d.error(
-            v.span,
-            format!(
-                "`min_vram_gb = {}` must be a positive number of GB",
-                v.value
-            ),
-        );
-        return None;
-    }
-    let floor = v.value as u32;
-    let Hardware::Gpu {
-        selection, count, ..
-    } = hardware
-    else {
-        return Some(floor);
-    };
-    let per_worker = |t: &GpuType| t.vram_gb * count;
-    let gpus = if *count == 1 { "GPU" } else { "GPUs" };
-    if selection.contains(&GpuChoice::Any) {
-        let largest = catalog::GPU_TYPES
-            .iter()
-            .max_by_key(|t| t.vram_gb)
-            .expect("catalog has GPUs");
-        if per_worker(largest) < floor {
-            let needed = floor.div_ceil(largest.vram_gb);
-            let diag = d.error(
-                v.span,
-                format!(
-                    "no GPU offers `min_vram_gb = {floor}` with {count} {gpus} per worker: the \
-                     largest card, {}, has {} GB",
-                    largest.id, largest.vram_gb
-                ),
-            );
-            if needed <= 8 {
-                diag.with_help(format!(
-                    "set `gpu_count = {needed}` to spread the model over {needed} GPUs"
-                ));
-            }
-        }
-        return Some(floor);
-    }
-    let types = selection_types(selection);
-    if let Some(smallest) = types.iter().min_by_key(|t| t.vram_gb)
-        && per_worker(smallest) < floor
-    {
-        // Name the entries as the user wrote them (`ADA_24`), with the cards that are too small.
-        let written: Vec<&str> = spec
-            .gpu
-            .as_ref()
-            .map(|g| g.items.iter().map(|i| i.value.as_str()).collect())
-            .unwrap_or_default();
-        let mut too_small = Vec::new();
-        for (choice, as_written) in selection.iter().zip(written) {
-            let small: Vec<String> = selection_types(std::slice::from_ref(choice))
-                .into_iter()
-                .filter(|t| per_worker(t) < floor)
-                .map(|t| format!("{}, {} GB", t.id, t.vram_gb))
-                .collect();
-            if !small.is_empty() {
-                too_small.push(format!("`{as_written}` ({})", small.join("; ")));
-            }
-        }
-        let diag = d.error(
-            v.span,
-            format!(
-                "`min_vram_gb = {floor}`, but this selection can land on {} with {} GB{}",
-                smallest.id,
-                smallest.vram_gb,
-                if *count > 1 {
-                    format!(" × {count} = {} GB", per_worker(smallest))
-                } else {
-                    String::new()
-                }
-            ),
-        );
-        diag.with_help(format!(
-            "below the floor: {}; remove it from `gpu`, or choose larger cards",
-            too_small.join(", ")
-        ));
-        let needed = floor.div_ceil(smallest.vram_gb);
-        if needed <= 8 && needed > *count {
-            diag.with_help(format!("or set `gpu_count = {needed}`"));
-        }
-    }
-    Some(floor)
-}
-
-fn check_gpu_advice<S: Copy>(
-    spec: &Spec<S>,
-    d: &mut Diagnostics<S>,
-    selection: &[GpuChoice],
-    workers: Workers,
-    min_vram_gb: Option<u32>,
-    interactive: bool,
-) {
-    let gpu_span = spec.gpu.as_ref().map_or(spec.attr_span, |g| g.span);
-    if min_vram_gb.is_none() {
-        if selection.contains(&GpuChoice::Any) {
-            let what = if spec.gpu.is_some() {
-                "`gpu = ANY` without `min_vram_gb`"
-            } else {
-                "no `gpu` (which means ANY) and no `min_vram_gb`"
-            };
-            if let Some(diag) = d.lint(
-                Lint::GpuWithoutVramFloor,
-                gpu_span,
-                format!("{what}: workers can land on a 16 GB card and run out of memory"),
-            ) {
-                diag.with_help(
-                    "add `min_vram_gb = N` (model weights + KV cache), or pin a pool such as \
-                     `gpu = AMPERE_80`",
-                );
-            }
-        } else {
-            let types = selection_types(selection);
-            let mut pools: Vec<&str> = types.iter().map(|t| t.pool).collect();
-            pools.dedup();
-            let lo = types.iter().map(|t| t.vram_gb).min().unwrap_or(0);
-            let hi = types.iter().map(|t| t.vram_gb).max().unwrap_or(0);
-            if pools.len() > 1
-                && lo != hi
-                && let Some(diag) = d.lint(
-                    Lint::GpuWithoutVramFloor,
-                    gpu_span,
-                    format!(
-                        "this GPU selection spans cards from {lo} GB to {hi} GB without \
-                         `min_vram_gb`"
-                    ),
-                )
-            {
-                diag.with_help(
-                    "add `min_vram_gb = N` so the attribute checks every card fits the model",
-                );
-            }
-        }
-    }
-    if let Some(list) = &spec.gpu
-        && list.items.len() > 1
-        && workers.max < limits::FALLBACK_MIN_WORKERS
-        && let Some(diag) = d.lint(
-            Lint::GpuFallbackNeedsFiveWorkers,
-            list.span,
-            format!(
-                "the platform only falls back along a GPU priority list when max workers ≥ {}; \
-                 with max = {} every worker waits for `{}`",
-                limits::FALLBACK_MIN_WORKERS,
-                workers.max,
-                list.items[0].value
-            ),
-        )
-    {
-        let min = if interactive {
-            workers.min.max(1)
-        } else {
-            workers.min
-        };
-        diag.with_help(format!(
-            "raise the maximum, e.g. `workers = ({min}, {})`, or keep a single GPU choice",
-            limits::FALLBACK_MIN_WORKERS.max(workers.max)
-        ));
     }
 }
 
