@@ -6,6 +6,7 @@
 mod allow;
 mod hardware;
 mod name;
+mod placement;
 mod scaling;
 mod support;
 mod timeouts;
@@ -14,21 +15,17 @@ mod workers;
 
 use std::borrow::Cow;
 
-use crate::catalog;
 use crate::diagnostic::Diagnostics;
-use crate::model::{
-    EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Text, defaults, limits,
-};
+use crate::model::{EndpointConfig, EnvVar, GpuChoice, Hardware, Text, defaults};
 use crate::spec::{Int, Name, NameList, Spec};
-use crate::suggest::did_you_mean;
 
 use allow::check_allow;
 use hardware::{check_gpu_fallback, check_hardware, gpu_names_resolve};
 use name::check_name;
 pub use name::is_valid_name;
+use placement::{check_datacenters, check_volumes};
 use scaling::{check_idle_with_request_count, check_scaler};
 pub use support::group;
-use support::in_range;
 use timeouts::{check_execution_timeout, check_idle_timeout};
 use vram::{check_min_vram, check_vram_floor_wanted};
 use workers::{check_concurrency, check_warm_worker, check_workers};
@@ -110,201 +107,6 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         max_steps,
         allow: allow.into(),
     }
-}
-
-fn resolve_dc<S: Copy>(d: &mut Diagnostics<S>, n: &Name<S>) -> Option<&'static str> {
-    match catalog::resolve_data_center(&n.value) {
-        Some(dc) => Some(dc.id),
-        None if let Some(r) = catalog::retired(catalog::RetiredKind::DataCenter, &n.value) => {
-            // Left out on purpose: say why, and offer the nearest, not the nearest spelling.
-            d.error(n.span, r.message(&n.value)).with_help(format!(
-                "data centers still offered, nearest first: {}",
-                r.instead_written().join(", ")
-            ));
-            None
-        }
-        None => {
-            let idents: Vec<String> = catalog::DATA_CENTERS.iter().map(|d| d.ident()).collect();
-            let diag = d.error(n.span, format!("unknown data center `{}`", n.value));
-            if let Some(m) = did_you_mean(&n.value, idents.iter().map(String::as_str)) {
-                diag.with_help(format!("did you mean `{m}`?"));
-            }
-            diag.with_help(format!("data centers: {}", idents.join(", ")));
-            None
-        }
-    }
-}
-
-fn check_datacenters<S: Copy>(
-    spec: &Spec<S>,
-    d: &mut Diagnostics<S>,
-    hardware: &Hardware,
-) -> Vec<Text> {
-    let Some(NameList { items, span, .. }) = &spec.datacenter else {
-        return Vec::new();
-    };
-    if items.is_empty() {
-        d.error(*span, "`datacenter = []` allows no data center")
-            .with_help(
-                "remove `datacenter` to run anywhere, or name one, e.g. `datacenter = EU_RO_1`",
-            );
-    }
-    let mut out: Vec<Text> = Vec::new();
-    for n in items {
-        let Some(id) = resolve_dc(d, n) else { continue };
-        if out.iter().any(|x| x == id) {
-            d.error(n.span, format!("data center `{}` is listed twice", n.value))
-                .with_help("list each data center once");
-            continue;
-        }
-        if matches!(hardware, Hardware::Cpu { .. })
-            && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
-        {
-            let cpu_dcs = cpu_data_centers();
-            d.error(
-                n.span,
-                format!("CPU endpoints are not available in `{}`", n.value),
-            )
-            .with_help(format!("CPU data centers: {}", cpu_dcs.join(", ")));
-        }
-        out.push(Cow::Borrowed(id));
-    }
-    out
-}
-
-/// The data centers with CPU workers, as users write them.
-fn cpu_data_centers() -> Vec<String> {
-    catalog::DATA_CENTERS
-        .iter()
-        .filter(|d| d.cpu)
-        .map(|d| d.ident())
-        .collect()
-}
-
-/// A data center id (`EU-RO-1`) as users write it in the attribute (`EU_RO_1`).
-fn dc_ident(id: &str) -> String {
-    id.replace('-', "_")
-}
-
-fn dc_idents(ids: &[Text]) -> String {
-    ids.iter()
-        .map(|d| dc_ident(d))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn check_volumes<S: Copy>(
-    spec: &Spec<S>,
-    d: &mut Diagnostics<S>,
-    datacenters: &[Text],
-    hardware: &Hardware,
-) -> Vec<NetworkVolume> {
-    let mut out: Vec<NetworkVolume> = Vec::new();
-    for v in &spec.volumes {
-        let name = match &v.name {
-            Some(n) if n.value.trim().is_empty() => {
-                d.error(
-                    n.span,
-                    "a network volume's name must not be empty or whitespace-only",
-                )
-                .with_help("e.g. `volume(name = \"model-weights\", size = 200)`");
-                None
-            }
-            Some(n) => Some(n.value.clone()),
-            None => {
-                d.error(v.span, "a network volume needs a `name`")
-                    .with_help("e.g. `volume(name = \"model-weights\", size = 200)`");
-                None
-            }
-        };
-        let size_gb = v
-            .size
-            .as_ref()
-            .and_then(|s| in_range(d, s, limits::VOLUME_SIZE_GB, "size", "GB"))
-            .map_or(defaults::VOLUME_SIZE_GB, |s| s as u32);
-        let dc: Option<Text> = match &v.datacenter {
-            Some(n) => {
-                let id = resolve_dc(d, n);
-                if let Some(id) = id
-                    && !datacenters.is_empty()
-                    && !datacenters.iter().any(|x| x == id)
-                {
-                    d.error(
-                        n.span,
-                        format!(
-                            "network volume data center ({}) is not in the endpoint's data \
-                             center list ({})",
-                            dc_ident(id),
-                            dc_idents(datacenters)
-                        ),
-                    )
-                    .with_help(
-                        "a worker can only mount a volume in its own data center: add it to \
-                         `datacenter = [..]` or move the volume",
-                    );
-                }
-                if let Some(id) = id
-                    && datacenters.is_empty()
-                    && matches!(hardware, Hardware::Cpu { .. })
-                    && !catalog::data_center(id).is_some_and(|dc| dc.cpu)
-                {
-                    let cpu_dcs = cpu_data_centers();
-                    d.error(
-                        n.span,
-                        format!(
-                            "this CPU endpoint's volume is in `{}`, where there are no CPU \
-                             workers to mount it",
-                            n.value
-                        ),
-                    )
-                    .with_help(format!(
-                        "put the volume in a CPU data center: {}",
-                        cpu_dcs.join(", ")
-                    ));
-                }
-                id.map(Cow::Borrowed)
-            }
-            None if datacenters.len() == 1 => Some(datacenters[0].clone()),
-            None => {
-                d.error(
-                    v.span,
-                    "a network volume lives in one data center; this one does not say which",
-                )
-                .with_help(if datacenters.is_empty() {
-                    "add `datacenter = X` to the volume, and pin the endpoint to it with \
-                     `datacenter = X`"
-                        .to_string()
-                } else {
-                    format!(
-                        "add `datacenter = X` to the volume, one of: {}",
-                        dc_idents(datacenters)
-                    )
-                });
-                None
-            }
-        };
-        if let (Some(dc), Some(name)) = (&dc, &name) {
-            if let Some(other) = out.iter().find(|o| o.datacenter == *dc) {
-                d.error(
-                    v.span,
-                    format!(
-                        "multiple volumes in data center {} ('{}' and '{name}'): only one \
-                         network volume is allowed per data center",
-                        dc_ident(dc),
-                        other.name
-                    ),
-                )
-                .with_help("merge them into one volume, or put them in different data centers");
-                continue;
-            }
-            out.push(NetworkVolume {
-                name: Cow::Owned(name.clone()),
-                size_gb,
-                datacenter: dc.clone(),
-            });
-        }
-    }
-    out
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -477,32 +279,5 @@ impl EndpointConfig {
         let mut d = Diagnostics::new();
         let _ = validate(&self.to_spec(), &mut d);
         d.into_vec()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_retired_data_center_gets_its_reason_and_the_nearest_ones() {
-        let config = EndpointConfig {
-            hardware: Hardware::Gpu {
-                selection: vec![GpuChoice::Pool("ADA_24".into())].into(),
-                count: 1,
-                min_cuda_version: "12.8".into(),
-            },
-            datacenters: vec![Cow::Borrowed("US-GA-2")].into(),
-            min_vram_gb: Some(20),
-            ..EndpointConfig::new("e")
-        };
-        let problems = config.check();
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].message.contains("no network storage"),
-            "{problems:?}"
-        );
-        assert!(!problems[0].render().contains("did you mean"));
-        assert!(problems[0].help[0].contains("nearest first: US_NC_2, US_IL_1"));
     }
 }
