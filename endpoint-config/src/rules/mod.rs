@@ -4,6 +4,8 @@
 //! code that keeps follow-on errors away.
 
 mod allow;
+mod calls;
+mod env;
 mod hardware;
 mod name;
 mod placement;
@@ -13,13 +15,14 @@ mod timeouts;
 mod vram;
 mod workers;
 
-use std::borrow::Cow;
-
 use crate::diagnostic::Diagnostics;
-use crate::model::{EndpointConfig, EnvVar, GpuChoice, Hardware, Text, defaults};
+use crate::model::{EndpointConfig, GpuChoice, Hardware, defaults};
 use crate::spec::{Int, Name, NameList, Spec};
 
 use allow::check_allow;
+pub use calls::{callee_bounded, callee_fits};
+use calls::{check_calls, check_max_steps};
+use env::check_env;
 use hardware::{check_gpu_fallback, check_hardware, gpu_names_resolve};
 use name::check_name;
 pub use name::is_valid_name;
@@ -59,30 +62,8 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
 
     check_warm_worker(spec, d, workers, interactive);
 
-    let mut calls: Vec<Text> = Vec::new();
-    for c in &spec.calls {
-        if calls.iter().any(|x| *x == c.value) {
-            d.error(c.span, format!("`{}` is listed twice in `calls`", c.value))
-                .with_help("list each endpoint once");
-        } else {
-            calls.push(Cow::Owned(c.value.clone()));
-        }
-    }
-
-    let max_steps = match &spec.max_steps {
-        None => None,
-        Some(v) if v.value < 1 || v.value > i128::from(u32::MAX) => {
-            d.error(
-                v.span,
-                format!("`max_steps = {}` must be at least 1", group(v.value)),
-            )
-            .with_help(
-                "it caps the calls one job makes to other endpoints; remove it for no limit",
-            );
-            None
-        }
-        Some(v) => Some(v.value as u32),
-    };
+    let calls = check_calls(spec, d);
+    let max_steps = check_max_steps(spec, d);
 
     EndpointConfig {
         name,
@@ -107,93 +88,6 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         max_steps,
         allow: allow.into(),
     }
-}
-
-fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn check_env_key<S: Copy>(
-    d: &mut Diagnostics<S>,
-    k: &Name<S>,
-    seen: &mut Vec<(String, &'static str)>,
-    here: &'static str,
-) -> bool {
-    if !is_env_name(&k.value) {
-        d.error(
-            k.span,
-            format!("`{}` is not a valid environment variable name", k.value),
-        )
-        .with_help("use letters, digits and `_`, not starting with a digit");
-        return false;
-    }
-    if crate::vars::is_managed(&k.value) {
-        d.error(
-            k.span,
-            format!(
-                "`{}` is set by the SDK (it selects the endpoint a worker serves, or routes \
-                 calls between endpoints)",
-                k.value
-            ),
-        )
-        .with_help("choose another name; `app deploy` writes these variables itself");
-        return false;
-    }
-    if k.value.starts_with(crate::vars::RUNPOD_PREFIX) {
-        d.error(
-            k.span,
-            format!(
-                "`{}`: the `RUNPOD_` prefix is reserved for variables the platform sets",
-                k.value
-            ),
-        )
-        .with_help("choose another name");
-        return false;
-    }
-    if let Some((_, first)) = seen.iter().find(|(name, _)| *name == k.value) {
-        let msg = if *first == here {
-            format!(
-                "environment variable `{}` is set twice in `{here}`",
-                k.value
-            )
-        } else {
-            format!(
-                "environment variable `{}` is in both `{first}` and `{here}`",
-                k.value
-            )
-        };
-        d.error(k.span, msg).with_help(
-            "`env(..)` sets a value in the manifest; `secrets = [..]` copies a value from the \
-             deployer's environment without writing it anywhere: keep one",
-        );
-        return false;
-    }
-    seen.push((k.value.clone(), here));
-    true
-}
-
-fn check_env<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> (Vec<EnvVar>, Vec<Text>) {
-    let mut seen = Vec::new();
-    let mut env = Vec::new();
-    for (k, v) in &spec.env {
-        if check_env_key(d, k, &mut seen, "env(..)") {
-            env.push(EnvVar {
-                key: Cow::Owned(k.value.clone()),
-                value: Cow::Owned(v.value.clone()),
-            });
-        }
-    }
-    let mut secrets = Vec::new();
-    for k in &spec.secrets {
-        if check_env_key(d, k, &mut seen, "secrets") {
-            secrets.push(Cow::Owned(k.value.clone()));
-        }
-    }
-    (env, secrets)
 }
 
 impl EndpointConfig {
