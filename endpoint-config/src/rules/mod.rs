@@ -2,9 +2,15 @@
 //! on the token that caused it and says what is valid. Validation never stops early and always
 //! returns a config (with defaults where a value was bad), so the attribute can still generate
 //! code that keeps follow-on errors away.
+//!
+//! One file per family of rules: `allow`, `name`, `workers`, `hardware`, `placement` (data
+//! centers and volumes), `env`, `timeouts`, `scaling`, `vram` (GPU memory) and `calls`; shared
+//! helpers are in `support`, and `check` runs the rules on configs built in code. [`validate`]
+//! runs them in a fixed order, which is the order of the diagnostics the compiler shows.
 
 mod allow;
 mod calls;
+mod check;
 mod env;
 mod hardware;
 mod name;
@@ -16,8 +22,8 @@ mod vram;
 mod workers;
 
 use crate::diagnostic::Diagnostics;
-use crate::model::{EndpointConfig, GpuChoice, Hardware, defaults};
-use crate::spec::{Int, Name, NameList, Spec};
+use crate::model::{EndpointConfig, Hardware, defaults};
+use crate::spec::Spec;
 
 use allow::check_allow;
 pub use calls::{callee_bounded, callee_fits};
@@ -87,91 +93,5 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
         has_init: spec.init.is_some(),
         max_steps,
         allow: allow.into(),
-    }
-}
-
-impl EndpointConfig {
-    /// The config as a spec (no spans), so the attribute's rules can check a config built in
-    /// code.
-    pub fn to_spec(&self) -> Spec<()> {
-        let n = |s: &str| Name::new(s.to_string(), ());
-        let i = |v: u64| Int::new(i128::from(v), ());
-        let mut spec = Spec::new(n(&self.name), ());
-        spec.name = Some(n(&self.name));
-        match &self.hardware {
-            Hardware::Gpu {
-                selection,
-                count,
-                min_cuda_version,
-            } => {
-                let items = selection
-                    .iter()
-                    .map(|c| match c {
-                        GpuChoice::Any => n("ANY"),
-                        GpuChoice::Pool(p) | GpuChoice::Type(p) => n(p),
-                    })
-                    .collect::<Vec<_>>();
-                spec.gpu = Some(NameList {
-                    is_list: items.len() > 1,
-                    items,
-                    span: (),
-                });
-                spec.gpu_count = Some(i(u64::from(*count)));
-                spec.min_cuda_version = Some(n(min_cuda_version));
-            }
-            Hardware::Cpu { flavor } => spec.cpu = Some(n(flavor)),
-        }
-        spec.workers = Some(crate::spec::WorkersSpec {
-            min: Some(i(u64::from(self.workers.min))),
-            max: i(u64::from(self.workers.max)),
-            span: (),
-        });
-        // A config always has an idle timeout; it only means something with the queue-delay
-        // scaler (the attribute refuses `idle_timeout` next to `request_count`).
-        if matches!(self.scaler, crate::Scaler::QueueDelay(_)) {
-            spec.idle_timeout = Some(i(u64::from(self.idle_timeout_s)));
-        }
-        spec.execution_timeout_ms = self.execution_timeout_ms.map(i);
-        spec.concurrency = Some(i(u64::from(self.concurrency)));
-        spec.scaler = Some(crate::spec::ScalerSpec {
-            kind: n(self.scaler.kind()),
-            value: i(u64::from(self.scaler.value())),
-            span: (),
-        });
-        if !self.datacenters.is_empty() {
-            spec.datacenter = Some(NameList {
-                items: self.datacenters.iter().map(|d| n(d)).collect(),
-                is_list: true,
-                span: (),
-            });
-        }
-        spec.volumes = self
-            .volumes
-            .iter()
-            .map(|v| crate::spec::VolumeSpec {
-                name: Some(n(&v.name)),
-                size: Some(i(u64::from(v.size_gb))),
-                datacenter: Some(n(&v.datacenter)),
-                span: (),
-            })
-            .collect();
-        spec.env = self.env.iter().map(|e| (n(&e.key), n(&e.value))).collect();
-        spec.secrets = self.secrets.iter().map(|s| n(s)).collect();
-        spec.flashboot = Some(crate::spec::Spanned::new(self.flashboot, ()));
-        spec.min_vram_gb = self.min_vram_gb.map(|v| i(u64::from(v)));
-        spec.interactive = Some(crate::spec::Spanned::new(self.interactive, ()));
-        spec.calls = self.calls.iter().map(|c| n(c)).collect();
-        spec.init = self.has_init.then(|| n("init"));
-        spec.max_steps = self.max_steps.map(|v| i(u64::from(v)));
-        spec.allow = self.allow.iter().map(|a| n(a)).collect();
-        spec
-    }
-
-    /// Checks a config built in code against the attribute's rules. Warnings are returned too;
-    /// the config is usable when no entry is an error.
-    pub fn check(&self) -> Vec<crate::Diagnostic<()>> {
-        let mut d = Diagnostics::new();
-        let _ = validate(&self.to_spec(), &mut d);
-        d.into_vec()
     }
 }
