@@ -14,6 +14,8 @@ mod check;
 mod env;
 mod hardware;
 mod name;
+#[cfg(test)]
+mod order;
 mod placement;
 mod scaling;
 mod support;
