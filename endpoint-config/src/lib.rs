@@ -23,7 +23,6 @@
 
 #![warn(missing_docs)]
 
-mod calls;
 pub mod catalog;
 mod diagnostic;
 pub mod keys;
@@ -36,13 +35,12 @@ pub mod spec;
 mod suggest;
 pub mod vars;
 
-pub use calls::{callee_bounded, callee_fits};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{Level, Lint};
 pub use model::{
     EndpointConfig, EnvVar, GpuChoice, Hardware, List, NetworkVolume, Scaler, Text, Workers,
     defaults, limits,
 };
-pub use rules::{group, is_valid_name, validate};
+pub use rules::{callee_bounded, callee_fits, group, is_valid_name, validate};
 pub use spec::{Spanned, Spec};
 pub use suggest::did_you_mean;
