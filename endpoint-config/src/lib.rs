@@ -7,7 +7,9 @@
 //! - [`EndpointConfig`]: an endpoint's settings, resolved and canonical;
 //! - [`Spec`] and [`validate()`]: the settings as written, with spans, and the rules that turn them
 //!   into a config while collecting every problem as a [`Diagnostic`];
-//! - `parse` (feature `syn`): the attribute's grammar, from tokens to a [`Spec`].
+//! - `parse` (feature `syn`): the attribute's grammar, from tokens to a [`Spec`];
+//! - `signature` (feature `syn`): what the handler's signature means, and its rules;
+//! - `tokens` (feature `syn`): a config as the `const` expression the macro bakes in.
 //!
 //! Users depend on `endpoint-sdk`, which re-exports what they need from here.
 //!
@@ -30,9 +32,15 @@ mod lint;
 mod model;
 #[cfg(feature = "syn")]
 pub mod parse;
+#[cfg(feature = "syn")]
+mod report;
 mod rules;
+#[cfg(feature = "syn")]
+pub mod signature;
 pub mod spec;
 mod suggest;
+#[cfg(feature = "syn")]
+pub mod tokens;
 pub mod vars;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -41,6 +49,9 @@ pub use model::{
     EndpointConfig, EnvVar, GpuChoice, Hardware, List, NetworkVolume, Scaler, Text, Workers,
     defaults, limits,
 };
-pub use rules::{callee_bounded, callee_fits, group, is_valid_name, validate};
+pub use rules::{
+    callee_bounded, callee_fits, callee_not_below_message, callee_unbounded_message, group,
+    is_valid_name, validate,
+};
 pub use spec::{Spanned, Spec};
 pub use suggest::did_you_mean;

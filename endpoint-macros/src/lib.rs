@@ -1,10 +1,13 @@
 //! The `#[endpoint]` attribute. Use it through `endpoint-sdk`, which documents it.
 //!
-//! A thin shell: `endpoint-config` parses and validates the arguments (so its rules are unit
-//! tested, and reused at run time); this crate reads the handler's signature and generates code.
+//! A thin shell: `endpoint-config` parses the arguments, validates them, reads the handler's
+//! signature and writes the config as tokens (so all of it is unit tested, and the rules are
+//! reused at run time); this crate puts the generated items together.
 
+mod callees;
 mod expand;
-mod signature;
+mod impls;
+mod methods;
 
 use proc_macro::TokenStream;
 

@@ -100,4 +100,9 @@ pub mod __private {
     pub use inventory;
     pub use serde;
     pub use std::sync::Arc;
+
+    /// What a typed call returns.
+    pub type CallResult<E> = Result<<E as Endpoint>::Output, CallError<<E as Endpoint>::Error>>;
+    /// What a typed submit returns.
+    pub type SubmitResult<E> = Result<JobHandle<E>, CallError<<E as Endpoint>::Error>>;
 }

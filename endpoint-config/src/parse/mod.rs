@@ -313,6 +313,30 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_cannot_list_itself_in_calls() {
+        let (parsed, errors, c) = run(quote!(
+            cpu = "cpu3c-2-4",
+            execution_timeout_ms = 9_000,
+            calls = [scrape, orchestrate]
+        ));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("endpoint `orchestrate` cannot call itself"));
+        assert_eq!(
+            parsed.calls.len(),
+            1,
+            "the self-call is left out of the callee checks"
+        );
+        assert_eq!(c.calls[..], ["scrape"]);
+        // A path that only ends in the same name is another endpoint.
+        let (_, errors, _) = run(quote!(
+            cpu = "cpu3c-2-4",
+            execution_timeout_ms = 9_000,
+            calls = [agents::orchestrate]
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
     fn malformed_settings_do_not_hide_the_others() {
         let (_, errors, c) =
             run(quote!(workers = , idle_timeout = 5000, execution_timeout_ms = 9_000));

@@ -179,6 +179,10 @@ fn set_calls(out: &mut ParsedAttr, e: &Expr, k: &'static Key, d: &mut D) {
     };
     for x in &a.elems {
         if let Some(p) = path(d, x, k.name, k.example) {
+            if p.get_ident().is_some_and(|i| *i == out.spec.fn_name.value) {
+                self_call(d, &p, &out.spec.fn_name.value);
+                continue;
+            }
             let last = p.segments.last().map(|s| s.ident.to_string());
             let span = SpanRange::of(&p);
             out.spec
@@ -187,6 +191,19 @@ fn set_calls(out: &mut ParsedAttr, e: &Expr, k: &'static Key, d: &mut D) {
             out.calls.push(p);
         }
     }
+}
+
+/// `calls = [own_name]`: a job that waits for a job of its own endpoint can deadlock the
+/// endpoint once every worker waits.
+fn self_call(d: &mut D, p: &syn::Path, fn_name: &str) {
+    d.error(
+        SpanRange::of(p),
+        format!(
+            "endpoint `{fn_name}` cannot call itself: its job would wait for a job of the same \
+             endpoint, and once every worker waits, none finishes"
+        ),
+    )
+    .with_help("split the work into a separate endpoint and call that");
 }
 
 fn set_init(out: &mut ParsedAttr, e: &Expr, k: &'static Key, d: &mut D) {

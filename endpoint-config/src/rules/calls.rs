@@ -25,6 +25,27 @@ pub const fn callee_bounded(callee: &EndpointConfig, caller: &EndpointConfig) ->
     !(callee.execution_timeout_ms.is_none() && caller.execution_timeout_ms.is_some())
 }
 
+/// The error when `caller` (with a ceiling of `caller_ms`) calls `callee`, which has none.
+pub fn callee_unbounded_message(caller: &str, caller_ms: u64, callee: &str) -> String {
+    let ms = group(i128::from(caller_ms));
+    format!(
+        "endpoint `{caller}` (execution_timeout_ms = {ms}) calls `{callee}`, which has no \
+         execution timeout and could outlive its caller. Give `{callee}` an execution_timeout_ms \
+         below {ms}, or add `allow(callee_timeout)` to `{caller}`"
+    )
+}
+
+/// The error when `callee`'s ceiling is not below `caller`'s (`caller_ms`).
+pub fn callee_not_below_message(caller: &str, caller_ms: u64, callee: &str) -> String {
+    let ms = group(i128::from(caller_ms));
+    format!(
+        "endpoint `{caller}` (execution_timeout_ms = {ms}) calls `{callee}`, whose \
+         execution_timeout_ms is not below it: a callee must finish inside its caller's ceiling. \
+         Lower `{callee}`'s below {ms}, raise `{caller}`'s, or add `allow(callee_timeout)` to \
+         `{caller}`"
+    )
+}
+
 /// `calls = [..]`: each endpoint listed once (the later ones are reported and left out).
 pub(super) fn check_calls<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> Vec<Text> {
     let mut calls: Vec<Text> = Vec::new();
@@ -82,6 +103,22 @@ mod tests {
         assert!(callee_bounded(&short, &long) && callee_bounded(&none, &none));
         assert!(!callee_bounded(&none, &long));
         assert!(callee_bounded(&long, &none));
+    }
+
+    #[test]
+    fn callee_messages_name_both_ends_and_the_fixes() {
+        let m = callee_unbounded_message("plan", 60_000, "scrape");
+        assert!(m.starts_with("endpoint `plan` (execution_timeout_ms = 60_000) calls `scrape`"));
+        assert!(
+            m.contains("Give `scrape` an execution_timeout_ms below 60_000"),
+            "{m}"
+        );
+        let m = callee_not_below_message("plan", 60_000, "scrape");
+        assert!(
+            m.contains("Lower `scrape`'s below 60_000, raise `plan`'s"),
+            "{m}"
+        );
+        assert!(m.ends_with("add `allow(callee_timeout)` to `plan`"), "{m}");
     }
 
     #[test]

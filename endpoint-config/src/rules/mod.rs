@@ -28,7 +28,7 @@ use crate::model::{EndpointConfig, Hardware, defaults};
 use crate::spec::Spec;
 
 use allow::check_allow;
-pub use calls::{callee_bounded, callee_fits};
+pub use calls::{callee_bounded, callee_fits, callee_not_below_message, callee_unbounded_message};
 use calls::{check_calls, check_max_steps};
 use env::check_env;
 use hardware::{check_gpu_fallback, check_hardware, gpu_names_resolve};
