@@ -9,7 +9,8 @@
 //!   into a config while collecting every problem as a [`Diagnostic`];
 //! - `parse` (feature `syn`): the attribute's grammar, from tokens to a [`Spec`];
 //! - `signature` (feature `syn`): what the handler's signature means, and its rules;
-//! - `tokens` (feature `syn`): a config as the `const` expression the macro bakes in.
+//! - `tokens` (feature `syn`): a config as the `const` expression the macro bakes in;
+//! - `report` (feature `syn`): a diagnostic as the tokens that make the compiler show it.
 //!
 //! Users depend on `endpoint-sdk`, which re-exports what they need from here.
 //!
@@ -33,7 +34,7 @@ mod model;
 #[cfg(feature = "syn")]
 pub mod parse;
 #[cfg(feature = "syn")]
-mod report;
+pub mod report;
 mod rules;
 #[cfg(feature = "syn")]
 pub mod signature;

@@ -9,23 +9,21 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::lint::Lint;
 use crate::parse::SpanRange;
 
-impl Diagnostic<SpanRange> {
-    /// The tokens to emit next to the generated code.
-    pub fn to_compile_tokens(&self) -> TokenStream {
-        match self.severity {
-            Severity::Error => self.span.error(self.render()).to_compile_error(),
-            Severity::Warning => {
-                let lint = self.lint.map_or("endpoint_warning", Lint::name);
-                let item = format_ident!("{}", lint, span = self.span.start);
-                let note = self.render();
-                quote! {
-                    const _: () = {
-                        #[deprecated(note = #note)]
-                        #[allow(non_camel_case_types)]
-                        struct #item;
-                        let _ = #item;
-                    };
-                }
+/// The tokens that show `diag` to the user, emitted next to the generated code.
+pub fn compile_tokens(diag: &Diagnostic<SpanRange>) -> TokenStream {
+    match diag.severity {
+        Severity::Error => diag.span.error(diag.render()).to_compile_error(),
+        Severity::Warning => {
+            let lint = diag.lint.map_or("endpoint_warning", Lint::name);
+            let item = format_ident!("{}", lint, span = diag.span.start);
+            let note = diag.render();
+            quote! {
+                const _: () = {
+                    #[deprecated(note = #note)]
+                    #[allow(non_camel_case_types)]
+                    struct #item;
+                    let _ = #item;
+                };
             }
         }
     }
@@ -33,6 +31,7 @@ impl Diagnostic<SpanRange> {
 
 #[cfg(test)]
 mod tests {
+    use super::compile_tokens;
     use crate::diagnostic::Diagnostics;
     use crate::lint::Lint;
     use crate::parse::SpanRange;
@@ -44,10 +43,7 @@ mod tests {
         let at = SpanRange::single(Span::call_site());
         d.error(at, "bad").with_help("fix it");
         d.lint(Lint::HighConcurrency, at, "risky");
-        let out: Vec<String> = d
-            .iter()
-            .map(|x| x.to_compile_tokens().to_string())
-            .collect();
+        let out: Vec<String> = d.iter().map(|x| compile_tokens(x).to_string()).collect();
         assert!(
             out[0].contains("compile_error") && out[0].contains("bad\\nhelp: fix it"),
             "{}",

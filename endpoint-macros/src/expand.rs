@@ -6,6 +6,7 @@
 //! `#![no_implicit_prelude]`.
 
 use endpoint_config::parse::parse_attr;
+use endpoint_config::report::compile_tokens;
 use endpoint_config::signature::{analyze, parse_handler};
 use endpoint_config::{Diagnostics, validate};
 use proc_macro2::TokenStream;
@@ -43,7 +44,7 @@ pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     .to_tokens(&mut out);
     for diag in d.iter() {
-        out.extend(diag.to_compile_tokens());
+        out.extend(compile_tokens(diag));
     }
     out
 }
