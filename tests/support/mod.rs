@@ -1,6 +1,7 @@
 //! Shared by the HTTP tests: a local runtime behind the real server on a free loopback port.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod python;
 pub mod redis;
 

@@ -9,7 +9,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{
-    CallError, CallOptions, CallRecord, CallScope, Caller, Trace, Transport, TransportError,
+    CallError, CallOptions, CallRecord, CallScope, Caller, RetryPolicy, Trace, Transport,
+    TransportError, retry,
 };
 use crate::endpoint::Endpoint;
 use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, StatusObject};
@@ -18,9 +19,19 @@ use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, St
 const DEADLINE_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) fn from_transport<E>(endpoint: &str, e: TransportError) -> CallError<E> {
+    from_transport_for(endpoint, None, e)
+}
+
+/// The error of a call that lost touch with its job `id` (after the reads' retries).
+pub(super) fn from_transport_for<E>(
+    endpoint: &str,
+    job_id: Option<&str>,
+    e: TransportError,
+) -> CallError<E> {
     match e {
-        TransportError::Unavailable(message) => CallError::Transport {
+        TransportError::Unavailable { message, .. } => CallError::Transport {
             endpoint: endpoint.to_string(),
+            job_id: job_id.map(str::to_string),
             message,
         },
         TransportError::Rejected { status, message } => CallError::Rejected {
@@ -28,6 +39,25 @@ pub(super) fn from_transport<E>(endpoint: &str, e: TransportError) -> CallError<
             status,
             message,
         },
+    }
+}
+
+/// The error of a submit that failed: when it may have created a job, the message says so.
+fn from_submit<E>(endpoint: &str, e: TransportError) -> CallError<E> {
+    match e {
+        TransportError::Unavailable {
+            message,
+            not_acted_on: false,
+            ..
+        } => CallError::Transport {
+            endpoint: endpoint.to_string(),
+            job_id: None,
+            message: format!(
+                "{message}; the platform may have created the job before the answer was lost, \
+                 so it was not submitted again"
+            ),
+        },
+        other => from_transport(endpoint, other),
     }
 }
 
@@ -127,16 +157,80 @@ pub(crate) struct SubmittedJob<E: Endpoint> {
     pub(super) id: String,
     pub(super) started: Instant,
     wait_until: Option<Instant>,
+    pub(super) retry: RetryPolicy,
     pub(super) guard: CancelOnDrop,
     _endpoint: PhantomData<fn() -> E>,
 }
 
 impl<E: Endpoint> SubmittedJob<E> {
+    /// Submits `input`, sending it again only after a failure that proves no job was created
+    /// (see [`super::retry`]); `attempts` counts the submits sent.
     pub(super) async fn submit(
         scope: &CallScope,
         input: &Value,
         options: &CallOptions,
+        attempts: &mut u32,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
+        let endpoint = E::NAME;
+        let started = Instant::now();
+        let id = loop {
+            // Built for each attempt: the child's timeout is what the caller has left now.
+            let req = Self::request(scope, input, options)?;
+            *attempts += 1;
+            let e = match scope.client.transport.submit(endpoint, req).await {
+                Ok(id) => break id,
+                Err(e) => e,
+            };
+            let wait = retry::pause(&options.retry, *attempts, &e);
+            let again = retry::submit_retryable(&e)
+                && *attempts < options.retry.max_attempts
+                && scope.remaining().is_none_or(|r| r > wait);
+            if !again {
+                return Err(from_submit(endpoint, e));
+            }
+            tracing::debug!(
+                endpoint,
+                attempt = *attempts,
+                "submitting again in {wait:?}: {e}"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = scope.cancel.cancelled() => {
+                    return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: None });
+                }
+            }
+        };
+        // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
+        // call, cancels the job); the grace lets that happen first, so the caller ends
+        // TIMED_OUT rather than failing on its child's timeout.
+        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
+        let wait_until = match (by_deadline, options.timeout) {
+            (Some(d), Some(t)) => Some(d.min(started + t)),
+            (d, t) => d.or(t.map(|t| started + t)),
+        };
+        Ok(SubmittedJob {
+            scope: scope.clone(),
+            guard: CancelOnDrop {
+                transport: scope.client.transport.clone(),
+                endpoint,
+                job: Some(id.clone()),
+            },
+            id,
+            started,
+            wait_until,
+            retry: options.retry.clone(),
+            _endpoint: PhantomData,
+        })
+    }
+
+    /// The `/run` request: the input (in its session envelope), and the policy with the child's
+    /// execution timeout clamped to the caller's remaining budget. Refused once the caller is
+    /// cancelled or out of time.
+    fn request(
+        scope: &CallScope,
+        input: &Value,
+        options: &CallOptions,
+    ) -> Result<RunRequest, CallError<E::Error>> {
         let endpoint = E::NAME;
         if scope.cancel.is_cancelled() {
             return Err(CallError::Cancelled {
@@ -160,38 +254,11 @@ impl<E: Endpoint> SubmittedJob<E> {
             Some(id) => crate::protocol::envelope::wrap(id, input.clone()),
             None => input.clone(),
         };
-        let req = RunRequest {
+        Ok(RunRequest {
             input,
             policy: (policy != Policy::default()).then_some(policy),
             trace_id: Some(scope.client.trace.id().to_string()),
             ..RunRequest::default()
-        };
-        let started = Instant::now();
-        let id = scope
-            .client
-            .transport
-            .submit(endpoint, req)
-            .await
-            .map_err(|e| from_transport(endpoint, e))?;
-        // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
-        // call, cancels the job); the grace lets that happen first, so the caller ends
-        // TIMED_OUT rather than failing on its child's timeout.
-        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
-        let wait_until = match (by_deadline, options.timeout) {
-            (Some(d), Some(t)) => Some(d.min(started + t)),
-            (d, t) => d.or(t.map(|t| started + t)),
-        };
-        Ok(SubmittedJob {
-            scope: scope.clone(),
-            guard: CancelOnDrop {
-                transport: scope.client.transport.clone(),
-                endpoint,
-                job: Some(id.clone()),
-            },
-            id,
-            started,
-            wait_until,
-            _endpoint: PhantomData,
         })
     }
 
@@ -214,9 +281,20 @@ impl<E: Endpoint> SubmittedJob<E> {
                     None => std::future::pending().await,
                 }
             };
+            // Transient failures are retried on this same job (never cancelled, never submitted
+            // again); when the reads give up, the job is left to run and the error names it.
+            let read = retry::read(&self.retry, self.started, self.wait_until, || {
+                transport.wait(endpoint, &self.id, chunk)
+            });
             tokio::select! {
-                st = transport.wait(endpoint, &self.id, chunk) => {
-                    let st = st.map_err(|e| from_transport(endpoint, e))?;
+                st = read => {
+                    let st = match st {
+                        Ok(st) => st,
+                        Err(e) => {
+                            self.guard.disarm();
+                            return Err(from_transport_for(endpoint, Some(&self.id), e));
+                        }
+                    };
                     if st.status.is_final() {
                         self.guard.disarm();
                         return Ok(st);
@@ -298,62 +376,56 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
     let started = Instant::now();
-    let mut attempt = 0;
+    let mut attempts = 0;
     loop {
-        attempt += 1;
-        let result = async {
-            let mut job = SubmittedJob::<E>::submit(scope, &input, &options).await?;
-            let st = job.wait_final().await?;
-            Ok::<_, CallError<E::Error>>(st)
-        }
-        .await;
-        let (status, outcome) = match result {
-            Ok(st) => {
-                let outcome = decode::<E>(&st, started.elapsed());
-                (Some(st), outcome)
-            }
-            Err(e) => (None, Err(e)),
-        };
-        let retry = match &outcome {
-            Err(e) if e.is_retryable() && attempt < options.retry.max_attempts => {
-                let wait = options.retry.backoff(attempt);
-                let fits = scope.remaining().is_none_or(|r| r > wait);
-                fits.then_some(wait)
-            }
-            _ => None,
-        };
-        match retry {
-            Some(wait) => {
-                if let Err(e) = &outcome {
-                    tracing::debug!(
-                        endpoint,
-                        attempt,
-                        "retrying in {wait:?}: {}",
-                        e.describe_with(|_| String::new())
-                    );
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = scope.cancel.cancelled() => {
-                        record_call(&scope.client.trace, endpoint, started, attempt, status.as_ref(), Some("cancelled".into()));
-                        return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: status.map(|s| s.id) });
+        let (status, outcome) =
+            match SubmittedJob::<E>::submit(scope, &input, &options, &mut attempts).await {
+                Err(e) => (None, Err(e)),
+                Ok(mut job) => match job.wait_final().await {
+                    Ok(st) => {
+                        let outcome = decode::<E>(&st, started.elapsed());
+                        (Some(st), outcome)
                     }
-                }
-            }
-            None => {
-                let error = outcome
-                    .as_ref()
-                    .err()
-                    .map(|e| e.describe_with(|_| "the endpoint returned its own error".into()));
-                record_call(
-                    &scope.client.trace,
-                    endpoint,
-                    started,
-                    attempt,
-                    status.as_ref(),
-                    error,
-                );
-                return outcome;
+                    Err(e) => (None, Err(e)),
+                },
+            };
+        // A job that ended because its worker was lost is final: a new one cannot run twice.
+        let lost = matches!(
+            &outcome,
+            Err(CallError::Failed {
+                kind: FailureKind::WorkerLost,
+                ..
+            })
+        );
+        let wait = options.retry.backoff(attempts);
+        let again = lost
+            && attempts < options.retry.max_attempts
+            && scope.remaining().is_none_or(|r| r > wait);
+        if !again {
+            let error = outcome
+                .as_ref()
+                .err()
+                .map(|e| e.describe_with(|_| "the endpoint returned its own error".into()));
+            record_call(
+                &scope.client.trace,
+                endpoint,
+                started,
+                attempts,
+                status.as_ref(),
+                error,
+            );
+            return outcome;
+        }
+        tracing::debug!(
+            endpoint,
+            attempts,
+            "the worker was lost; retrying in {wait:?}"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = scope.cancel.cancelled() => {
+                record_call(&scope.client.trace, endpoint, started, attempts, status.as_ref(), Some("cancelled".into()));
+                return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: status.map(|s| s.id) });
             }
         }
     }

@@ -61,11 +61,15 @@ pub enum CallError<E> {
         /// The budget.
         limit: u32,
     },
-    /// The platform could not be reached or answered 429/5xx (retried before giving up).
-    #[error("could not reach `{endpoint}`: {message}")]
+    /// The platform could not be reached or answered 429/5xx, after the retries that were
+    /// safe. With a `job_id`, the job was submitted and the call lost touch with it while
+    /// waiting: it was not submitted again, and may still run (read it by its id).
+    #[error("{}", unreachable(endpoint, job_id, message))]
     Transport {
         /// The callee.
         endpoint: String,
+        /// The job, when it was submitted.
+        job_id: Option<String>,
         /// What happened.
         message: String,
     },
@@ -140,9 +144,15 @@ impl<E> CallError<E> {
             CallError::StepBudgetExhausted { endpoint, limit } => {
                 CallError::StepBudgetExhausted { endpoint, limit }
             }
-            CallError::Transport { endpoint, message } => {
-                CallError::Transport { endpoint, message }
-            }
+            CallError::Transport {
+                endpoint,
+                job_id,
+                message,
+            } => CallError::Transport {
+                endpoint,
+                job_id,
+                message,
+            },
             CallError::Rejected {
                 endpoint,
                 status,
@@ -180,6 +190,16 @@ fn cancelled(endpoint: &str, job_id: &Option<String>) -> String {
     match job_id {
         Some(id) => format!("`{endpoint}` job {id} was cancelled"),
         None => format!("the call to `{endpoint}` was cancelled before it started"),
+    }
+}
+
+fn unreachable(endpoint: &str, job_id: &Option<String>, message: &str) -> String {
+    match job_id {
+        Some(id) => format!(
+            "lost touch with `{endpoint}` job {id}: {message}; it was not submitted again and \
+             may still run"
+        ),
+        None => format!("could not reach `{endpoint}`: {message}"),
     }
 }
 

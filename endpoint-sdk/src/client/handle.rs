@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::call::{SubmittedJob, decode, from_transport, record_call};
-use super::{CallError, Caller, Transport};
+use tokio::time::Instant;
+
+use super::call::{SubmittedJob, decode, from_transport, from_transport_for, record_call};
+use super::{CallError, Caller, RetryPolicy, Transport, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
 
@@ -22,16 +24,15 @@ impl<E: Endpoint> JobHandle<E> {
         &self.job.id
     }
 
-    /// The job's status now.
+    /// The job's status now (transient failures are retried, see [`super::RetryPolicy`]).
     pub async fn status(&self) -> Result<JobStatus, CallError<E::Error>> {
-        self.job
-            .scope
-            .client
-            .transport
-            .status(E::NAME, &self.job.id)
-            .await
-            .map(|s| s.status)
-            .map_err(|e| from_transport(E::NAME, e))
+        let (job, transport) = (&self.job, &self.job.scope.client.transport);
+        retry::read(&job.retry, job.started, None, || {
+            transport.status(E::NAME, &job.id)
+        })
+        .await
+        .map(|s| s.status)
+        .map_err(|e| from_transport_for(E::NAME, Some(&job.id), e))
     }
 
     /// Waits for the result (within the caller's deadline).
@@ -77,6 +78,8 @@ impl<E: Endpoint> JobHandle<E> {
             transport: self.job.scope.client.transport.clone(),
             endpoint: E::NAME,
             id: self.job.id.clone(),
+            retry: self.job.retry.clone(),
+            submitted: self.job.started,
             buffered: std::collections::VecDeque::new(),
             done: false,
         }
@@ -88,6 +91,8 @@ pub struct ChunkStream {
     transport: Arc<dyn Transport>,
     endpoint: &'static str,
     id: String,
+    retry: RetryPolicy,
+    submitted: Instant,
     buffered: std::collections::VecDeque<Value>,
     done: bool,
 }
@@ -103,7 +108,11 @@ impl ChunkStream {
             if self.done {
                 return None;
             }
-            match self.transport.stream(self.endpoint, &self.id).await {
+            let (transport, endpoint, id) = (&self.transport, self.endpoint, &self.id);
+            let read = retry::read(&self.retry, self.submitted, None, || {
+                transport.stream(endpoint, id)
+            });
+            match read.await {
                 Ok((status, chunks)) => {
                     self.buffered.extend(chunks);
                     if status.is_final() {
@@ -113,7 +122,7 @@ impl ChunkStream {
                         idle = (idle * 2).min(Duration::from_millis(500));
                     }
                 }
-                Err(e) => return Some(Err(from_transport(self.endpoint, e))),
+                Err(e) => return Some(Err(from_transport_for(endpoint, Some(id), e))),
             }
         }
     }
@@ -157,6 +166,6 @@ pub async fn submit<E: Endpoint>(
         status: None,
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
-    let job = SubmittedJob::<E>::submit(&scope, &input, &options).await?;
+    let job = SubmittedJob::<E>::submit(&scope, &input, &options, &mut 0).await?;
     Ok(JobHandle { job })
 }

@@ -213,10 +213,23 @@ impl HttpTransport {
                 msg.push_str(&format!(": {s}"));
                 src = s.source();
             }
-            TransportError::Unavailable(msg)
+            // A connection that could not be made carried no request.
+            TransportError::Unavailable {
+                message: msg,
+                retry_after: None,
+                not_acted_on: e.is_connect(),
+            }
         })?;
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        let retry_after = retry_after(resp.headers());
+        let text = match resp.text().await {
+            Ok(text) => text,
+            Err(e) => {
+                return Err(TransportError::unavailable(format!(
+                    "{what}: the answer ({status}) was cut off: {e}"
+                )));
+            }
+        };
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|e| TransportError::Rejected {
                 status: Some(status.as_u16()),
@@ -236,9 +249,15 @@ impl HttpTransport {
             })
             .unwrap_or_else(|| crate::http::snippet(&text));
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(TransportError::Unavailable(format!(
-                "{what} answered {status}: {message}"
-            )));
+            let refused = matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            );
+            return Err(TransportError::Unavailable {
+                message: format!("{what} answered {status}: {message}"),
+                retry_after,
+                not_acted_on: refused,
+            });
         }
         let hint = match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -261,6 +280,12 @@ impl HttpTransport {
             message: format!("{what}: not a status object: {e}"),
         })
     }
+}
+
+/// `Retry-After` in seconds (the form the platform and proxies send); an HTTP date is ignored.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 impl Transport for HttpTransport {

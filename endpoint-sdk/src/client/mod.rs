@@ -13,9 +13,11 @@
 //! own ceiling and the caller's remaining budget, and no call starts once the budget is spent),
 //! its **cancellation** (cancelling, timing out or dropping the caller cancels its in-flight
 //! children on the platform), its **trace** (each call's queue delay and execution time are
-//! recorded), and its **step budget** (`max_steps`). Failures that may pass (transport errors,
-//! 429, 5xx, a lost worker) are **retried** with exponential back-off and jitter, within the
-//! deadline; the callee's own error never is.
+//! recorded), and its **step budget** (`max_steps`). Failures that may pass are **retried** with
+//! exponential back-off and jitter, within the deadline, and never in a way that could run the
+//! child twice: reads are retried on the same job id, a submit only when no job can have been
+//! created (the connection failed, or 429/503), a finished job only when its worker was lost.
+//! The callee's own error never is. The module `retry` holds the whole rule.
 
 mod call;
 mod caller;
@@ -24,6 +26,7 @@ mod fan_out;
 mod handle;
 mod http;
 mod options;
+mod retry;
 pub mod trace;
 mod transport;
 
@@ -35,6 +38,7 @@ pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
 pub use handle::{ChunkStream, JobHandle, submit};
 pub use http::{HttpRoutes, HttpTransport};
 pub use options::{CallOptions, RetryPolicy};
+pub use retry::NOT_FOUND_GRACE;
 pub use trace::{CallRecord, Trace};
 pub use transport::{Transport, TransportError};
 

@@ -2,7 +2,22 @@
 
 use std::time::Duration;
 
-/// Retries of a call: only for failures that may pass, within the caller's deadline.
+/// Retries of a call: only for failures that may pass, within the caller's deadline, and never
+/// in a way that could run the callee twice.
+///
+/// - Reads (status, the long poll, the stream) are retried on transport failures, 429 and 5xx
+///   (after the server's `Retry-After`), and on a 404 in the first
+///   [`NOT_FOUND_GRACE`](super::NOT_FOUND_GRACE) after the submit, while the job propagates. A
+///   retried read re-attaches to the same job: nothing is cancelled or submitted again.
+/// - A submit is sent again only when the failure proves that no job was created: the
+///   connection could not be made, or the server answered 429 or 503. After any other failure
+///   (a reset, a 500, 502 or 504, a timeout) the job may exist; the call fails with
+///   [`CallError::Transport`](super::CallError::Transport) instead.
+/// - A job that failed because its worker was lost is submitted again: it is final, so the new
+///   job cannot overlap it.
+///
+/// `max_attempts` bounds the submits; with `max_attempts = 1` ([`RetryPolicy::none`]) nothing
+/// is retried, reads included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included. 1 means no retry.

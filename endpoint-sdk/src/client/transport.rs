@@ -12,9 +12,20 @@ use crate::protocol::{JobStatus, RunRequest, StatusObject};
 /// A transport failure, before any typing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    /// Could not reach the platform, or it answered 429/5xx: worth retrying.
-    #[error("{0}")]
-    Unavailable(String),
+    /// Could not reach the platform, or it answered 429/5xx: a read is worth retrying.
+    #[error("{message}")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// How long the server asked to wait first (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+        /// Whether the failure proves the request was not acted on, so that a submit can be
+        /// sent again without risking a second job: the connection could not be made, or the
+        /// server answered 429 or 503 (it refused the request before handling it). A request
+        /// that was sent and then lost its answer (a reset, a 502 from a proxy, a timeout) may
+        /// have created a job.
+        not_acted_on: bool,
+    },
     /// The platform refused the request: retrying will not help.
     #[error("the platform refused the request ({}): {message}", status.map_or("no status".to_string(), |s| s.to_string()))]
     Rejected {
@@ -23,6 +34,26 @@ pub enum TransportError {
         /// The platform's message.
         message: String,
     },
+}
+
+impl TransportError {
+    /// A failure whose request may have been acted on.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        TransportError::Unavailable {
+            message: message.into(),
+            retry_after: None,
+            not_acted_on: false,
+        }
+    }
+
+    /// A failure that proves the request was not acted on.
+    pub fn not_acted_on(message: impl Into<String>) -> Self {
+        TransportError::Unavailable {
+            message: message.into(),
+            retry_after: None,
+            not_acted_on: true,
+        }
+    }
 }
 
 /// Moves jobs to and from endpoints.

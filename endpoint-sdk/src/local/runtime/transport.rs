@@ -33,13 +33,13 @@ impl LocalTransport {
         self.runtime
             .upgrade()
             .map(LocalRuntime::from_handle)
-            .ok_or_else(|| TransportError::Unavailable("the local runtime has shut down".into()))
+            .ok_or_else(|| TransportError::not_acted_on("the local runtime has shut down"))
     }
 }
 
 fn from_runtime(e: RuntimeError) -> TransportError {
     match e {
-        RuntimeError::QueueFull { .. } => TransportError::Unavailable(e.to_string()),
+        RuntimeError::QueueFull { .. } => TransportError::not_acted_on(e.to_string()),
         RuntimeError::UnknownEndpoint { .. } | RuntimeError::UnknownJob { .. } => {
             TransportError::Rejected {
                 status: Some(404),
