@@ -23,6 +23,7 @@ const EXPECTED: &[&str] = &[
     "session_agent",
     "spin_forever",
     "tally",
+    "time_left",
 ];
 
 #[test]

@@ -222,6 +222,51 @@ async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced() {
+    use endpoint_sdk::protocol::envelope::{Deadline, JobMeta};
+    let within = |secs| JobMeta {
+        session: None,
+        deadline: Some(Deadline::in_(Duration::from_secs(secs))),
+    };
+    // `time_left`'s ceiling is 60 s; its caller has 8 s left: the handler sees the 8 s.
+    let rt = runtime_for::<time_left>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let _w = Worker::spawn(&s.base, "time_left", "t1", &[]);
+    let id = rt
+        .submit("time_left", within(8).wrap(json!(1)).into())
+        .unwrap();
+    let st = wait_final(&rt, "time_left", &id).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    let left = st.output.unwrap().as_u64().unwrap();
+    assert!(
+        (1..=8_000).contains(&left),
+        "the handler saw {left} ms left"
+    );
+
+    // And the worker stops a job at that deadline, not at its 60 s ceiling.
+    let rt = runtime_for::<nap>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let _w = Worker::spawn(&s.base, "nap", "n1", &[]);
+    let id = rt
+        .submit("nap", within(5).wrap(json!(30_000)).into())
+        .unwrap();
+    let st = wait_final(&rt, "nap", &id).await;
+    assert_eq!(st.status, JobStatus::Failed, "{st:?}");
+    let f = failure(&st);
+    assert_eq!(f.kind, FailureKind::Timeout, "{f:?}");
+    let ms: u64 = f
+        .message
+        .strip_prefix("the job ran past its execution timeout of ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(
+        ms <= 5_000,
+        "stopped at the caller's deadline, not the ceiling: {f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_that_ignores_cancellation_fails_its_job_and_the_worker_asks_to_be_replaced() {
     let rt = runtime_for::<spin_forever>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;

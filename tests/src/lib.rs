@@ -85,6 +85,15 @@ pub async fn chatty(ctx: Ctx, n: u32) -> String {
     "done".to_string()
 }
 
+/// Worker tests: how many milliseconds its job has left, as its `Ctx` sees it.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
+pub async fn time_left(ctx: Ctx, _x: u32) -> u64 {
+    let deadline = ctx.deadline().expect("a job always has a deadline here");
+    deadline
+        .saturating_duration_since(tokio::time::Instant::now())
+        .as_millis() as u64
+}
+
 fn fail_init() -> Result<(), String> {
     Err("model weights missing at /runpod-volume/w.bin".into())
 }

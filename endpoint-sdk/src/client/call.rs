@@ -13,6 +13,7 @@ use super::{
     TransportError, retry,
 };
 use crate::endpoint::Endpoint;
+use crate::protocol::envelope::{Deadline, JobMeta};
 use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, StatusObject};
 
 /// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::submit`).
@@ -123,6 +124,15 @@ pub(super) fn decode<E: Endpoint>(
                     .as_deref()
                     .unwrap_or("the job failed without an error"),
             );
+            // A worker that stopped its job at the deadline reports a failure (the platform
+            // has no other way for it to say so): a timeout all the same.
+            if failure.kind == FailureKind::Timeout {
+                return Err(CallError::TimedOut {
+                    endpoint,
+                    job_id: st.id.clone(),
+                    after: waited,
+                });
+            }
             if failure.kind == FailureKind::Handler
                 && let Some(detail) = &failure.detail
                 && let Ok(e) = serde_json::from_value::<E::Error>(detail.clone())
@@ -250,10 +260,13 @@ impl<E: Endpoint> SubmittedJob<E> {
             ttl: options.ttl.map(|t| t.as_millis().max(10_000) as u64),
             low_priority: options.low_priority.then_some(true),
         };
-        let input = match &options.session {
-            Some(id) => crate::protocol::envelope::wrap(id, input.clone()),
-            None => input.clone(),
+        // The deadline travels in the input as well, where any worker finds it (the platform
+        // hands workers the input, not the policy).
+        let meta = JobMeta {
+            session: options.session.clone(),
+            deadline: remaining.map(Deadline::in_),
         };
+        let input = meta.wrap(input.clone());
         Ok(RunRequest {
             input,
             policy: (policy != Policy::default()).then_some(policy),
@@ -448,5 +461,65 @@ mod tests {
         assert_eq!(child_execution_timeout(None, Some(s(40))), Some(s(40)));
         assert_eq!(child_execution_timeout(Some(s(30)), None), None);
         assert_eq!(child_execution_timeout(None, None), None);
+    }
+
+    /// An endpoint for decoding: its output is a number.
+    struct Num;
+    impl Endpoint for Num {
+        type Input = u32;
+        type Output = u32;
+        type Error = crate::NoError;
+        const NAME: &'static str = "num";
+        const BUILD: &'static str = "0";
+        const CONFIG: &'static endpoint_config::EndpointConfig = &endpoint_config::EndpointConfig {
+            name: std::borrow::Cow::Borrowed("num"),
+            ..CPU
+        };
+    }
+    const CPU: endpoint_config::EndpointConfig = endpoint_config::EndpointConfig {
+        name: std::borrow::Cow::Borrowed(""),
+        hardware: endpoint_config::Hardware::Cpu {
+            flavor: std::borrow::Cow::Borrowed("cpu3c-2-4"),
+        },
+        workers: endpoint_config::Workers { min: 0, max: 1 },
+        idle_timeout_s: 5,
+        execution_timeout_ms: Some(10_000),
+        concurrency: 1,
+        scaler: endpoint_config::Scaler::QueueDelay(4),
+        datacenters: std::borrow::Cow::Borrowed(&[]),
+        volumes: std::borrow::Cow::Borrowed(&[]),
+        env: std::borrow::Cow::Borrowed(&[]),
+        secrets: std::borrow::Cow::Borrowed(&[]),
+        flashboot: true,
+        min_vram_gb: None,
+        interactive: false,
+        calls: std::borrow::Cow::Borrowed(&[]),
+        has_init: false,
+        max_steps: None,
+        allow: std::borrow::Cow::Borrowed(&[]),
+    };
+
+    #[test]
+    fn a_timeout_reported_by_the_worker_is_a_timeout_for_the_caller() {
+        let failed = StatusObject {
+            id: "j1".into(),
+            status: JobStatus::Failed,
+            delay_time: None,
+            execution_time: None,
+            worker_id: None,
+            output: None,
+            error: Some(JobFailure::timed_out(Some(Duration::from_secs(5))).to_wire()),
+        };
+        let timed_out = StatusObject {
+            status: JobStatus::TimedOut,
+            error: None,
+            ..failed.clone()
+        };
+        for st in [failed, timed_out] {
+            match decode::<Num>(&st, Duration::from_secs(5)) {
+                Err(CallError::TimedOut { job_id, .. }) => assert_eq!(job_id, "j1"),
+                other => panic!("{:?}: {other:?}", st.status),
+            }
+        }
     }
 }

@@ -52,6 +52,17 @@ pub struct Execution {
     pub stuck: bool,
 }
 
+/// A job's execution budget: the endpoint's ceiling, or what the job's caller has left (from
+/// its envelope, see [`crate::protocol::envelope::Deadline`]) when that is sooner. Enforced by
+/// [`execute`] through the `Ctx`'s deadline, and the one a handler sees in `Ctx::deadline()`,
+/// so a callee's own calls are clamped to it at any depth.
+pub fn job_budget(ceiling: Option<Duration>, caller_left: Option<Duration>) -> Option<Duration> {
+    match (ceiling, caller_left) {
+        (Some(c), Some(l)) => Some(c.min(l)),
+        (c, l) => c.or(l),
+    }
+}
+
 /// Runs one job of `def` to its end: the handler against the deadline and the cancellation of
 /// `ctx`. `timeout` is the job's execution timeout, named in the failure when it passes.
 pub async fn execute(
@@ -143,5 +154,21 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_budget;
+    use std::time::Duration;
+
+    #[test]
+    fn a_job_gets_the_sooner_of_its_ceiling_and_its_callers_deadline() {
+        let s = Duration::from_secs;
+        assert_eq!(job_budget(Some(s(60)), Some(s(8))), Some(s(8)));
+        assert_eq!(job_budget(Some(s(5)), Some(s(8))), Some(s(5)));
+        assert_eq!(job_budget(None, Some(s(8))), Some(s(8)));
+        assert_eq!(job_budget(Some(s(60)), None), Some(s(60)));
+        assert_eq!(job_budget(None, None), None);
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use ctx::{Ctx, CtxBuilder, JobSink};
 pub use def::{EndpointDef, WorkerState};
-pub use execute::{Execution, Outcome, Placement, execute};
+pub use execute::{Execution, Outcome, Placement, execute, job_budget};
 pub use init::{InitError, InitFn};
 #[doc(hidden)]
 pub use init::{init_discard, init_none, init_state};

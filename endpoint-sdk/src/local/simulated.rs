@@ -102,7 +102,15 @@ pub(crate) async fn run_job(
     report: bool,
 ) -> Option<StatusObject> {
     // The handler reads the input inside its session envelope; the id goes to the context.
-    let session = envelope::peek(&job.input).map(str::to_string);
+    let meta = envelope::meta(&job.input);
+    let session = meta.session;
+    // The caller's deadline from the envelope, when it is sooner than the runtime's own.
+    let (deadline, timeout) = match meta.deadline.map(|d| d.remaining()) {
+        Some(left) if job.deadline.is_none_or(|d| Instant::now() + left < d) => {
+            (Some(Instant::now() + left), Some(left))
+        }
+        _ => (job.deadline, job.execution_timeout),
+    };
     let worker = &*runner.worker;
     let mut ctx = Ctx::builder(&**ep.name(), &*job.id)
         .worker_id(worker)
@@ -112,7 +120,7 @@ pub(crate) async fn run_job(
             runner.session_version.clone(),
         )
         .trace_id(job.trace_id)
-        .deadline(job.deadline)
+        .deadline(deadline)
         .cancel(job.cancel)
         .sink(Arc::new(LocalSink {
             ep: Arc::downgrade(&ep),
@@ -127,7 +135,7 @@ pub(crate) async fn run_job(
         &runner.state,
         ctx.build(),
         job.input,
-        job.execution_timeout,
+        timeout,
         &Placement::Inline,
     )
     .await;

@@ -1,31 +1,139 @@
-//! The session envelope: how a job's session id travels inside its input
-//! (`{"$session": "<id>", "$input": <input>}`), the one field the platform hands to workers, so
-//! SDK endpoints find it wherever they run.
+//! The job envelope: what an SDK caller tells its callee besides the input, carried inside the
+//! input (`{"$session": "<id>", "$deadline": {..}, "$input": <input>}`), the one field the
+//! platform hands to workers, so SDK endpoints find it wherever they run. An input without any of
+//! these keys travels as it is.
+//!
+//! - `$session`: the session the job belongs to (see `crate::session`).
+//! - `$deadline`: when the caller stops waiting, as `{"at_ms": <Unix ms>, "budget_ms": <ms>}`.
+//!   The absolute time survives the queue; the budget (what the caller had left when it
+//!   submitted) bounds the effect of clock skew: a worker takes the smaller of `at_ms` minus its
+//!   own clock and `budget_ms`, so a clock behind the caller's cannot lengthen the deadline, and
+//!   one ahead shortens it by the skew (the safe side).
 
-use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
 
 /// The envelope key holding a job's session id.
 pub const SESSION_KEY: &str = "$session";
-/// The envelope key holding a job's input when it has a session id.
+/// The envelope key holding the caller's deadline.
+pub const DEADLINE_KEY: &str = "$deadline";
+/// The envelope key holding a job's input when it has an envelope.
 pub const INPUT_KEY: &str = "$input";
+
+/// When a job's caller stops waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// The moment, in milliseconds since the Unix epoch on the caller's clock.
+    pub at_ms: u64,
+    /// What the caller had left when it submitted, in milliseconds.
+    pub budget_ms: u64,
+}
+
+impl Deadline {
+    /// The deadline `remaining` from now.
+    pub fn in_(remaining: Duration) -> Self {
+        let ms = remaining.as_millis().min(u128::from(u64::MAX)) as u64;
+        Deadline {
+            at_ms: unix_ms().saturating_add(ms),
+            budget_ms: ms,
+        }
+    }
+
+    /// What is left, on this machine's clock: the smaller of `at_ms` minus now and the budget.
+    pub fn remaining(&self) -> Duration {
+        let by_clock = self.at_ms.saturating_sub(unix_ms());
+        Duration::from_millis(by_clock.min(self.budget_ms))
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What an envelope says besides the input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobMeta {
+    /// The session id.
+    pub session: Option<String>,
+    /// The caller's deadline.
+    pub deadline: Option<Deadline>,
+}
+
+impl JobMeta {
+    /// Wraps `input` in an envelope holding this (the input itself when there is nothing).
+    pub fn wrap(&self, input: Value) -> Value {
+        if self.session.is_none() && self.deadline.is_none() {
+            return input;
+        }
+        let mut map = Map::new();
+        if let Some(s) = &self.session {
+            map.insert(SESSION_KEY.into(), Value::String(s.clone()));
+        }
+        if let Some(d) = &self.deadline {
+            map.insert(
+                DEADLINE_KEY.into(),
+                serde_json::json!({ "at_ms": d.at_ms, "budget_ms": d.budget_ms }),
+            );
+        }
+        map.insert(INPUT_KEY.into(), input);
+        Value::Object(map)
+    }
+}
 
 /// Wraps `input` with a session id.
 pub fn wrap(session: &str, input: Value) -> Value {
-    serde_json::json!({ SESSION_KEY: session, INPUT_KEY: input })
+    JobMeta {
+        session: Some(session.to_string()),
+        deadline: None,
+    }
+    .wrap(input)
+}
+
+/// The envelope's fields, when `input` is an envelope.
+fn fields(input: &Value) -> Option<&Map<String, Value>> {
+    input.as_object().filter(|map| is_envelope(map))
+}
+
+/// `$input` and at least one other key, every key known, each value of its type.
+fn is_envelope(map: &Map<String, Value>) -> bool {
+    let known = |k: &String| k == SESSION_KEY || k == DEADLINE_KEY || k == INPUT_KEY;
+    map.len() >= 2
+        && map.contains_key(INPUT_KEY)
+        && map.keys().all(known)
+        && map.get(SESSION_KEY).is_none_or(Value::is_string)
+        && map.get(DEADLINE_KEY).is_none_or(|d| deadline(d).is_some())
+}
+
+fn deadline(v: &Value) -> Option<Deadline> {
+    Some(Deadline {
+        at_ms: v.get("at_ms")?.as_u64()?,
+        budget_ms: v.get("budget_ms")?.as_u64()?,
+    })
+}
+
+/// What the envelope of `input` says (nothing when it has none).
+pub fn meta(input: &Value) -> JobMeta {
+    let Some(map) = fields(input) else {
+        return JobMeta::default();
+    };
+    JobMeta {
+        session: map
+            .get(SESSION_KEY)
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        deadline: map.get(DEADLINE_KEY).and_then(deadline),
+    }
 }
 
 /// Splits a job's input into its session id (if it has one) and the input itself.
 pub fn unwrap(input: Value) -> (Option<String>, Value) {
+    let session = meta(&input).session;
     match input {
-        Value::Object(mut map)
-            if map.len() == 2
-                && map.contains_key(INPUT_KEY)
-                && map.get(SESSION_KEY).is_some_and(Value::is_string) =>
-        {
-            let id = map
-                .remove(SESSION_KEY)
-                .and_then(|v| v.as_str().map(str::to_string));
-            (id, map.remove(INPUT_KEY).unwrap_or(Value::Null))
+        Value::Object(mut map) if is_envelope(&map) => {
+            (session, map.remove(INPUT_KEY).unwrap_or(Value::Null))
         }
         other => (None, other),
     }
@@ -33,18 +141,13 @@ pub fn unwrap(input: Value) -> (Option<String>, Value) {
 
 /// The session id a job's input names, without taking the input apart.
 pub fn peek(input: &Value) -> Option<&str> {
-    let map = input.as_object()?;
-    if map.len() == 2 && map.contains_key(INPUT_KEY) {
-        map.get(SESSION_KEY)?.as_str()
-    } else {
-        None
-    }
+    fields(input)?.get(SESSION_KEY)?.as_str()
 }
 
 /// The input inside its envelope (the input itself when it has none), without copying.
 pub fn inner(input: &Value) -> &Value {
-    match peek(input) {
-        Some(_) => &input[INPUT_KEY],
+    match fields(input) {
+        Some(map) => &map[INPUT_KEY],
         None => input,
     }
 }
@@ -52,17 +155,60 @@ pub fn inner(input: &Value) -> &Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_envelope_round_trips_and_plain_inputs_pass_through() {
-        let wrapped = wrap("s1", serde_json::json!({"q": 1}));
+        let wrapped = wrap("s1", json!({"q": 1}));
         assert_eq!(peek(&wrapped), Some("s1"));
-        assert_eq!(
-            unwrap(wrapped),
-            (Some("s1".into()), serde_json::json!({"q": 1}))
-        );
-        let plain = serde_json::json!({"$session": "not an envelope", "q": 1, "r": 2});
+        assert_eq!(unwrap(wrapped), (Some("s1".into()), json!({"q": 1})));
+        let plain = json!({"$session": "not an envelope", "q": 1, "r": 2});
         assert_eq!(peek(&plain), None);
         assert_eq!(unwrap(plain.clone()), (None, plain));
+        assert_eq!(JobMeta::default().wrap(json!(3)), json!(3));
+    }
+
+    #[test]
+    fn a_deadline_travels_with_or_without_a_session() {
+        let d = Deadline {
+            at_ms: unix_ms() + 8_000,
+            budget_ms: 8_000,
+        };
+        let meta_in = JobMeta {
+            session: None,
+            deadline: Some(d),
+        };
+        let wrapped = meta_in.wrap(json!([1, 2]));
+        assert_eq!(meta(&wrapped), meta_in);
+        assert_eq!(peek(&wrapped), None);
+        assert_eq!(inner(&wrapped), &json!([1, 2]));
+        let both = JobMeta {
+            session: Some("s".into()),
+            deadline: Some(d),
+        };
+        assert_eq!(meta(&both.wrap(json!(1))), both);
+        // A malformed deadline is not an envelope: the object is the input.
+        let odd = json!({"$deadline": "soon", "$input": 1});
+        assert_eq!(inner(&odd), &odd);
+    }
+
+    #[test]
+    fn the_remaining_time_is_bounded_by_the_budget_whatever_the_clocks() {
+        let now = unix_ms();
+        // This machine's clock is 60 s behind the caller's: the budget still bounds it.
+        let ahead = Deadline {
+            at_ms: now + 70_000,
+            budget_ms: 10_000,
+        };
+        assert!(ahead.remaining() <= Duration::from_secs(10));
+        // Past its moment: nothing is left.
+        let past = Deadline {
+            at_ms: now.saturating_sub(1_000),
+            budget_ms: 10_000,
+        };
+        assert_eq!(past.remaining(), Duration::ZERO);
+        let fresh = Deadline::in_(Duration::from_secs(6));
+        assert!(fresh.remaining() <= Duration::from_secs(6));
+        assert!(fresh.remaining() > Duration::from_secs(5));
     }
 }

@@ -11,7 +11,7 @@ use tracing::Instrument;
 use super::platform::Platform;
 use super::posts::OrderedPosts;
 use super::slots::Slots;
-use crate::handler::{Ctx, EndpointDef, Outcome, Placement, WorkerState, execute};
+use crate::handler::{Ctx, EndpointDef, Outcome, Placement, WorkerState, execute, job_budget};
 use crate::protocol::limits::RESULT_LIMIT;
 use crate::protocol::{JobFailure, JobObject, envelope};
 
@@ -37,9 +37,12 @@ impl JobRunner {
 
     async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
         let id = job.id;
-        let session = envelope::peek(&job.input).map(str::to_string);
+        let meta = envelope::meta(&job.input);
+        let session = meta.session;
         let started = Instant::now();
-        let timeout = self.def.config.execution_timeout();
+        // The platform enforces the ceiling; the caller's deadline reaches us in the envelope.
+        let caller_left = meta.deadline.map(|d| d.remaining());
+        let timeout = job_budget(self.def.config.execution_timeout(), caller_left);
         let posts = OrderedPosts::start(self.platform.clone(), id.clone());
         let ctx = Ctx::builder(self.def.name(), &id)
             .worker_id(&self.platform.env().worker_id)

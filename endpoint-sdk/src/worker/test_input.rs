@@ -51,10 +51,12 @@ pub async fn run_test_input(
         .and_then(Value::as_str)
         .unwrap_or("local_test")
         .to_string();
-    let session = envelope::peek(&input).map(str::to_string);
+    let meta = envelope::meta(&input);
+    let session = meta.session;
     let state = def.init().await?;
     let started = tokio::time::Instant::now();
-    let timeout = def.config.execution_timeout();
+    let caller_left = meta.deadline.map(|d| d.remaining());
+    let timeout = crate::handler::job_budget(def.config.execution_timeout(), caller_left);
     let ctx = Ctx::builder(def.name(), &id)
         .deadline(timeout.map(|t| started + t))
         .session(session, Sessions::from_env()?, def.session_version())
