@@ -133,6 +133,16 @@ async fn runaway(ctx: Ctx) -> Result<u32, String> {
     }
 }
 
+/// Calls `add` without declaring it in `calls = [..]`: refused, as it would fail deployed.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000, calls = [search])]
+async fn undeclared(ctx: Ctx) -> Result<String, String> {
+    let submitted = add::submit(&ctx, 1, 1).await.err().map(|e| e.to_string());
+    match add::call(&ctx, 1, 1).await {
+        Err(e @ CallError::Undeclared { .. }) => Ok(format!("{e}\n{submitted:?}")),
+        other => Err(format!("expected a refusal, got {other:?}")),
+    }
+}
+
 fn runtime() -> LocalRuntime {
     LocalRuntime::builder()
         .endpoint::<search>()
@@ -143,6 +153,7 @@ fn runtime() -> LocalRuntime {
         .endpoint::<waits_on_child>()
         .endpoint::<fail_fast_parent>()
         .endpoint::<runaway>()
+        .endpoint::<undeclared>()
         .build()
         .unwrap()
 }
@@ -618,6 +629,38 @@ async fn the_step_budget_stops_a_runaway_agent() {
     let e = results.into_iter().last().unwrap().unwrap_err();
     assert!(matches!(e, CallError::StepBudgetExhausted { limit: 3, .. }));
     assert!(e.to_string().contains("max_steps = 3"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_to_an_undeclared_callee_is_refused_with_the_fix() {
+    let rt = runtime();
+    let mut events = rt.events();
+    let st = rt
+        .run_sync("undeclared", json!({}).into(), LONG)
+        .await
+        .unwrap();
+    let text = st.output.unwrap().as_str().unwrap().to_string();
+    assert!(
+        text.starts_with("endpoint `undeclared` calls `add`, which is not in its `calls = [..]`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Add the callee's function to `calls = [..]`"),
+        "{text}"
+    );
+    let (_, submitted) = text.split_once('\n').unwrap();
+    assert!(
+        submitted.starts_with("Some(\"endpoint `undeclared` calls `add`"),
+        "submit is refused too: {submitted}"
+    );
+    // Nothing reached `add`.
+    while let Ok(e) = events.try_recv() {
+        if let RuntimeEvent::JobFinished { endpoint, .. } = e {
+            assert_ne!(&*endpoint, "add", "a job of `add` ran");
+        }
+    }
+    // A plain client (no calling endpoint) has nothing to declare.
+    assert_eq!(add::call(&rt.client(), 2, 2).await.unwrap(), 4);
 }
 
 #[tokio::test(start_paused = true)]

@@ -374,6 +374,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
     options: Option<CallOptions>,
 ) -> Result<E::Output, CallError<E::Error>> {
     let endpoint = E::NAME;
+    scope.check_declared(endpoint)?;
     let options = options.unwrap_or_else(|| scope.client.options_for(endpoint));
     scope
         .client

@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{CallOptions, HttpRoutes, HttpTransport, Trace, Transport};
+use endpoint_config::{List, Text};
+
+use super::{CallError, CallOptions, HttpRoutes, HttpTransport, Trace, Transport};
 
 /// Makes calls from code outside any endpoint (a script, a web backend, a test), over a
 /// transport: in-process into a local runtime, or HTTP to the platform or `app dev`.
@@ -154,6 +156,29 @@ pub struct CallScope {
     pub(crate) client: Client,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
+    /// What the calling endpoint declares it calls (a job's scope, when its runtime knows).
+    pub(crate) declared: Option<Arc<DeclaredCalls>>,
+}
+
+/// An endpoint's `calls = [..]`, by endpoint name.
+#[derive(Debug)]
+pub struct DeclaredCalls {
+    pub(crate) caller: String,
+    pub(crate) calls: List<Text>,
+}
+
+impl CallScope {
+    /// Refuses a call to `callee` that the calling endpoint does not declare: on the platform
+    /// only declared callees are wired (`ENDPOINT_ID_*`), so the call would fail there.
+    pub(crate) fn check_declared<E>(&self, callee: &str) -> Result<(), CallError<E>> {
+        match &self.declared {
+            Some(d) if !d.calls.iter().any(|c| c == callee) => Err(CallError::Undeclared {
+                caller: d.caller.clone(),
+                callee: callee.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl CallScope {
@@ -176,6 +201,7 @@ impl Caller for Client {
             client: self.clone(),
             deadline: None,
             cancel: CancellationToken::new(),
+            declared: None,
         }
     }
 }

@@ -61,6 +61,20 @@ pub enum CallError<E> {
         /// The budget.
         limit: u32,
     },
+    /// The calling endpoint does not list the callee in its `calls = [..]`. On the platform the
+    /// call would have nowhere to go (deploy wires `ENDPOINT_ID_*` only for declared callees),
+    /// so it is refused everywhere, before anything is sent.
+    #[error(
+        "endpoint `{caller}` calls `{callee}`, which is not in its `calls = [..]`: deployed, the \
+         call would fail, since only declared callees are wired. Add the callee's function to \
+         `calls = [..]` in `{caller}`'s #[endpoint(..)]"
+    )]
+    Undeclared {
+        /// The calling endpoint.
+        caller: String,
+        /// The callee it did not declare.
+        callee: String,
+    },
     /// The platform could not be reached or answered 429/5xx, after the retries that were
     /// safe. With a `job_id`, the job was submitted and the call lost touch with it while
     /// waiting: it was not submitted again, and may still run (read it by its id).
@@ -144,6 +158,7 @@ impl<E> CallError<E> {
             CallError::StepBudgetExhausted { endpoint, limit } => {
                 CallError::StepBudgetExhausted { endpoint, limit }
             }
+            CallError::Undeclared { caller, callee } => CallError::Undeclared { caller, callee },
             CallError::Transport {
                 endpoint,
                 job_id,

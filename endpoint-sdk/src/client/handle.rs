@@ -152,6 +152,7 @@ pub async fn submit<E: Endpoint>(
     input: E::Input,
 ) -> Result<JobHandle<E>, CallError<E::Error>> {
     let scope = caller.call_scope();
+    scope.check_declared(E::NAME)?;
     let options = scope.client.options_for(E::NAME);
     scope
         .client

@@ -8,8 +8,9 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
-use crate::client::{CallRecord, CallScope, Caller, Client};
+use crate::client::{CallRecord, CallScope, Caller, Client, DeclaredCalls};
 use crate::session::{Session, SessionError, Sessions};
+use endpoint_config::{List, Text};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +53,8 @@ pub(crate) struct CtxInner {
     /// first use.
     pub(crate) base_client: Option<Client>,
     pub(crate) max_steps: Option<u32>,
+    /// The endpoints this job's endpoint declares in `calls = [..]`, when the runtime knows.
+    pub(crate) declared: Option<Arc<DeclaredCalls>>,
     pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
@@ -91,6 +94,7 @@ impl Ctx {
             sink: None,
             base_client: None,
             max_steps: None,
+            declared: None,
             session_id: None,
             sessions: None,
             session_version: None,
@@ -234,6 +238,7 @@ pub struct CtxBuilder {
     sink: Option<Arc<dyn JobSink>>,
     base_client: Option<Client>,
     max_steps: Option<u32>,
+    declared: Option<Arc<DeclaredCalls>>,
     session_id: Option<String>,
     sessions: Option<Sessions>,
     session_version: Option<Arc<str>>,
@@ -292,6 +297,17 @@ impl CtxBuilder {
         self
     }
 
+    /// The endpoints the job's endpoint lists in `calls = [..]` (by endpoint name): a call to
+    /// any other fails at once with [`CallError::Undeclared`](crate::CallError::Undeclared),
+    /// as it would fail on the platform, where only declared callees are wired.
+    pub fn declared_calls(mut self, calls: List<Text>) -> Self {
+        self.declared = Some(Arc::new(DeclaredCalls {
+            caller: self.endpoint.clone(),
+            calls,
+        }));
+        self
+    }
+
     /// The context.
     pub fn build(self) -> Ctx {
         let trace_id = self.trace_id.unwrap_or_else(|| self.job_id.clone());
@@ -306,6 +322,7 @@ impl CtxBuilder {
                 sink: self.sink,
                 base_client: self.base_client,
                 max_steps: self.max_steps,
+                declared: self.declared,
                 client: std::sync::OnceLock::new(),
                 session_id: self.session_id,
                 sessions: self.sessions,
@@ -323,6 +340,7 @@ impl Caller for Ctx {
             client: self.client(),
             deadline: self.deadline(),
             cancel: self.cancel_token(),
+            declared: self.inner.declared.clone(),
         }
     }
 }

@@ -128,7 +128,9 @@ pub(crate) async fn run_job(
             job: job.id.clone(),
         }));
     if let Some(client) = runner.client.clone() {
-        ctx = ctx.client(client, ep.config.max_steps);
+        ctx = ctx
+            .client(client, ep.config.max_steps)
+            .declared_calls(ep.config.calls.clone());
     }
     let done = execute(
         &def,

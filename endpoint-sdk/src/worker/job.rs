@@ -50,6 +50,7 @@ impl JobRunner {
             .cancel(stop)
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
+            .declared_calls(self.def.config.calls.clone())
             .session(session, self.sessions.clone(), self.session_version.clone())
             .build();
         tracing::info!("job started");
