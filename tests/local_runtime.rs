@@ -24,6 +24,18 @@ use serde_json::{Value, json};
 /// The longest any test waits for a state, in virtual time.
 const LONG: Duration = Duration::from_secs(3600);
 
+/// Reads variables through its `Ctx`, as deployed: its `env(..)`, a declared secret, and one it
+/// does not declare.
+#[endpoint(
+    cpu = "cpu3c-2-4",
+    env(HF_HOME = "/runpod-volume/hf"),
+    secrets = [LOCAL_FIDELITY_TOKEN],
+    execution_timeout_ms = 60_000
+)]
+async fn configured(ctx: Ctx, keys: Vec<String>) -> Vec<Option<String>> {
+    keys.iter().map(|k| ctx.env(k)).collect()
+}
+
 #[endpoint(cpu = "cpu3c-2-4", workers = (0, 3), execution_timeout_ms = 60_000)]
 async fn echo(v: Value) -> Value {
     v
@@ -874,4 +886,34 @@ async fn an_external_worker_silent_for_the_lost_worker_window_loses_its_job_to_a
         ),
         Err(RuntimeError::UnknownJob { .. })
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn handlers_see_their_env_and_declared_secrets_locally_and_nothing_else() {
+    // SAFETY: no other test reads or writes these variables.
+    unsafe {
+        std::env::set_var("LOCAL_FIDELITY_TOKEN", "s3cret");
+        std::env::set_var("LOCAL_FIDELITY_UNDECLARED", "only in this shell");
+    }
+    let rt = LocalRuntime::builder()
+        .endpoint::<configured>()
+        .build()
+        .unwrap();
+    let keys = [
+        "HF_HOME",
+        "LOCAL_FIDELITY_TOKEN",
+        "LOCAL_FIDELITY_UNDECLARED",
+    ]
+    .map(String::from)
+    .to_vec();
+    let st = rt
+        .run_sync("configured", json!(keys).into(), LONG)
+        .await
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    assert_eq!(
+        st.output,
+        Some(json!(["/runpod-volume/hf", "s3cret", null])),
+        "an undeclared variable of the developer's shell would not exist deployed"
+    );
 }

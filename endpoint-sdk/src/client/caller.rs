@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use endpoint_config::{List, Text};
+use endpoint_config::EndpointConfig;
 
 use super::{CallError, CallOptions, HttpRoutes, HttpTransport, Trace, Transport};
 
@@ -156,15 +156,9 @@ pub struct CallScope {
     pub(crate) client: Client,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
-    /// What the calling endpoint declares it calls (a job's scope, when its runtime knows).
-    pub(crate) declared: Option<Arc<DeclaredCalls>>,
-}
-
-/// An endpoint's `calls = [..]`, by endpoint name.
-#[derive(Debug)]
-pub struct DeclaredCalls {
-    pub(crate) caller: String,
-    pub(crate) calls: List<Text>,
+    /// The calling endpoint's config (a job's scope, when its runtime knows): what it declares
+    /// in `calls = [..]`.
+    pub(crate) declared: Option<Arc<EndpointConfig>>,
 }
 
 impl CallScope {
@@ -172,8 +166,8 @@ impl CallScope {
     /// only declared callees are wired (`ENDPOINT_ID_*`), so the call would fail there.
     pub(crate) fn check_declared<E>(&self, callee: &str) -> Result<(), CallError<E>> {
         match &self.declared {
-            Some(d) if !d.calls.iter().any(|c| c == callee) => Err(CallError::Undeclared {
-                caller: d.caller.clone(),
+            Some(c) if !c.calls.iter().any(|x| x == callee) => Err(CallError::Undeclared {
+                caller: c.name.to_string(),
                 callee: callee.to_string(),
             }),
             _ => Ok(()),

@@ -32,7 +32,7 @@ mod transport;
 
 pub(crate) use call::call_in_scope;
 pub use call::{call, child_execution_timeout};
-pub use caller::{CallScope, Caller, Client, DeclaredCalls};
+pub use caller::{CallScope, Caller, Client};
 pub use error::CallError;
 pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
 pub use handle::{ChunkStream, JobHandle, submit};

@@ -8,9 +8,9 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
-use crate::client::{CallRecord, CallScope, Caller, Client, DeclaredCalls};
+use crate::client::{CallRecord, CallScope, Caller, Client};
+use crate::config::EndpointConfig;
 use crate::session::{Session, SessionError, Sessions};
-use endpoint_config::{List, Text};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -53,8 +53,8 @@ pub(crate) struct CtxInner {
     /// first use.
     pub(crate) base_client: Option<Client>,
     pub(crate) max_steps: Option<u32>,
-    /// The endpoints this job's endpoint declares in `calls = [..]`, when the runtime knows.
-    pub(crate) declared: Option<Arc<DeclaredCalls>>,
+    /// The endpoint's config, when the runtime gives it: its declared callees, env and secrets.
+    pub(crate) declared: Option<Arc<EndpointConfig>>,
     pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
@@ -182,6 +182,26 @@ impl Ctx {
         self.client().trace().records()
     }
 
+    /// An environment variable the endpoint declares, with the value it has deployed: a key
+    /// set with `env(KEY = "..")` has that value (locally too, whatever the shell says), and a
+    /// name in `secrets = [..]` is read from the process environment (the platform injects
+    /// secrets there; locally, export it). `None` for anything the endpoint does not declare:
+    /// a variable of the developer's shell would not exist deployed (read the machine's own,
+    /// such as `PATH`, with `std::env::var`). A context built without its endpoint's config
+    /// reads the process environment.
+    pub fn env(&self, key: &str) -> Option<String> {
+        let Some(config) = &self.inner.declared else {
+            return std::env::var(key).ok();
+        };
+        if let Some(var) = config.env.iter().find(|e| e.key == key) {
+            return Some(var.value.to_string());
+        }
+        if config.secrets.iter().any(|s| s == key) {
+            return std::env::var(key).ok();
+        }
+        None
+    }
+
     /// The id of this job's session: the one the caller gave, or the job's id.
     pub fn session_id(&self) -> &str {
         self.inner
@@ -238,7 +258,7 @@ pub struct CtxBuilder {
     sink: Option<Arc<dyn JobSink>>,
     base_client: Option<Client>,
     max_steps: Option<u32>,
-    declared: Option<Arc<DeclaredCalls>>,
+    declared: Option<Arc<EndpointConfig>>,
     session_id: Option<String>,
     sessions: Option<Sessions>,
     session_version: Option<Arc<str>>,
@@ -297,14 +317,13 @@ impl CtxBuilder {
         self
     }
 
-    /// The endpoints the job's endpoint lists in `calls = [..]` (by endpoint name): a call to
-    /// any other fails at once with [`CallError::Undeclared`](crate::CallError::Undeclared),
-    /// as it would fail on the platform, where only declared callees are wired.
-    pub fn declared_calls(mut self, calls: List<Text>) -> Self {
-        self.declared = Some(Arc::new(DeclaredCalls {
-            caller: self.endpoint.clone(),
-            calls,
-        }));
+    /// The endpoint's configuration, as its runtime runs it. A call to an endpoint it does not
+    /// list in `calls = [..]` then fails at once with
+    /// [`CallError::Undeclared`](crate::CallError::Undeclared), as it would on the platform,
+    /// where only declared callees are wired; and [`Ctx::env`] answers from its `env(..)` and
+    /// `secrets`.
+    pub fn config(mut self, config: Arc<EndpointConfig>) -> Self {
+        self.declared = Some(config);
         self
     }
 

@@ -22,7 +22,7 @@ use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};
 
 /// One endpoint of the local runtime.
 pub(crate) struct LocalEndpoint {
-    pub(crate) config: EndpointConfig,
+    pub(crate) config: Arc<EndpointConfig>,
     pub(crate) def: Option<EndpointDef>,
     pub(crate) shared: Arc<Shared>,
     name: Arc<str>,
@@ -65,7 +65,7 @@ impl LocalEndpoint {
             name: settings.name.clone(),
             simulate,
             state: Mutex::new(EndpointState::new(settings, Instant::now())),
-            config,
+            config: Arc::new(config),
             def,
             shared,
             job_ready: Notify::new(),

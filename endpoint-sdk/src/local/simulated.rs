@@ -130,7 +130,7 @@ pub(crate) async fn run_job(
     if let Some(client) = runner.client.clone() {
         ctx = ctx
             .client(client, ep.config.max_steps)
-            .declared_calls(ep.config.calls.clone());
+            .config(ep.config.clone());
     }
     let done = execute(
         &def,

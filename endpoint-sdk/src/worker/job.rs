@@ -24,6 +24,8 @@ pub(super) struct JobRunner {
     pub(super) handlers: tokio::runtime::Handle,
     pub(super) replace: CancellationToken,
     pub(super) client: crate::client::Client,
+    /// The endpoint's config, shared by its jobs' contexts.
+    pub(super) config: Arc<crate::config::EndpointConfig>,
     pub(super) sessions: crate::session::Sessions,
     /// The endpoint's session version tag, made once for the worker's jobs.
     pub(super) session_version: Arc<str>,
@@ -50,7 +52,7 @@ impl JobRunner {
             .cancel(stop)
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
-            .declared_calls(self.def.config.calls.clone())
+            .config(self.config.clone())
             .session(session, self.sessions.clone(), self.session_version.clone())
             .build();
         tracing::info!("job started");

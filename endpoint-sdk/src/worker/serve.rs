@@ -93,6 +93,7 @@ pub async fn run_until(
         handlers: handlers.handle().clone(),
         replace: CancellationToken::new(),
         client: crate::client::Client::from_env(),
+        config: Arc::new(def.config.clone()),
         sessions,
         session_version: Arc::from(def.session_version()),
     };

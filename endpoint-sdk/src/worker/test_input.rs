@@ -59,7 +59,7 @@ pub async fn run_test_input(
     let timeout = crate::handler::job_budget(def.config.execution_timeout(), caller_left);
     let ctx = Ctx::builder(def.name(), &id)
         .deadline(timeout.map(|t| started + t))
-        .declared_calls(def.config.calls.clone())
+        .config(std::sync::Arc::new(def.config.clone()))
         .session(session, Sessions::from_env()?, def.session_version())
         .build();
     let done = execute(

@@ -80,7 +80,7 @@ impl LocalRuntime {
 
     /// The hosted endpoints' configurations, sorted by name.
     pub fn configs(&self) -> Vec<&EndpointConfig> {
-        self.inner.endpoints.values().map(|e| &e.config).collect()
+        self.inner.endpoints.values().map(|e| &*e.config).collect()
     }
 
     /// The runtime's tunables.
