@@ -143,6 +143,17 @@ async fn undeclared(ctx: Ctx) -> Result<String, String> {
     }
 }
 
+/// Reports progress and streams a chunk each second, then returns `n`.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 60_000)]
+async fn paced(ctx: Ctx, n: u32) -> u32 {
+    for i in 0..n {
+        ctx.progress(i);
+        ctx.stream(i);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    n
+}
+
 fn runtime() -> LocalRuntime {
     LocalRuntime::builder()
         .endpoint::<search>()
@@ -154,6 +165,7 @@ fn runtime() -> LocalRuntime {
         .endpoint::<fail_fast_parent>()
         .endpoint::<runaway>()
         .endpoint::<undeclared>()
+        .endpoint::<paced>()
         .build()
         .unwrap()
 }
@@ -564,7 +576,7 @@ async fn a_client_dropping_a_job_handle_cancels_the_job_over_http() {
     let handle = slow::submit(&c, 30_000).await.unwrap();
     let id = handle.id().to_string();
     loop {
-        if handle.status().await.unwrap() == JobStatus::InProgress {
+        if handle.status().await.unwrap().status == JobStatus::InProgress {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -705,7 +717,7 @@ async fn a_job_handle_waits_checks_and_streams() {
 
     let h = slow::submit(&c, 20).await.unwrap();
     assert!(matches!(
-        h.status().await.unwrap(),
+        h.status().await.unwrap().status,
         JobStatus::InQueue | JobStatus::InProgress | JobStatus::Completed
     ));
     assert_eq!(h.wait().await.unwrap(), 20);
@@ -713,4 +725,85 @@ async fn a_job_handle_waits_checks_and_streams() {
     let id = h.id().to_string();
     h.cancel().await.unwrap();
     assert_eq!(rt.status("slow", &id).unwrap().status, JobStatus::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn handles_show_progress_reattach_by_id_and_streams_keep_their_job_alive() {
+    let rt = runtime();
+    let c = rt.client();
+    // While the job runs, its status carries the latest progress; once final, the typed result.
+    let h = paced::submit(&c, 3).await.unwrap();
+    let progress = loop {
+        let state = h.status().await.unwrap();
+        assert!(state.result.is_none(), "not final yet: {state:?}");
+        if let Some(p) = state.progress {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(progress.is_u64(), "{progress}");
+    // A stream taken from the handle keeps the job alive after the handle is dropped.
+    let id = h.id().to_string();
+    let mut stream = h.stream();
+    drop(h);
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next_as::<u32>().await {
+        chunks.push(chunk.unwrap());
+    }
+    assert_eq!(chunks, [0, 1, 2]);
+    assert_eq!(
+        rt.status("paced", &id).unwrap().status,
+        JobStatus::Completed
+    );
+
+    // Found again by its id (as after a restart): wait, and status with the typed result.
+    let id = paced::submit(&c, 2).await.unwrap().detach();
+    let again = paced::job(&c, id.clone());
+    assert_eq!(again.id(), id);
+    assert_eq!(again.wait().await.unwrap(), 2);
+    let state = paced::job(&c, id.clone()).status().await.unwrap();
+    assert_eq!(state.status, JobStatus::Completed);
+    assert_eq!(state.result.unwrap().unwrap(), 2);
+    // Dropping a re-attached handle does not cancel the job.
+    let id = paced::submit(&c, 2).await.unwrap().detach();
+    drop(paced::job(&c, id.clone()));
+    let st = rt.wait("paced", &id, LONG).await.unwrap();
+    assert_eq!(st.status, JobStatus::Completed);
+    // An id that names no job is an error when the handle is used.
+    let e = paced::job(&c, "no-such-job").status().await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CallError::Rejected {
+                status: Some(404),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calls_webhook_receives_the_final_status() {
+    let got: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move { sink.lock().unwrap().push(v) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let rt = runtime();
+    let options = CallOptions::default().webhook(url);
+    assert_eq!(
+        add::call_with(&rt.client(), options, 2, 3).await.unwrap(),
+        5
+    );
+    let posted = support::until("the webhook", LONG, || got.lock().unwrap().first().cloned()).await;
+    assert_eq!(posted["status"], "COMPLETED", "{posted}");
+    assert_eq!(posted["output"], 5, "{posted}");
 }

@@ -53,6 +53,9 @@ pub fn typed(
             #[doc = #submit_doc]
             #vis async fn submit(#caller, #params) -> #krate::__private::SubmitResult<Self> { #submit }
 
+            /// Finds a job of this endpoint again by its id (after a restart, from another process): wait for it, check it, cancel it or stream it.
+            #vis fn job(#caller, id: impl ::core::convert::Into<::std::string::String>) -> #krate::__private::JobHandle<Self> { #krate::__private::attach::<Self>(caller, id) }
+
             #[doc = #fan_doc]
             #vis fn fan_out<I>(#caller, inputs: I) -> #krate::__private::FanOut<Self>
             where I: ::core::iter::IntoIterator, #fan_out_bound

@@ -90,7 +90,7 @@ pub async fn main() -> Result<()> {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        CallError, CallOptions, Caller, FanOut, JobHandle, call, fan_out, submit,
+        CallError, CallOptions, Caller, FanOut, JobHandle, attach, call, fan_out, submit,
     };
     pub use crate::endpoint::{Endpoint, NoError, NoInput};
     pub use crate::handler::{Ctx, Handler, InitError, init_discard, init_none, init_state};

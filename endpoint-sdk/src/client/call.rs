@@ -62,23 +62,38 @@ fn from_submit<E>(endpoint: &str, e: TransportError) -> CallError<E> {
     }
 }
 
-/// Cancels a submitted job on the platform if the call is dropped before it ends (the caller
-/// was cancelled, timed out, or failed).
+/// Cancels a submitted job on the platform once every holder is dropped before it ends (the
+/// caller was cancelled, timed out, or failed). The job's handle and the streams taken from it
+/// share one guard, so a stream being read keeps its job alive.
 pub(super) struct CancelOnDrop {
     transport: Arc<dyn Transport>,
     endpoint: &'static str,
-    job: Option<String>,
+    job: std::sync::Mutex<Option<String>>,
 }
 
 impl CancelOnDrop {
-    pub(super) fn disarm(&mut self) {
-        self.job = None;
+    pub(super) fn new(
+        transport: Arc<dyn Transport>,
+        endpoint: &'static str,
+        job: Option<String>,
+    ) -> Arc<Self> {
+        Arc::new(CancelOnDrop {
+            transport,
+            endpoint,
+            job: std::sync::Mutex::new(job),
+        })
+    }
+
+    /// The job is final, cancelled or let go: nothing to cancel.
+    pub(super) fn disarm(&self) {
+        self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        let Some(job) = self.job.take() else { return };
+        let job = self.job.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(job) = job else { return };
         let transport = self.transport.clone();
         let endpoint = self.endpoint;
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -168,7 +183,7 @@ pub(crate) struct SubmittedJob<E: Endpoint> {
     pub(super) started: Instant,
     wait_until: Option<Instant>,
     pub(super) retry: RetryPolicy,
-    pub(super) guard: CancelOnDrop,
+    pub(super) guard: Arc<CancelOnDrop>,
     _endpoint: PhantomData<fn() -> E>,
 }
 
@@ -182,7 +197,6 @@ impl<E: Endpoint> SubmittedJob<E> {
         attempts: &mut u32,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
-        let started = Instant::now();
         let id = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
             let req = Self::request(scope, input, options)?;
@@ -210,6 +224,18 @@ impl<E: Endpoint> SubmittedJob<E> {
                 }
             }
         };
+        Ok(Self::attached(scope, id, options, true))
+    }
+
+    /// The job `id`, submitted by this call (`owned`: cancelled when dropped before it ends) or
+    /// found again by its id (left alone when dropped).
+    pub(super) fn attached(
+        scope: &CallScope,
+        id: String,
+        options: &CallOptions,
+        owned: bool,
+    ) -> Self {
+        let started = Instant::now();
         // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
         // call, cancels the job); the grace lets that happen first, so the caller ends
         // TIMED_OUT rather than failing on its child's timeout.
@@ -218,19 +244,16 @@ impl<E: Endpoint> SubmittedJob<E> {
             (Some(d), Some(t)) => Some(d.min(started + t)),
             (d, t) => d.or(t.map(|t| started + t)),
         };
-        Ok(SubmittedJob {
+        let armed = owned.then(|| id.clone());
+        SubmittedJob {
             scope: scope.clone(),
-            guard: CancelOnDrop {
-                transport: scope.client.transport.clone(),
-                endpoint,
-                job: Some(id.clone()),
-            },
+            guard: CancelOnDrop::new(scope.client.transport.clone(), E::NAME, armed),
             id,
             started,
             wait_until,
             retry: options.retry.clone(),
             _endpoint: PhantomData,
-        })
+        }
     }
 
     /// The `/run` request: the input (in its session envelope), and the policy with the child's
@@ -269,6 +292,7 @@ impl<E: Endpoint> SubmittedJob<E> {
         let input = meta.wrap(input.clone());
         Ok(RunRequest {
             input,
+            webhook: options.webhook.clone(),
             policy: (policy != Policy::default()).then_some(policy),
             trace_id: Some(scope.client.trace.id().to_string()),
             ..RunRequest::default()

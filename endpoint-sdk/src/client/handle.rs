@@ -7,13 +7,17 @@ use serde_json::Value;
 
 use tokio::time::Instant;
 
-use super::call::{SubmittedJob, decode, from_transport, from_transport_for, record_call};
+use super::call::{
+    CancelOnDrop, SubmittedJob, decode, from_transport, from_transport_for, record_call,
+};
 use super::{CallError, Caller, RetryPolicy, Transport, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
 
-/// A job submitted with `E::submit`: check it, wait for it, cancel it, read its stream.
-/// Dropping the handle before the job ends cancels it; call [`JobHandle::detach`] to let it run.
+/// A job submitted with `E::submit` (or found again with `E::job`): check it, wait for it,
+/// cancel it, read its stream. Dropping a handle from `E::submit` before the job ends cancels
+/// it, unless a stream taken from it is still being read; call [`JobHandle::detach`] to let it
+/// run. A handle from `E::job` never cancels on drop.
 pub struct JobHandle<E: Endpoint> {
     job: SubmittedJob<E>,
 }
@@ -24,15 +28,30 @@ impl<E: Endpoint> JobHandle<E> {
         &self.job.id
     }
 
-    /// The job's status now (transient failures are retried, see [`super::RetryPolicy`]).
-    pub async fn status(&self) -> Result<JobStatus, CallError<E::Error>> {
+    /// The job's state now: its status, its latest progress while it runs, and once it is
+    /// final its typed result (transient failures are retried, see [`super::RetryPolicy`]).
+    pub async fn status(&self) -> Result<JobState<E>, CallError<E::Error>> {
         let (job, transport) = (&self.job, &self.job.scope.client.transport);
-        retry::read(&job.retry, job.started, None, || {
+        let st = retry::read(&job.retry, job.started, None, || {
             transport.status(E::NAME, &job.id)
         })
         .await
-        .map(|s| s.status)
-        .map_err(|e| from_transport_for(E::NAME, Some(&job.id), e))
+        .map_err(|e| from_transport_for(E::NAME, Some(&job.id), e))?;
+        if st.status.is_final() {
+            job.guard.disarm();
+            let result = decode::<E>(&st, job.started.elapsed());
+            return Ok(JobState {
+                status: st.status,
+                progress: None,
+                result: Some(result),
+            });
+        }
+        let running = st.status == JobStatus::InProgress;
+        Ok(JobState {
+            status: st.status,
+            progress: st.output.filter(|_| running),
+            result: None,
+        })
     }
 
     /// Waits for the result (within the caller's deadline).
@@ -55,7 +74,7 @@ impl<E: Endpoint> JobHandle<E> {
     }
 
     /// Cancels the job on the platform.
-    pub async fn cancel(mut self) -> Result<(), CallError<E::Error>> {
+    pub async fn cancel(self) -> Result<(), CallError<E::Error>> {
         self.job.guard.disarm();
         self.job
             .scope
@@ -67,7 +86,7 @@ impl<E: Endpoint> JobHandle<E> {
     }
 
     /// Lets the job run on after the handle is dropped.
-    pub fn detach(mut self) -> String {
+    pub fn detach(self) -> String {
         self.job.guard.disarm();
         self.job.id.clone()
     }
@@ -80,9 +99,34 @@ impl<E: Endpoint> JobHandle<E> {
             id: self.job.id.clone(),
             retry: self.job.retry.clone(),
             submitted: self.job.started,
+            guard: Arc::clone(&self.job.guard),
             buffered: std::collections::VecDeque::new(),
             done: false,
         }
+    }
+}
+
+/// A job's state, as [`JobHandle::status`] reads it.
+pub struct JobState<E: Endpoint> {
+    /// Its status.
+    pub status: JobStatus,
+    /// While it runs: its latest progress update (`ctx.progress(..)`), if any.
+    pub progress: Option<Value>,
+    /// Once final: its typed output, or why there is none.
+    pub result: Option<Result<E::Output, CallError<E::Error>>>,
+}
+
+impl<E: Endpoint> std::fmt::Debug for JobState<E>
+where
+    E::Output: std::fmt::Debug,
+    E::Error: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobState")
+            .field("status", &self.status)
+            .field("progress", &self.progress)
+            .field("result", &self.result)
+            .finish()
     }
 }
 
@@ -93,6 +137,8 @@ pub struct ChunkStream {
     id: String,
     retry: RetryPolicy,
     submitted: Instant,
+    /// The job's guard, shared with its handle: the job is not cancelled while this is read.
+    guard: Arc<CancelOnDrop>,
     buffered: std::collections::VecDeque<Value>,
     done: bool,
 }
@@ -117,6 +163,7 @@ impl ChunkStream {
                     self.buffered.extend(chunks);
                     if status.is_final() {
                         self.done = true;
+                        self.guard.disarm();
                     } else if self.buffered.is_empty() {
                         tokio::time::sleep(idle).await;
                         idle = (idle * 2).min(Duration::from_millis(500));
@@ -169,4 +216,15 @@ pub async fn submit<E: Endpoint>(
     })?;
     let job = SubmittedJob::<E>::submit(&scope, &input, &options, &mut 0).await?;
     Ok(JobHandle { job })
+}
+
+/// The job `id` of endpoint `E`, found again by its id (after a restart, or from another
+/// process): wait for it, check it, cancel it or stream it. Sends nothing; a job that does not
+/// exist shows as an error when the handle is used. Used by the generated `E::job`.
+pub fn attach<E: Endpoint>(caller: &impl Caller, id: impl Into<String>) -> JobHandle<E> {
+    let scope = caller.call_scope();
+    let options = scope.client.options_for(E::NAME);
+    JobHandle {
+        job: SubmittedJob::attached(&scope, id.into(), &options, false),
+    }
 }

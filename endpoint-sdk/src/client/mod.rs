@@ -35,7 +35,7 @@ pub use call::{call, child_execution_timeout};
 pub use caller::{CallScope, Caller, Client};
 pub use error::CallError;
 pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
-pub use handle::{ChunkStream, JobHandle, submit};
+pub use handle::{ChunkStream, JobHandle, JobState, attach, submit};
 pub use http::{HttpRoutes, HttpTransport};
 pub use options::{CallOptions, RetryPolicy};
 pub use retry::NOT_FOUND_GRACE;

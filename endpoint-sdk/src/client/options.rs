@@ -69,6 +69,8 @@ pub struct CallOptions {
     pub low_priority: bool,
     /// The job's TTL on the platform.
     pub ttl: Option<Duration>,
+    /// A URL the platform posts the job's final status object to.
+    pub webhook: Option<String>,
     /// The session the job belongs to (see [`crate::session`]): it travels in the job's input,
     /// and jobs of one session resume its checkpointed steps.
     pub session: Option<String>,
@@ -90,6 +92,12 @@ impl CallOptions {
     /// Options for a job of session `id`.
     pub fn session(mut self, id: impl Into<String>) -> Self {
         self.session = Some(id.into());
+        self
+    }
+
+    /// Options whose jobs have their final status posted to `url` by the platform.
+    pub fn webhook(mut self, url: impl Into<String>) -> Self {
+        self.webhook = Some(url.into());
         self
     }
 }
