@@ -181,6 +181,8 @@ pub(crate) struct SubmittedJob<E: Endpoint> {
     pub(super) scope: CallScope,
     pub(super) id: String,
     pub(super) started: Instant,
+    /// When this call submitted the job (`None`: found by its id).
+    pub(super) submitted: Option<Instant>,
     wait_until: Option<Instant>,
     pub(super) retry: RetryPolicy,
     pub(super) guard: Arc<CancelOnDrop>,
@@ -250,6 +252,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             guard: CancelOnDrop::new(scope.client.transport.clone(), E::NAME, armed),
             id,
             started,
+            submitted: owned.then_some(started),
             wait_until,
             retry: options.retry.clone(),
             _endpoint: PhantomData,
@@ -320,7 +323,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             };
             // Transient failures are retried on this same job (never cancelled, never submitted
             // again); when the reads give up, the job is left to run and the error names it.
-            let read = retry::read(&self.retry, self.started, self.wait_until, || {
+            let read = retry::read(&self.retry, self.submitted, self.wait_until, || {
                 transport.wait(endpoint, &self.id, chunk)
             });
             tokio::select! {

@@ -32,7 +32,7 @@ impl<E: Endpoint> JobHandle<E> {
     /// final its typed result (transient failures are retried, see [`super::RetryPolicy`]).
     pub async fn status(&self) -> Result<JobState<E>, CallError<E::Error>> {
         let (job, transport) = (&self.job, &self.job.scope.client.transport);
-        let st = retry::read(&job.retry, job.started, None, || {
+        let st = retry::read(&job.retry, job.submitted, None, || {
             transport.status(E::NAME, &job.id)
         })
         .await
@@ -98,7 +98,7 @@ impl<E: Endpoint> JobHandle<E> {
             endpoint: E::NAME,
             id: self.job.id.clone(),
             retry: self.job.retry.clone(),
-            submitted: self.job.started,
+            submitted: self.job.submitted,
             guard: Arc::clone(&self.job.guard),
             buffered: std::collections::VecDeque::new(),
             done: false,
@@ -136,7 +136,7 @@ pub struct ChunkStream {
     endpoint: &'static str,
     id: String,
     retry: RetryPolicy,
-    submitted: Instant,
+    submitted: Option<Instant>,
     /// The job's guard, shared with its handle: the job is not cancelled while this is read.
     guard: Arc<CancelOnDrop>,
     buffered: std::collections::VecDeque<Value>,

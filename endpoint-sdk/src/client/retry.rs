@@ -54,7 +54,7 @@ fn read_pause(
     policy: &RetryPolicy,
     e: &TransportError,
     failures: u32,
-    submitted: Instant,
+    submitted: Option<Instant>,
 ) -> Option<Duration> {
     if policy.max_attempts <= 1 {
         return None;
@@ -63,16 +63,20 @@ fn read_pause(
         TransportError::Unavailable { .. } => Some(pause(policy, failures, e)),
         TransportError::Rejected {
             status: Some(404), ..
-        } if submitted.elapsed() < NOT_FOUND_GRACE => Some(pause(policy, failures, e)),
+        } if submitted.is_some_and(|s| s.elapsed() < NOT_FOUND_GRACE) => {
+            Some(pause(policy, failures, e))
+        }
         TransportError::Rejected { .. } => None,
     }
 }
 
 /// Runs the read `f` until it succeeds, retrying what [`read_pause`] allows before `until`
+/// (`submitted`: when this caller submitted the job, for the 404 grace; `None` for a job found
+/// by its id, whose 404 means it does not exist)
 /// (with no bound, at most [`READS_WITHOUT_BOUND`] failures in a row).
 pub(super) async fn read<T, F, Fut>(
     policy: &RetryPolicy,
-    submitted: Instant,
+    submitted: Option<Instant>,
     until: Option<Instant>,
     mut f: F,
 ) -> Result<T, TransportError>
@@ -135,7 +139,7 @@ mod tests {
         ]
         .into_iter();
         let submitted = Instant::now();
-        let got = read(&policy, submitted, None, || {
+        let got = read(&policy, Some(submitted), None, || {
             std::future::ready(answers.next().unwrap())
         })
         .await;
@@ -143,12 +147,24 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_404_long_after_the_submit_and_a_refusal_are_not_retried() {
+    async fn a_404_long_after_the_submit_or_for_a_job_found_by_id_is_not_retried() {
         let policy = RetryPolicy::default();
         let submitted = Instant::now();
         tokio::time::advance(NOT_FOUND_GRACE).await;
         let mut calls = 0;
-        let got: Result<(), _> = read(&policy, submitted, None, || {
+        let got: Result<(), _> = read(&policy, Some(submitted), None, || {
+            calls += 1;
+            std::future::ready(Err(TransportError::Rejected {
+                status: Some(404),
+                message: "no such job".into(),
+            }))
+        })
+        .await;
+        assert!(got.is_err());
+        assert_eq!(calls, 1);
+        // A job found by its id was not just submitted: its 404 means it does not exist.
+        let mut calls = 0;
+        let got: Result<(), _> = read(&policy, None, None, || {
             calls += 1;
             std::future::ready(Err(TransportError::Rejected {
                 status: Some(404),
@@ -172,7 +188,7 @@ mod tests {
         let start = Instant::now();
         let until = start + Duration::from_secs(20);
         let mut calls = 0;
-        let got: Result<(), _> = read(&policy, start, Some(until), || {
+        let got: Result<(), _> = read(&policy, Some(start), Some(until), || {
             calls += 1;
             std::future::ready(Err(e.clone()))
         })
@@ -180,7 +196,7 @@ mod tests {
         assert!(got.is_err());
         assert_eq!(calls, 1, "a 30 s Retry-After does not fit a 20 s bound");
         let mut calls = 0;
-        let got: Result<(), _> = read(&policy, start, None, || {
+        let got: Result<(), _> = read(&policy, Some(start), None, || {
             calls += 1;
             std::future::ready(Err(unknown()))
         })
