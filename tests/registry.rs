@@ -12,6 +12,8 @@ use endpoint_tests::{echo, nap};
 const EXPECTED: &[&str] = &[
     "big_output",
     "block",
+    "chain_mid",
+    "chain_top",
     "chatty",
     "count",
     "echo",

@@ -228,7 +228,7 @@ async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced
         session: None,
         deadline: Some(Deadline::in_(Duration::from_secs(secs))),
     };
-    // `time_left`'s ceiling is 60 s; its caller has 8 s left: the handler sees the 8 s.
+    // `time_left`'s ceiling is 30 s; its caller has 8 s left: the handler sees the 8 s.
     let rt = runtime_for::<time_left>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
     let _w = Worker::spawn(&s.base, "time_left", "t1", &[]);
@@ -263,6 +263,47 @@ async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced
     assert!(
         ms <= 5_000,
         "stopped at the caller's deadline, not the ceiling: {f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_holds_at_depth_three_across_worker_processes() {
+    use endpoint_sdk::protocol::envelope::{Deadline, JobMeta};
+    // Three endpoints, each served by its own worker process; each calls the next through the
+    // server's public API. Ceilings 120 s, 60 s and 30 s; the top job's caller has 8 s left.
+    let names = ["chain_top", "chain_mid", "time_left"];
+    let mut builder = LocalRuntime::builder();
+    for def in [
+        EndpointDef::of::<chain_top>(),
+        EndpointDef::of::<chain_mid>(),
+        EndpointDef::of::<time_left>(),
+    ] {
+        let name = def.name().to_string();
+        builder = builder.definition(def).served_externally(name);
+    }
+    let rt = builder
+        .with_options(|o| o.take_wait = Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let s = TestServer::start(rt.clone(), None).await;
+    let api = format!("{}/v2", s.base);
+    let env = [("RUNPOD_ENDPOINT_BASE_URL", api.as_str())];
+    let _workers: Vec<Worker> = names
+        .iter()
+        .map(|n| Worker::spawn(&s.base, n, &format!("{n}-1"), &env))
+        .collect();
+    let input = JobMeta {
+        session: None,
+        deadline: Some(Deadline::in_(Duration::from_secs(8))),
+    }
+    .wrap(json!(1));
+    let id = rt.submit("chain_top", input.into()).unwrap();
+    let st = wait_final(&rt, "chain_top", &id).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    let left = st.output.unwrap().as_u64().unwrap();
+    assert!(
+        (1..=8_000).contains(&left),
+        "the grandchild saw {left} ms left: its deadline is its grandparent's caller's"
     );
 }
 

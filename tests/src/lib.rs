@@ -86,12 +86,25 @@ pub async fn chatty(ctx: Ctx, n: u32) -> String {
 }
 
 /// Worker tests: how many milliseconds its job has left, as its `Ctx` sees it.
-#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 30_000)]
 pub async fn time_left(ctx: Ctx, _x: u32) -> u64 {
     let deadline = ctx.deadline().expect("a job always has a deadline here");
     deadline
         .saturating_duration_since(tokio::time::Instant::now())
         .as_millis() as u64
+}
+
+/// Worker tests, a three-level chain: the top calls the middle, which calls the leaf, which says
+/// how many milliseconds its job has left.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 120_000, calls = [chain_mid])]
+pub async fn chain_top(ctx: Ctx, x: u32) -> Result<u64, String> {
+    chain_mid::call(&ctx, x).await.map_err(|e| e.to_string())
+}
+
+/// The middle of the chain.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000, calls = [time_left])]
+pub async fn chain_mid(ctx: Ctx, x: u32) -> Result<u64, String> {
+    time_left::call(&ctx, x).await.map_err(|e| e.to_string())
 }
 
 fn fail_init() -> Result<(), String> {
