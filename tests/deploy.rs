@@ -1050,12 +1050,17 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
     assert_eq!(m.manifest_version, 2);
     assert_eq!(m.app, "test-worker");
     assert_eq!(m.image.as_deref(), Some(IMAGE));
+    let edge = |caller: &str, callee: &str| endpoint_sdk::deploy::manifest::CallEdge {
+        caller: caller.into(),
+        callee: callee.into(),
+    };
     assert_eq!(
         m.call_graph.edges,
-        [endpoint_sdk::deploy::manifest::CallEdge {
-            caller: "session_agent".into(),
-            callee: "tally".into(),
-        }]
+        [
+            edge("chain_mid", "time_left"),
+            edge("chain_top", "chain_mid"),
+            edge("session_agent", "tally"),
+        ]
     );
     let position = |n: &str| {
         m.call_graph
@@ -1067,6 +1072,11 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
     assert!(
         position("tally") < position("session_agent"),
         "callees first"
+    );
+    assert!(
+        position("time_left") < position("chain_mid")
+            && position("chain_mid") < position("chain_top"),
+        "callees first, at every depth"
     );
     let names: Vec<&str> = m.endpoints.iter().map(|e| e.config.name.as_ref()).collect();
     let mut order: Vec<&str> = m
