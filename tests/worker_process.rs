@@ -219,6 +219,13 @@ async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
         assert!(Instant::now() < deadline, "the worker took no new job");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Reported by the worker as a FAILED job (it has no other way to say so), the timeout
+    // reaches a typed caller as a timeout.
+    let e = hang_async::job(&rt.client(), id2).wait().await.unwrap_err();
+    assert!(
+        matches!(&e, endpoint_sdk::CallError::TimedOut { .. }),
+        "{e:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use crate::endpoint::Endpoint;
 use crate::protocol::envelope::{Deadline, JobMeta};
 use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, StatusObject};
 
-/// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::submit`).
+/// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::attached`).
 const DEADLINE_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) fn from_transport<E>(endpoint: &str, e: TransportError) -> CallError<E> {
@@ -259,7 +259,8 @@ impl<E: Endpoint> SubmittedJob<E> {
         }
     }
 
-    /// The `/run` request: the input (in its session envelope), and the policy with the child's
+    /// The `/run` request: the input (in its envelope, with the session and the caller's
+    /// deadline), and the policy with the child's
     /// execution timeout clamped to the caller's remaining budget. Refused once the caller is
     /// cancelled or out of time.
     fn request(
@@ -489,65 +490,5 @@ mod tests {
         assert_eq!(child_execution_timeout(None, Some(s(40))), Some(s(40)));
         assert_eq!(child_execution_timeout(Some(s(30)), None), None);
         assert_eq!(child_execution_timeout(None, None), None);
-    }
-
-    /// An endpoint for decoding: its output is a number.
-    struct Num;
-    impl Endpoint for Num {
-        type Input = u32;
-        type Output = u32;
-        type Error = crate::NoError;
-        const NAME: &'static str = "num";
-        const BUILD: &'static str = "0";
-        const CONFIG: &'static endpoint_config::EndpointConfig = &endpoint_config::EndpointConfig {
-            name: std::borrow::Cow::Borrowed("num"),
-            ..CPU
-        };
-    }
-    const CPU: endpoint_config::EndpointConfig = endpoint_config::EndpointConfig {
-        name: std::borrow::Cow::Borrowed(""),
-        hardware: endpoint_config::Hardware::Cpu {
-            flavor: std::borrow::Cow::Borrowed("cpu3c-2-4"),
-        },
-        workers: endpoint_config::Workers { min: 0, max: 1 },
-        idle_timeout_s: 5,
-        execution_timeout_ms: Some(10_000),
-        concurrency: 1,
-        scaler: endpoint_config::Scaler::QueueDelay(4),
-        datacenters: std::borrow::Cow::Borrowed(&[]),
-        volumes: std::borrow::Cow::Borrowed(&[]),
-        env: std::borrow::Cow::Borrowed(&[]),
-        secrets: std::borrow::Cow::Borrowed(&[]),
-        flashboot: true,
-        min_vram_gb: None,
-        interactive: false,
-        calls: std::borrow::Cow::Borrowed(&[]),
-        has_init: false,
-        max_steps: None,
-        allow: std::borrow::Cow::Borrowed(&[]),
-    };
-
-    #[test]
-    fn a_timeout_reported_by_the_worker_is_a_timeout_for_the_caller() {
-        let failed = StatusObject {
-            id: "j1".into(),
-            status: JobStatus::Failed,
-            delay_time: None,
-            execution_time: None,
-            worker_id: None,
-            output: None,
-            error: Some(JobFailure::timed_out(Some(Duration::from_secs(5))).to_wire()),
-        };
-        let timed_out = StatusObject {
-            status: JobStatus::TimedOut,
-            error: None,
-            ..failed.clone()
-        };
-        for st in [failed, timed_out] {
-            match decode::<Num>(&st, Duration::from_secs(5)) {
-                Err(CallError::TimedOut { job_id, .. }) => assert_eq!(job_id, "j1"),
-                other => panic!("{:?}: {other:?}", st.status),
-            }
-        }
     }
 }

@@ -158,14 +158,14 @@ pub struct CallScope {
     pub(crate) cancel: CancellationToken,
     /// The calling endpoint's config (a job's scope, when its runtime knows): what it declares
     /// in `calls = [..]`.
-    pub(crate) declared: Option<Arc<EndpointConfig>>,
+    pub(crate) endpoint_config: Option<Arc<EndpointConfig>>,
 }
 
 impl CallScope {
     /// Refuses a call to `callee` that the calling endpoint does not declare: on the platform
     /// only declared callees are wired (`ENDPOINT_ID_*`), so the call would fail there.
     pub(crate) fn check_declared<E>(&self, callee: &str) -> Result<(), CallError<E>> {
-        match &self.declared {
+        match &self.endpoint_config {
             Some(c) if !c.calls.iter().any(|x| x == callee) => Err(CallError::Undeclared {
                 caller: c.name.to_string(),
                 callee: callee.to_string(),
@@ -195,7 +195,7 @@ impl Caller for Client {
             client: self.clone(),
             deadline: None,
             cancel: CancellationToken::new(),
-            declared: None,
+            endpoint_config: None,
         }
     }
 }

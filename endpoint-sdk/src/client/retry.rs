@@ -129,15 +129,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn reads_are_retried_through_transient_failures_and_a_fresh_404() {
         let policy = RetryPolicy::default();
-        let mut answers = vec![
-            Err(unknown()),
-            Err(TransportError::Rejected {
-                status: Some(404),
-                message: "no such job".into(),
-            }),
-            Ok(7),
-        ]
-        .into_iter();
+        let mut answers = vec![Err(unknown()), Err(not_found()), Ok(7)].into_iter();
         let submitted = Instant::now();
         let got = read(&policy, Some(submitted), None, || {
             std::future::ready(answers.next().unwrap())
@@ -146,34 +138,36 @@ mod tests {
         assert_eq!(got, Ok(7));
     }
 
+    /// How many times `read` asks before giving up, when every answer is `e`.
+    async fn attempts(
+        submitted: Option<Instant>,
+        until: Option<Instant>,
+        e: TransportError,
+    ) -> u32 {
+        let mut calls = 0;
+        let got: Result<(), _> = read(&RetryPolicy::default(), submitted, until, || {
+            calls += 1;
+            std::future::ready(Err(e.clone()))
+        })
+        .await;
+        assert!(got.is_err());
+        calls
+    }
+
+    fn not_found() -> TransportError {
+        TransportError::Rejected {
+            status: Some(404),
+            message: "no such job".into(),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_404_long_after_the_submit_or_for_a_job_found_by_id_is_not_retried() {
-        let policy = RetryPolicy::default();
         let submitted = Instant::now();
         tokio::time::advance(NOT_FOUND_GRACE).await;
-        let mut calls = 0;
-        let got: Result<(), _> = read(&policy, Some(submitted), None, || {
-            calls += 1;
-            std::future::ready(Err(TransportError::Rejected {
-                status: Some(404),
-                message: "no such job".into(),
-            }))
-        })
-        .await;
-        assert!(got.is_err());
-        assert_eq!(calls, 1);
+        assert_eq!(attempts(Some(submitted), None, not_found()).await, 1);
         // A job found by its id was not just submitted: its 404 means it does not exist.
-        let mut calls = 0;
-        let got: Result<(), _> = read(&policy, None, None, || {
-            calls += 1;
-            std::future::ready(Err(TransportError::Rejected {
-                status: Some(404),
-                message: "no such job".into(),
-            }))
-        })
-        .await;
-        assert!(got.is_err());
-        assert_eq!(calls, 1);
+        assert_eq!(attempts(None, None, not_found()).await, 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -187,21 +181,14 @@ mod tests {
         assert!(pause(&policy, 1, &e) >= Duration::from_secs(30));
         let start = Instant::now();
         let until = start + Duration::from_secs(20);
-        let mut calls = 0;
-        let got: Result<(), _> = read(&policy, Some(start), Some(until), || {
-            calls += 1;
-            std::future::ready(Err(e.clone()))
-        })
-        .await;
-        assert!(got.is_err());
-        assert_eq!(calls, 1, "a 30 s Retry-After does not fit a 20 s bound");
-        let mut calls = 0;
-        let got: Result<(), _> = read(&policy, Some(start), None, || {
-            calls += 1;
-            std::future::ready(Err(unknown()))
-        })
-        .await;
-        assert!(got.is_err());
-        assert_eq!(calls, READS_WITHOUT_BOUND);
+        assert_eq!(
+            attempts(Some(start), Some(until), e).await,
+            1,
+            "a 30 s Retry-After does not fit a 20 s bound"
+        );
+        assert_eq!(
+            attempts(Some(start), None, unknown()).await,
+            READS_WITHOUT_BOUND
+        );
     }
 }

@@ -54,7 +54,7 @@ pub(crate) struct CtxInner {
     pub(crate) base_client: Option<Client>,
     pub(crate) max_steps: Option<u32>,
     /// The endpoint's config, when the runtime gives it: its declared callees, env and secrets.
-    pub(crate) declared: Option<Arc<EndpointConfig>>,
+    pub(crate) endpoint_config: Option<Arc<EndpointConfig>>,
     pub(crate) client: std::sync::OnceLock<Client>,
     pub(crate) session_id: Option<String>,
     pub(crate) sessions: Option<Sessions>,
@@ -94,7 +94,7 @@ impl Ctx {
             sink: None,
             base_client: None,
             max_steps: None,
-            declared: None,
+            endpoint_config: None,
             session_id: None,
             sessions: None,
             session_version: None,
@@ -190,7 +190,7 @@ impl Ctx {
     /// such as `PATH`, with `std::env::var`). A context built without its endpoint's config
     /// reads the process environment.
     pub fn env(&self, key: &str) -> Option<String> {
-        let Some(config) = &self.inner.declared else {
+        let Some(config) = &self.inner.endpoint_config else {
             return std::env::var(key).ok();
         };
         if let Some(var) = config.env.iter().find(|e| e.key == key) {
@@ -258,7 +258,7 @@ pub struct CtxBuilder {
     sink: Option<Arc<dyn JobSink>>,
     base_client: Option<Client>,
     max_steps: Option<u32>,
-    declared: Option<Arc<EndpointConfig>>,
+    endpoint_config: Option<Arc<EndpointConfig>>,
     session_id: Option<String>,
     sessions: Option<Sessions>,
     session_version: Option<Arc<str>>,
@@ -323,7 +323,7 @@ impl CtxBuilder {
     /// where only declared callees are wired; and [`Ctx::env`] answers from its `env(..)` and
     /// `secrets`.
     pub fn config(mut self, config: Arc<EndpointConfig>) -> Self {
-        self.declared = Some(config);
+        self.endpoint_config = Some(config);
         self
     }
 
@@ -341,7 +341,7 @@ impl CtxBuilder {
                 sink: self.sink,
                 base_client: self.base_client,
                 max_steps: self.max_steps,
-                declared: self.declared,
+                endpoint_config: self.endpoint_config,
                 client: std::sync::OnceLock::new(),
                 session_id: self.session_id,
                 sessions: self.sessions,
@@ -359,7 +359,7 @@ impl Caller for Ctx {
             client: self.client(),
             deadline: self.deadline(),
             cancel: self.cancel_token(),
-            declared: self.inner.declared.clone(),
+            endpoint_config: self.inner.endpoint_config.clone(),
         }
     }
 }

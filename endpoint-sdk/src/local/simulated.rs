@@ -105,10 +105,12 @@ pub(crate) async fn run_job(
     let meta = envelope::meta(&job.input);
     let session = meta.session;
     // The caller's deadline from the envelope, when it is sooner than the runtime's own.
-    let (deadline, timeout) = match meta.deadline.map(|d| d.remaining()) {
-        Some(left) if job.deadline.is_none_or(|d| Instant::now() + left < d) => {
-            (Some(Instant::now() + left), Some(left))
-        }
+    let by_caller = meta.deadline.map(|d| {
+        let left = d.remaining();
+        (Instant::now() + left, left)
+    });
+    let (deadline, timeout) = match by_caller {
+        Some((at, left)) if job.deadline.is_none_or(|d| at < d) => (Some(at), Some(left)),
         _ => (job.deadline, job.execution_timeout),
     };
     let worker = &*runner.worker;
@@ -120,6 +122,7 @@ pub(crate) async fn run_job(
             runner.session_version.clone(),
         )
         .trace_id(job.trace_id)
+        .config(ep.config.clone())
         .deadline(deadline)
         .cancel(job.cancel)
         .sink(Arc::new(LocalSink {
@@ -128,9 +131,7 @@ pub(crate) async fn run_job(
             job: job.id.clone(),
         }));
     if let Some(client) = runner.client.clone() {
-        ctx = ctx
-            .client(client, ep.config.max_steps)
-            .config(ep.config.clone());
+        ctx = ctx.client(client, ep.config.max_steps);
     }
     let done = execute(
         &def,
