@@ -52,10 +52,13 @@ async fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
-/// Returns the trace id it runs under.
+/// Returns the trace id it runs under, and the span of the call that submitted it.
 #[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 30_000)]
-async fn whose_trace(ctx: Ctx) -> String {
-    ctx.trace_id().to_string()
+async fn whose_trace(ctx: Ctx) -> (String, Option<String>) {
+    (
+        ctx.trace_id().to_string(),
+        ctx.parent_span_id().map(|s| s.to_string()),
+    )
 }
 
 /// Sleeps `ms`.
@@ -70,7 +73,12 @@ pub struct Digest {
     pub hits: Vec<Vec<String>>,
     pub sum: i64,
     pub trace: String,
+    pub span: String,
+    pub parent: Option<String>,
     pub child_trace: String,
+    /// The span the child says it descends from, and the one this job recorded for the call.
+    pub child_parent: Option<String>,
+    pub recorded: (String, String),
     pub calls: usize,
 }
 
@@ -84,13 +92,19 @@ async fn digest(ctx: Ctx, topics: Vec<String>) -> Result<Digest, String> {
         .map(|r| r.map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let sum = add::call(&ctx, 40, 2).await.map_err(|e| e.to_string())?;
-    let child_trace = whose_trace::call(&ctx).await.map_err(|e| e.to_string())?;
+    let (child_trace, child_parent) = whose_trace::call(&ctx).await.map_err(|e| e.to_string())?;
+    let calls = ctx.calls();
+    let last = calls.iter().find(|c| c.endpoint == "whose_trace").unwrap();
     Ok(Digest {
         hits,
         sum,
         trace: ctx.trace_id().to_string(),
+        span: ctx.span_id().to_string(),
+        parent: ctx.parent_span_id().map(|s| s.to_string()),
         child_trace,
-        calls: ctx.calls().len(),
+        child_parent,
+        recorded: (last.span_id.to_string(), last.parent_id.to_string()),
+        calls: calls.len(),
     })
 }
 
@@ -244,8 +258,19 @@ async fn typed_round_trips_over_http_with_the_callees_error_intact() {
     assert_eq!(d.hits, [vec!["a-1", "a-2"], vec!["b-1", "b-2"]]);
     assert_eq!((d.sum, d.calls), (42, 4));
     assert_eq!(
-        d.child_trace, d.trace,
-        "the trace id follows the job into its calls"
+        (&d.child_trace, &d.trace),
+        (&d.trace, &c.trace().id().to_string()),
+        "the client's trace id follows the job into its calls"
+    );
+    // Each link of the tree: client span → call → digest's job span → call → child's job.
+    let to_digest = c.trace().records().pop().unwrap();
+    assert_eq!(to_digest.parent_id, c.trace().span_id());
+    assert_eq!(d.parent, Some(to_digest.span_id.to_string()));
+    assert_eq!(d.recorded.1, d.span, "digest's calls are made in its span");
+    assert_eq!(
+        d.child_parent,
+        Some(d.recorded.0.clone()),
+        "the child descends from the call that submitted it"
     );
     // Errors of the platform itself are named.
     let e = search::call(

@@ -384,7 +384,7 @@ pub struct Note {
 /// The typed declaration of the endpoint the Python echo worker serves. This runtime runs no
 /// simulated worker for it (`served_externally`), so this body never runs here: every result
 /// below comes from Python (each status carries the Python worker's id).
-#[endpoint(name = "py-echo", cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 30_000)]
+#[endpoint(name = "py-echo", cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 30_000, plain_input)]
 async fn py_echo(note: Note) -> Note {
     note
 }
@@ -397,7 +397,7 @@ pub struct FailRequest {
 }
 
 /// The typed declaration of the endpoint `fail.py` serves (externally, as `py_echo`).
-#[endpoint(name = "py-fail", cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 30_000)]
+#[endpoint(name = "py-fail", cpu = "cpu3c-2-4", workers = (0, 1), execution_timeout_ms = 30_000, plain_input)]
 async fn py_fail(req: FailRequest) -> Result<Value, String> {
     Err(req.message)
 }

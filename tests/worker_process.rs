@@ -232,8 +232,8 @@ async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
 async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced() {
     use endpoint_sdk::protocol::envelope::{Deadline, JobMeta};
     let within = |secs| JobMeta {
-        session: None,
         deadline: Some(Deadline::in_(Duration::from_secs(secs))),
+        ..JobMeta::default()
     };
     // `time_left`'s ceiling is 30 s; its caller has 8 s left: the handler sees the 8 s.
     let rt = runtime_for::<time_left>(|_| {});
@@ -300,8 +300,8 @@ async fn a_deadline_holds_at_depth_three_across_worker_processes() {
         .map(|n| Worker::spawn(&s.base, n, &format!("{n}-1"), &env))
         .collect();
     let input = JobMeta {
-        session: None,
         deadline: Some(Deadline::in_(Duration::from_secs(8))),
+        ..JobMeta::default()
     }
     .wrap(json!(1));
     let id = rt.submit("chain_top", input.into()).unwrap();

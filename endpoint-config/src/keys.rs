@@ -127,6 +127,7 @@ pub const KEYS: &[Key] = &[
     .aliases(&["cuda"]),
     key("min_vram_gb", "GB per worker", "min_vram_gb = 40").aliases(&["vram", "min_vram"]),
     key("interactive", "a flag", "interactive = true").shape(Shape::Flag),
+    key("plain_input", "a flag", "plain_input = true").shape(Shape::Flag),
     key(
         "calls",
         "a list of endpoint functions",

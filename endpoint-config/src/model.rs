@@ -88,6 +88,10 @@ pub struct EndpointConfig {
     pub min_vram_gb: Option<u32>,
     /// Whether users wait on this endpoint synchronously (it then keeps warm workers).
     pub interactive: bool,
+    /// Whether the endpoint's workers are written without this SDK (a Python `runpod` handler,
+    /// say): calls then send its input as it is, without the envelope that carries the caller's
+    /// session, deadline and trace context, which such a worker would take for its input.
+    pub plain_input: bool,
     /// Names of the endpoints this one calls.
     pub calls: List<Text>,
     /// Whether a per-worker initialiser runs before the first job.
@@ -212,6 +216,7 @@ impl EndpointConfig {
             flashboot: defaults::FLASHBOOT,
             min_vram_gb: None,
             interactive: false,
+            plain_input: false,
             calls: Cow::Borrowed(&[]),
             has_init: false,
             max_steps: None,

@@ -65,6 +65,8 @@ pub struct Spec<S> {
     pub min_vram_gb: Option<Int<S>>,
     /// `interactive` / `interactive = bool`
     pub interactive: Option<Spanned<bool, S>>,
+    /// `plain_input` / `plain_input = bool`
+    pub plain_input: Option<Spanned<bool, S>>,
     /// `calls = [a, b]`: as written (function names in the attribute, endpoint names at run time).
     pub calls: Vec<Name<S>>,
     /// `init = path`
@@ -98,6 +100,7 @@ impl<S: Copy> Spec<S> {
             min_cuda_version: None,
             min_vram_gb: None,
             interactive: None,
+            plain_input: None,
             calls: Vec::new(),
             init: None,
             max_steps: None,

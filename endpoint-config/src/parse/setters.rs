@@ -52,6 +52,7 @@ pub(super) fn setter(name: &str) -> Option<Setter> {
         }
         "min_vram_gb" => Assign(|o, e, k, d| o.spec.min_vram_gb = int(d, e, k.name, k.example)),
         "interactive" => Flag(|o, b| o.spec.interactive = b),
+        "plain_input" => Flag(|o, b| o.spec.plain_input = b),
         "calls" => Assign(set_calls),
         "init" => Assign(set_init),
         "max_steps" => Assign(|o, e, k, d| o.spec.max_steps = int(d, e, k.name, k.example)),

@@ -78,6 +78,7 @@ impl EndpointConfig {
         spec.flashboot = Some(crate::spec::Spanned::new(self.flashboot, ()));
         spec.min_vram_gb = self.min_vram_gb.map(|v| i(u64::from(v)));
         spec.interactive = Some(crate::spec::Spanned::new(self.interactive, ()));
+        spec.plain_input = Some(crate::spec::Spanned::new(self.plain_input, ()));
         spec.calls = self.calls.iter().map(|c| n(c)).collect();
         spec.init = self.has_init.then(|| n("init"));
         spec.max_steps = self.max_steps.map(|v| i(u64::from(v)));

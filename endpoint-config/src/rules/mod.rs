@@ -91,6 +91,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
             .map_or(defaults::FLASHBOOT, |f| f.value),
         min_vram_gb,
         interactive,
+        plain_input: spec.plain_input.as_ref().is_some_and(|p| p.value),
         calls: calls.into(),
         has_init: spec.init.is_some(),
         max_steps,

@@ -234,7 +234,7 @@ mod tests {
                 endpoint: "echo".into(),
                 job: "j3".into(),
                 execution_timeout: None,
-                trace_id: "j3".into(),
+                trace_id: crate::protocol::trace_context::TraceId::random(),
             }),
             ""
         );

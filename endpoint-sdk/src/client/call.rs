@@ -14,6 +14,7 @@ use super::{
 };
 use crate::endpoint::Endpoint;
 use crate::protocol::envelope::{Deadline, JobMeta};
+use crate::protocol::trace_context::SpanId;
 use crate::protocol::{FailureKind, JobFailure, JobStatus, Policy, RunRequest, StatusObject};
 
 /// How long past the caller's deadline a call keeps waiting (see `SubmittedJob::attached`).
@@ -180,6 +181,8 @@ pub(super) fn decode<E: Endpoint>(
 pub(crate) struct SubmittedJob<E: Endpoint> {
     pub(super) scope: CallScope,
     pub(super) id: String,
+    /// The call's span in the caller's trace (the parent of the job's).
+    pub(super) span: SpanId,
     pub(super) started: Instant,
     /// When this call submitted the job (`None`: found by its id).
     pub(super) submitted: Option<Instant>,
@@ -191,17 +194,19 @@ pub(crate) struct SubmittedJob<E: Endpoint> {
 
 impl<E: Endpoint> SubmittedJob<E> {
     /// Submits `input`, sending it again only after a failure that proves no job was created
-    /// (see [`super::retry`]); `attempts` counts the submits sent.
+    /// (see [`super::retry`]); `attempts` counts the submits sent. The job descends from the
+    /// caller's span `span` (the call's).
     pub(super) async fn submit(
         scope: &CallScope,
         input: &Value,
         options: &CallOptions,
+        span: SpanId,
         attempts: &mut u32,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
         let id = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
-            let req = Self::request(scope, input, options)?;
+            let req = Self::request(scope, input, options, span)?;
             *attempts += 1;
             let e = match scope.client.transport.submit(endpoint, req).await {
                 Ok(id) => break id,
@@ -226,7 +231,7 @@ impl<E: Endpoint> SubmittedJob<E> {
                 }
             }
         };
-        Ok(Self::attached(scope, id, options, true))
+        Ok(Self::attached(scope, id, options, true, span))
     }
 
     /// The job `id`, submitted by this call (`owned`: cancelled when dropped before it ends) or
@@ -236,6 +241,7 @@ impl<E: Endpoint> SubmittedJob<E> {
         id: String,
         options: &CallOptions,
         owned: bool,
+        span: SpanId,
     ) -> Self {
         let started = Instant::now();
         // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
@@ -251,6 +257,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             scope: scope.clone(),
             guard: CancelOnDrop::new(scope.client.transport.clone(), E::NAME, armed),
             id,
+            span,
             started,
             submitted: owned.then_some(started),
             wait_until,
@@ -259,16 +266,28 @@ impl<E: Endpoint> SubmittedJob<E> {
         }
     }
 
-    /// The `/run` request: the input (in its envelope, with the session and the caller's
-    /// deadline), and the policy with the child's
-    /// execution timeout clamped to the caller's remaining budget. Refused once the caller is
-    /// cancelled or out of time.
+    /// The `/run` request: the input (in its envelope, with the session, the caller's deadline
+    /// and the call's trace context; as it is for a `plain_input` endpoint), and the policy with
+    /// the child's execution timeout clamped to the caller's remaining budget. Refused once the
+    /// caller is cancelled or out of time.
     fn request(
         scope: &CallScope,
         input: &Value,
         options: &CallOptions,
+        span: SpanId,
     ) -> Result<RunRequest, CallError<E::Error>> {
         let endpoint = E::NAME;
+        let plain = E::CONFIG.plain_input;
+        if plain && options.session.is_some() {
+            return Err(CallError::Rejected {
+                endpoint: endpoint.into(),
+                status: None,
+                message: "it is declared `plain_input`: its workers take the input as it is, so \
+                          a session cannot reach them; call it without `CallOptions::session`, \
+                          or drop `plain_input` if its workers are built with this SDK"
+                    .into(),
+            });
+        }
         if scope.cancel.is_cancelled() {
             return Err(CallError::Cancelled {
                 endpoint: endpoint.into(),
@@ -287,18 +306,22 @@ impl<E: Endpoint> SubmittedJob<E> {
             ttl: options.ttl.map(|t| t.as_millis().max(10_000) as u64),
             low_priority: options.low_priority.then_some(true),
         };
-        // The deadline travels in the input as well, where any worker finds it (the platform
-        // hands workers the input, not the policy).
-        let meta = JobMeta {
-            session: options.session.clone(),
-            deadline: remaining.map(Deadline::in_),
+        // The deadline and the trace context travel in the input, where any SDK worker finds
+        // them (the platform hands workers the input, not the policy).
+        let input = if plain {
+            input.clone()
+        } else {
+            JobMeta {
+                session: options.session.clone(),
+                deadline: remaining.map(Deadline::in_),
+                traceparent: Some(scope.client.trace.context_for(span)),
+            }
+            .wrap(input.clone())
         };
-        let input = meta.wrap(input.clone());
         Ok(RunRequest {
             input,
             webhook: options.webhook.clone(),
             policy: (policy != Policy::default()).then_some(policy),
-            trace_id: Some(scope.client.trace.id().to_string()),
             ..RunRequest::default()
         })
     }
@@ -363,18 +386,33 @@ impl<E: Endpoint> SubmittedJob<E> {
 pub(super) fn record_call(
     trace: &Trace,
     endpoint: &str,
+    span: SpanId,
     started: Instant,
     attempts: u32,
     status: Option<&StatusObject>,
     error: Option<String>,
 ) {
+    let ended = Instant::now();
+    // One line per call in the caller's log (inside its job's span on a worker), with the ids
+    // that tie the trace's tree together across processes.
+    tracing::info!(
+        trace_id = trace.id(),
+        span_id = %span,
+        parent_id = %trace.span_id(),
+        job_id = status.map_or("-", |s| s.id.as_str()),
+        status = status.map_or("ERROR", |s| s.status.as_str()),
+        "called `{endpoint}` in {:?}",
+        ended.saturating_duration_since(started)
+    );
     trace.push(CallRecord {
         endpoint: endpoint.to_string(),
+        span_id: span,
+        parent_id: trace.span_id(),
         job_id: status.map(|s| s.id.clone()),
         worker_id: status.and_then(|s| s.worker_id.clone()),
         status: status.map(|s| s.status),
         started: trace.offset(started),
-        ended: trace.offset(Instant::now()),
+        ended: trace.offset(ended),
         queue_delay: status.and_then(|s| s.delay_time).map(Duration::from_millis),
         execution: status
             .and_then(|s| s.execution_time)
@@ -418,10 +456,11 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
     let started = Instant::now();
+    let span = SpanId::random();
     let mut attempts = 0;
     loop {
         let (status, outcome) =
-            match SubmittedJob::<E>::submit(scope, &input, &options, &mut attempts).await {
+            match SubmittedJob::<E>::submit(scope, &input, &options, span, &mut attempts).await {
                 Err(e) => (None, Err(e)),
                 Ok(mut job) => match job.wait_final().await {
                     Ok(st) => {
@@ -451,6 +490,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
             record_call(
                 &scope.client.trace,
                 endpoint,
+                span,
                 started,
                 attempts,
                 status.as_ref(),
@@ -466,7 +506,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = scope.cancel.cancelled() => {
-                record_call(&scope.client.trace, endpoint, started, attempts, status.as_ref(), Some("cancelled".into()));
+                record_call(&scope.client.trace, endpoint, span, started, attempts, status.as_ref(), Some("cancelled".into()));
                 return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: status.map(|s| s.id) });
             }
         }

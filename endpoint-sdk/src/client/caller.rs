@@ -50,7 +50,7 @@ impl Client {
             transport,
             defaults: CallOptions::default(),
             per_endpoint: Arc::default(),
-            trace: Arc::new(Trace::new(uuid::Uuid::new_v4().to_string())),
+            trace: Arc::new(Trace::root()),
             max_steps: None,
             steps: Arc::new(Steps::new(None)),
         }
@@ -107,10 +107,10 @@ impl Client {
             .unwrap_or_else(|| self.defaults.clone())
     }
 
-    /// The same client, for one job: its own trace and step budget.
-    pub(crate) fn for_job(&self, trace_id: &str, max_steps: Option<u32>) -> Client {
+    /// The same client, for one job: its own span of the trace, and its step budget.
+    pub(crate) fn for_job(&self, trace: Trace, max_steps: Option<u32>) -> Client {
         Client {
-            trace: Arc::new(Trace::new(trace_id)),
+            trace: Arc::new(trace),
             max_steps,
             steps: Arc::new(Steps::new(max_steps)),
             ..self.clone()

@@ -13,6 +13,7 @@ use super::call::{
 use super::{CallError, Caller, RetryPolicy, Transport, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
+use crate::protocol::trace_context::SpanId;
 
 /// A job submitted with `E::submit` (or found again with `E::job`): check it, wait for it,
 /// cancel it, read its stream. Dropping a handle from `E::submit` before the job ends cancels
@@ -62,6 +63,7 @@ impl<E: Endpoint> JobHandle<E> {
         record_call(
             &self.job.scope.client.trace,
             E::NAME,
+            self.job.span,
             self.job.started,
             1,
             status.as_ref(),
@@ -214,7 +216,7 @@ pub async fn submit<E: Endpoint>(
         status: None,
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
-    let job = SubmittedJob::<E>::submit(&scope, &input, &options, &mut 0).await?;
+    let job = SubmittedJob::<E>::submit(&scope, &input, &options, SpanId::random(), &mut 0).await?;
     Ok(JobHandle { job })
 }
 
@@ -225,6 +227,6 @@ pub fn attach<E: Endpoint>(caller: &impl Caller, id: impl Into<String>) -> JobHa
     let scope = caller.call_scope();
     let options = scope.client.options_for(E::NAME);
     JobHandle {
-        job: SubmittedJob::attached(&scope, id.into(), &options, false),
+        job: SubmittedJob::attached(&scope, id.into(), &options, false, SpanId::random()),
     }
 }

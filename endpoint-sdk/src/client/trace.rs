@@ -1,5 +1,9 @@
 //! The calls a job made, with each one's queue delay and execution time, so a caller can print
-//! the waterfall of a fan-out. The trace id travels with each call (`RunRequest::trace_id`).
+//! the waterfall of a fan-out. Each call is a span of the job's trace: its W3C `traceparent`
+//! travels to the callee in the job's input envelope (see [`crate::protocol::trace_context`]),
+//! so the callee's job joins the same trace wherever it runs, and each record names the call's
+//! span and its parent (the span of the job, or client, that made it), from which the tree of a
+//! request is rebuilt across processes.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,12 +13,17 @@ use tokio::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::JobStatus;
+use crate::protocol::trace_context::{SpanId, TraceId, TraceParent};
 
 /// One call, as the caller saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
     /// The callee.
     pub endpoint: String,
+    /// The call's span: the parent span the callee's job names in its `traceparent`.
+    pub span_id: SpanId,
+    /// The span the call was made in: the calling job's (or the client's).
+    pub parent_id: SpanId,
     /// The callee's job (the last attempt's).
     pub job_id: Option<String>,
     /// The worker that ran it.
@@ -35,27 +44,51 @@ pub struct CallRecord {
     pub error: Option<String>,
 }
 
-/// The calls of one trace (one job, or one client outside any job).
+/// The calls made in one span of a trace: one job's, or one client's outside any job.
 #[derive(Debug)]
 pub struct Trace {
+    trace_id: TraceId,
+    span_id: SpanId,
     id: String,
     start: Instant,
     calls: Mutex<Vec<CallRecord>>,
 }
 
 impl Trace {
-    /// A trace named `id`, starting now.
-    pub fn new(id: impl Into<String>) -> Self {
+    /// The calls of span `span_id` of trace `trace_id`, starting now.
+    pub fn new(trace_id: TraceId, span_id: SpanId) -> Self {
         Trace {
-            id: id.into(),
+            trace_id,
+            span_id,
+            id: trace_id.to_string(),
             start: Instant::now(),
             calls: Mutex::new(Vec::new()),
         }
     }
 
-    /// The trace id.
+    /// A new trace, as a client outside any job starts one.
+    pub fn root() -> Self {
+        Trace::new(TraceId::random(), SpanId::random())
+    }
+
+    /// The trace id, as 32 hex digits.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The span the calls are made in (the job's, or the client's).
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// What a call in span `call` hands its callee.
+    pub(crate) fn context_for(&self, call: SpanId) -> TraceParent {
+        TraceParent::new(self.trace_id, call)
     }
 
     /// Time since the trace started.

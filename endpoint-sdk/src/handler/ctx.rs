@@ -8,8 +8,10 @@ use tokio::time::Instant;
 
 use serde::Serialize;
 
+use crate::client::Trace;
 use crate::client::{CallRecord, CallScope, Caller, Client};
 use crate::config::EndpointConfig;
+use crate::protocol::trace_context::{SpanId, TraceId, TraceParent};
 use crate::session::{Session, SessionError, Sessions};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -45,7 +47,12 @@ pub(crate) struct CtxInner {
     pub(crate) job_id: String,
     pub(crate) endpoint: String,
     pub(crate) worker_id: String,
-    pub(crate) trace_id: String,
+    /// The trace, and its id in hex (as [`Ctx::trace_id`] shows it).
+    pub(crate) trace_id: TraceId,
+    pub(crate) trace_hex: String,
+    /// The job's own span, and the caller's call it descends from.
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span: Option<SpanId>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: CancellationToken,
     pub(crate) sink: Option<Arc<dyn JobSink>>,
@@ -69,7 +76,8 @@ impl fmt::Debug for Ctx {
             .field("job_id", &self.inner.job_id)
             .field("endpoint", &self.inner.endpoint)
             .field("worker_id", &self.inner.worker_id)
-            .field("trace_id", &self.inner.trace_id)
+            .field("trace_id", &self.inner.trace_hex)
+            .field("span_id", &self.inner.span_id)
             .field("remaining", &self.remaining())
             .finish()
     }
@@ -88,7 +96,7 @@ impl Ctx {
             job_id: job_id.into(),
             endpoint: endpoint.into(),
             worker_id: None,
-            trace_id: None,
+            trace: None,
             deadline: None,
             cancel: None,
             sink: None,
@@ -116,9 +124,28 @@ impl Ctx {
         &self.inner.worker_id
     }
 
-    /// The trace id that follows the job through every call it makes.
+    /// The W3C trace id (32 hex digits) that follows the job through every call it makes, in
+    /// this process and across processes: the caller's, or a new one for a job nobody in a
+    /// trace called.
     pub fn trace_id(&self) -> &str {
-        &self.inner.trace_id
+        &self.inner.trace_hex
+    }
+
+    /// The job's own span in its trace: the parent of every call it makes.
+    pub fn span_id(&self) -> SpanId {
+        self.inner.span_id
+    }
+
+    /// The span of the call that submitted the job (from its `traceparent`), if a caller in a
+    /// trace submitted it.
+    pub fn parent_span_id(&self) -> Option<SpanId> {
+        self.inner.parent_span
+    }
+
+    /// The W3C `traceparent` naming this job's span, for requests the handler sends itself (to
+    /// a model server, say), so that they join the job's trace.
+    pub fn traceparent(&self) -> String {
+        TraceParent::new(self.inner.trace_id, self.inner.span_id).to_string()
     }
 
     /// When the job's execution budget runs out, if it has one (on Tokio's clock, so a test on
@@ -171,7 +198,8 @@ impl Ctx {
                         FROM_ENV.get_or_init(Client::from_env).clone()
                     }
                 };
-                base.for_job(&self.inner.trace_id, self.inner.max_steps)
+                let trace = Trace::new(self.inner.trace_id, self.inner.span_id);
+                base.for_job(trace, self.inner.max_steps)
             })
             .clone()
     }
@@ -246,13 +274,13 @@ impl Ctx {
 }
 
 /// Builds a [`Ctx`]. Fields not set take their defaults when [`build`](Self::build) runs
-/// (worker `local`, the job id as trace id, a fresh cancellation token), so a runtime that sets
-/// them all pays for nothing twice.
+/// (worker `local`, a new trace, a fresh cancellation token), so a runtime that sets them all
+/// pays for nothing twice.
 pub struct CtxBuilder {
     job_id: String,
     endpoint: String,
     worker_id: Option<String>,
-    trace_id: Option<String>,
+    trace: Option<(TraceId, Option<SpanId>)>,
     deadline: Option<Instant>,
     cancel: Option<CancellationToken>,
     sink: Option<Arc<dyn JobSink>>,
@@ -271,9 +299,16 @@ impl CtxBuilder {
         self
     }
 
-    /// The trace id (defaults to the job id: a job that nobody called starts a trace).
-    pub fn trace_id(mut self, trace_id: impl Into<String>) -> Self {
-        self.trace_id = Some(trace_id.into());
+    /// The trace the job belongs to, and the caller's span it descends from (`None`: a root
+    /// job). Without it, the job starts a new trace.
+    pub fn trace(mut self, trace_id: TraceId, parent: Option<SpanId>) -> Self {
+        self.trace = Some((trace_id, parent));
+        self
+    }
+
+    /// The trace context the job's input envelope carried (`None`: the job starts a new trace).
+    pub fn traceparent(mut self, traceparent: Option<TraceParent>) -> Self {
+        self.trace = traceparent.map(|tp| (tp.trace_id, Some(tp.parent_id)));
         self
     }
 
@@ -329,13 +364,16 @@ impl CtxBuilder {
 
     /// The context.
     pub fn build(self) -> Ctx {
-        let trace_id = self.trace_id.unwrap_or_else(|| self.job_id.clone());
+        let (trace_id, parent_span) = self.trace.unwrap_or_else(|| (TraceId::random(), None));
         Ctx {
             inner: Arc::new(CtxInner {
                 job_id: self.job_id,
                 endpoint: self.endpoint,
                 worker_id: self.worker_id.unwrap_or_else(|| "local".to_string()),
                 trace_id,
+                trace_hex: trace_id.to_string(),
+                span_id: SpanId::random(),
+                parent_span,
                 deadline: self.deadline,
                 cancel: self.cancel.unwrap_or_default(),
                 sink: self.sink,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::protocol::JobStatus;
+use crate::protocol::trace_context::TraceId;
 
 /// Why a worker stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub enum RuntimeEvent {
         /// Its execution timeout (the policy's, or the endpoint's).
         execution_timeout: Option<Duration>,
         /// The trace it belongs to.
-        trace_id: Arc<str>,
+        trace_id: TraceId,
     },
     /// A worker took a job.
     JobStarted {

@@ -121,7 +121,7 @@ pub(crate) async fn run_job(
             ep.shared.options.sessions.clone(),
             runner.session_version.clone(),
         )
-        .trace_id(job.trace_id)
+        .trace(job.trace_id, job.parent_span)
         .config(ep.config.clone())
         .deadline(deadline)
         .cancel(job.cancel)

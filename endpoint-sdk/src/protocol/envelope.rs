@@ -1,9 +1,13 @@
 //! The job envelope: what an SDK caller tells its callee besides the input, carried inside the
-//! input (`{"$session": "<id>", "$deadline": {..}, "$input": <input>}`), the one field the
-//! platform hands to workers, so SDK endpoints find it wherever they run. An input without any of
-//! these keys travels as it is.
+//! input (`{"$session": "<id>", "$deadline": {..}, "$traceparent": "00-..", "$input": <input>}`),
+//! the one field the platform hands to workers, so SDK endpoints find it wherever they run. An
+//! input without any of these keys travels as it is, and so does every input sent to an endpoint
+//! declared `plain_input` (a worker written without this SDK).
 //!
 //! - `$session`: the session the job belongs to (see `crate::session`).
+//! - `$traceparent`: the W3C trace context of the call (see [`super::trace_context`]). A value
+//!   that is not a valid `traceparent` is ignored, as the recommendation says: the job starts a
+//!   new trace.
 //! - `$deadline`: when the caller stops waiting, as `{"at_ms": <Unix ms>, "budget_ms": <ms>}`.
 //!   The absolute time survives the queue; the budget (what the caller had left when it
 //!   submitted) bounds the effect of clock skew: a worker takes the smaller of `at_ms` minus its
@@ -14,10 +18,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+use super::trace_context::TraceParent;
+
 /// The envelope key holding a job's session id.
 pub const SESSION_KEY: &str = "$session";
 /// The envelope key holding the caller's deadline.
 pub const DEADLINE_KEY: &str = "$deadline";
+/// The envelope key holding the W3C `traceparent` of the call that submitted the job.
+pub const TRACEPARENT_KEY: &str = "$traceparent";
 /// The envelope key holding a job's input when it has an envelope.
 pub const INPUT_KEY: &str = "$input";
 
@@ -60,12 +68,14 @@ pub struct JobMeta {
     pub session: Option<String>,
     /// The caller's deadline.
     pub deadline: Option<Deadline>,
+    /// The trace context of the call that submitted the job.
+    pub traceparent: Option<TraceParent>,
 }
 
 impl JobMeta {
     /// Wraps `input` in an envelope holding this (the input itself when there is nothing).
     pub fn wrap(&self, input: Value) -> Value {
-        if self.session.is_none() && self.deadline.is_none() {
+        if self.session.is_none() && self.deadline.is_none() && self.traceparent.is_none() {
             return input;
         }
         let mut map = Map::new();
@@ -78,6 +88,9 @@ impl JobMeta {
                 serde_json::json!({ "at_ms": d.at_ms, "budget_ms": d.budget_ms }),
             );
         }
+        if let Some(tp) = &self.traceparent {
+            map.insert(TRACEPARENT_KEY.into(), Value::String(tp.to_string()));
+        }
         map.insert(INPUT_KEY.into(), input);
         Value::Object(map)
     }
@@ -87,7 +100,7 @@ impl JobMeta {
 pub fn wrap(session: &str, input: Value) -> Value {
     JobMeta {
         session: Some(session.to_string()),
-        deadline: None,
+        ..JobMeta::default()
     }
     .wrap(input)
 }
@@ -99,12 +112,15 @@ fn fields(input: &Value) -> Option<&Map<String, Value>> {
 
 /// `$input` and at least one other key, every key known, each value of its type.
 fn is_envelope(map: &Map<String, Value>) -> bool {
-    let known = |k: &String| k == SESSION_KEY || k == DEADLINE_KEY || k == INPUT_KEY;
+    let known = |k: &String| {
+        k == SESSION_KEY || k == DEADLINE_KEY || k == TRACEPARENT_KEY || k == INPUT_KEY
+    };
     map.len() >= 2
         && map.contains_key(INPUT_KEY)
         && map.keys().all(known)
         && map.get(SESSION_KEY).is_none_or(Value::is_string)
         && map.get(DEADLINE_KEY).is_none_or(|d| deadline(d).is_some())
+        && map.get(TRACEPARENT_KEY).is_none_or(Value::is_string)
 }
 
 fn deadline(v: &Value) -> Option<Deadline> {
@@ -125,6 +141,10 @@ pub fn meta(input: &Value) -> JobMeta {
             .and_then(Value::as_str)
             .map(str::to_string),
         deadline: map.get(DEADLINE_KEY).and_then(deadline),
+        traceparent: map
+            .get(TRACEPARENT_KEY)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok()),
     }
 }
 
@@ -175,8 +195,8 @@ mod tests {
             budget_ms: 8_000,
         };
         let meta_in = JobMeta {
-            session: None,
             deadline: Some(d),
+            ..JobMeta::default()
         };
         let wrapped = meta_in.wrap(json!([1, 2]));
         assert_eq!(meta(&wrapped), meta_in);
@@ -185,11 +205,30 @@ mod tests {
         let both = JobMeta {
             session: Some("s".into()),
             deadline: Some(d),
+            traceparent: None,
         };
         assert_eq!(meta(&both.wrap(json!(1))), both);
         // A malformed deadline is not an envelope: the object is the input.
         let odd = json!({"$deadline": "soon", "$input": 1});
         assert_eq!(inner(&odd), &odd);
+    }
+
+    #[test]
+    fn a_traceparent_travels_and_a_malformed_one_starts_a_new_trace() {
+        use crate::protocol::trace_context::{SpanId, TraceId};
+        let tp = TraceParent::new(TraceId::random(), SpanId::random());
+        let m = JobMeta {
+            traceparent: Some(tp),
+            ..JobMeta::default()
+        };
+        let wrapped = m.wrap(json!({"q": 1}));
+        assert_eq!(wrapped["$traceparent"], json!(tp.to_string()));
+        assert_eq!(meta(&wrapped), m);
+        assert_eq!(unwrap(wrapped), (None, json!({"q": 1})));
+        // Still the envelope (its input is unwrapped), but the context is ignored.
+        let odd = json!({"$traceparent": "00-nothex", "$input": 2});
+        assert_eq!(inner(&odd), &json!(2));
+        assert_eq!(meta(&odd).traceparent, None);
     }
 
     #[test]

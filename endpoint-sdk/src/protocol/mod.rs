@@ -1,7 +1,7 @@
 //! The platform's wire: what clients, workers and the platform send each other, its limits and
 //! the variables it sets, each defined once (`shared/reference/runpod-protocol.md`). A leaf: it
 //! depends on serde and `endpoint-config` only, and every other module takes these types from
-//! here.
+//! here (besides `thiserror` for its errors and `fastrand` for trace ids).
 
 pub mod envelope;
 mod failure;
@@ -10,6 +10,7 @@ pub mod job;
 pub mod limits;
 mod request;
 mod status;
+pub mod trace_context;
 pub mod vars;
 
 pub use failure::{FailureKind, JobFailure};

@@ -20,9 +20,6 @@ pub struct RunRequest {
     /// Passed through to the worker, never echoed back.
     #[serde(default, rename = "s3Config", skip_serializing_if = "Option::is_none")]
     pub s3_config: Option<Value>,
-    /// The trace this job belongs to (an extension of this SDK; the platform ignores it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
 }
 
 impl From<Value> for RunRequest {

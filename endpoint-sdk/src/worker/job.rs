@@ -53,9 +53,15 @@ impl JobRunner {
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
             .config(self.config.clone())
+            .traceparent(meta.traceparent)
             .session(session, self.sessions.clone(), self.session_version.clone())
             .build();
-        tracing::info!("job started");
+        tracing::info!(
+            trace_id = ctx.trace_id(),
+            span_id = %ctx.span_id(),
+            parent_id = %ctx.parent_span_id().map(|p| p.to_string()).unwrap_or_default(),
+            "job started"
+        );
         let placement = Placement::On(self.handlers.clone());
         let input = Arc::new(job.input);
         let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)

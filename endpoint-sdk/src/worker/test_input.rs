@@ -60,6 +60,7 @@ pub async fn run_test_input(
     let ctx = Ctx::builder(def.name(), &id)
         .deadline(timeout.map(|t| started + t))
         .config(std::sync::Arc::new(def.config.clone()))
+        .traceparent(meta.traceparent)
         .session(session, Sessions::from_env()?, def.session_version())
         .build();
     let done = execute(

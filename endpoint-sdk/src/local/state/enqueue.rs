@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::job::new_job_id;
 use super::{Effects, EndpointState, JobId, JobRecord, Runner, TakenJob};
 use crate::local::{RuntimeError, RuntimeEvent};
+use crate::protocol::trace_context::TraceId;
 use crate::protocol::{JobStatus, RunRequest, envelope};
 
 /// A `/runsync` job started on a worker's free slot, for its caller to run.
@@ -45,7 +46,7 @@ impl EndpointState {
                 endpoint: self.settings.name.clone(),
                 job: id.clone(),
                 execution_timeout: record.execution_timeout,
-                trace_id: Arc::from(record.trace()),
+                trace_id: record.trace_id,
             });
         }
         let free = (direct && record.session.is_none() && self.queued() == 0)
@@ -81,7 +82,11 @@ impl EndpointState {
         let ttl = policy
             .ttl
             .map_or(self.settings.default_ttl, Duration::from_millis);
-        let session = envelope::peek(&req.input).map(str::to_string);
+        let meta = envelope::meta(&req.input);
+        let (trace_id, parent_span) = match meta.traceparent {
+            Some(tp) => (tp.trace_id, Some(tp.parent_id)),
+            None => (TraceId::random(), None),
+        };
         JobRecord {
             id: new_job_id(sync),
             input: Arc::new(req.input),
@@ -104,8 +109,9 @@ impl EndpointState {
             notify: None,
             expires_at: now + ttl,
             retain_until: None,
-            trace_id: req.trace_id,
-            session,
+            trace_id,
+            parent_span,
+            session: meta.session,
         }
     }
 
@@ -162,7 +168,7 @@ mod tests {
                 endpoint: "e".into(),
                 job: id.clone(),
                 execution_timeout: Some(Duration::from_secs(9)),
-                trace_id: id.clone(),
+                trace_id: st.jobs[&id].trace_id,
             }]
         );
         // Without a policy, the endpoint's ceiling and the default TTL apply.

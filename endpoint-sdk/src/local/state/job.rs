@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::protocol::trace_context::{SpanId, TraceId};
 use crate::protocol::{JobObject, JobStatus, StatusObject};
 
 /// A job id as the runtime keeps it: one allocation shared by the job map, the queue, the
@@ -66,8 +67,10 @@ pub(crate) struct JobRecord {
     pub(crate) notify: Option<watch::Sender<JobStatus>>,
     pub(crate) expires_at: Instant,
     pub(crate) retain_until: Option<Instant>,
-    /// The caller's trace; `None`: the job starts its own, named by its id.
-    pub(crate) trace_id: Option<String>,
+    /// The trace: the caller's (from the input's `traceparent`) or, for a job nobody in a trace
+    /// called, a new one; and the caller's call the job descends from.
+    pub(crate) trace_id: TraceId,
+    pub(crate) parent_span: Option<SpanId>,
     pub(crate) session: Option<String>,
 }
 
@@ -114,11 +117,6 @@ impl JobRecord {
     pub(crate) fn deadline(&self) -> Option<Instant> {
         Some(self.started? + self.execution_timeout?)
     }
-
-    /// The trace the job belongs to.
-    pub(crate) fn trace(&self) -> &str {
-        self.trace_id.as_deref().unwrap_or(&self.id)
-    }
 }
 
 /// A job handed to a worker.
@@ -134,7 +132,8 @@ pub(crate) struct TakenJob {
     pub(crate) execution_timeout: Option<Duration>,
     /// Fired when the job is cancelled, expires or times out.
     pub(crate) cancel: CancellationToken,
-    pub(crate) trace_id: String,
+    pub(crate) trace_id: TraceId,
+    pub(crate) parent_span: Option<SpanId>,
 }
 
 impl TakenJob {

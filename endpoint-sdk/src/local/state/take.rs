@@ -149,7 +149,8 @@ pub(crate) fn start(
             .cancel
             .get_or_insert_with(CancellationToken::new)
             .clone(),
-        trace_id: job.trace().to_string(),
+        trace_id: job.trace_id,
+        parent_span: job.parent_span,
     }
 }
 
