@@ -1059,6 +1059,7 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
         [
             edge("chain_mid", "time_left"),
             edge("chain_top", "chain_mid"),
+            edge("chain_top", "time_left"),
             edge("session_agent", "tally"),
         ]
     );

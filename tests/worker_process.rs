@@ -274,10 +274,12 @@ async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deadline_holds_at_depth_three_across_worker_processes() {
+async fn a_deadline_and_a_trace_hold_at_depth_three_across_worker_processes() {
     use endpoint_sdk::protocol::envelope::{Deadline, JobMeta};
-    // Three endpoints, each served by its own worker process; each calls the next through the
-    // server's public API. Ceilings 120 s, 60 s and 30 s; the top job's caller has 8 s left.
+    use endpoint_sdk::protocol::trace_context::{SpanId, TraceId, TraceParent};
+    // Three endpoints, each served by its own worker process, calling each other through the
+    // server's public API: the top calls the middle and the leaf, the middle calls the leaf.
+    // Ceilings 120 s, 60 s and 30 s; the top job's caller has 8 s left.
     let names = ["chain_top", "chain_mid", "time_left"];
     let mut builder = LocalRuntime::builder();
     for def in [
@@ -294,13 +296,21 @@ async fn a_deadline_holds_at_depth_three_across_worker_processes() {
         .unwrap();
     let s = TestServer::start(rt.clone(), None).await;
     let api = format!("{}/v2", s.base);
-    let env = [("RUNPOD_ENDPOINT_BASE_URL", api.as_str())];
-    let _workers: Vec<Worker> = names
+    // Platform-format logs (JSON lines): the workers' logs are where the tree is read from.
+    let mut workers: Vec<Worker> = names
         .iter()
-        .map(|n| Worker::spawn(&s.base, n, &format!("{n}-1"), &env))
+        .map(|n| {
+            let env = [
+                ("RUNPOD_ENDPOINT_BASE_URL", api.as_str()),
+                ("RUNPOD_ENDPOINT_ID", n),
+            ];
+            Worker::spawn(&s.base, n, &format!("{n}-1"), &env)
+        })
         .collect();
+    let (trace, root) = (TraceId::random(), SpanId::random());
     let input = JobMeta {
         deadline: Some(Deadline::in_(Duration::from_secs(8))),
+        traceparent: Some(TraceParent::new(trace, root)),
         ..JobMeta::default()
     }
     .wrap(json!(1));
@@ -312,6 +322,112 @@ async fn a_deadline_holds_at_depth_three_across_worker_processes() {
         (1..=8_000).contains(&left),
         "the grandchild saw {left} ms left: its deadline is its grandparent's caller's"
     );
+    for w in &mut workers {
+        w.signal("-TERM");
+        assert_eq!(w.wait_exit(LONG), 0);
+    }
+    let logs: Vec<(&str, String)> = names
+        .iter()
+        .copied()
+        .zip(workers.iter().map(Worker::output))
+        .collect();
+    let tree = TraceTree::from_logs(&logs);
+    assert!(
+        tree.jobs.len() == 4 && tree.jobs.iter().all(|j| j.trace == trace.to_string()),
+        "four jobs in one trace across the processes:\n{logs:#?}"
+    );
+    assert_eq!(
+        tree.render(&root.to_string()),
+        "chain_top(chain_mid(time_left) time_left)",
+        "the tree rebuilt from the workers' logs:\n{logs:#?}"
+    );
+}
+
+/// A trace's tree, rebuilt from workers' platform-format logs: their `job started` lines (the
+/// job's span and the call it descends from) and `called` lines (a call's span and the job
+/// span it was made in).
+struct TraceTree {
+    jobs: Vec<TracedJob>,
+    calls: Vec<TracedCall>,
+}
+
+struct TracedJob {
+    endpoint: String,
+    trace: String,
+    span: String,
+    parent: String,
+}
+
+struct TracedCall {
+    span: String,
+    parent: String,
+}
+
+impl TraceTree {
+    /// From each endpoint's worker log.
+    fn from_logs(logs: &[(&str, String)]) -> TraceTree {
+        let mut tree = TraceTree {
+            jobs: Vec::new(),
+            calls: Vec::new(),
+        };
+        for (endpoint, log) in logs {
+            for line in log.lines() {
+                let line: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("{line}"));
+                let msg = line["message"].as_str().unwrap_or_default();
+                let field = |k: &str| {
+                    msg.split(' ')
+                        .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                if msg.starts_with("job started") {
+                    tree.jobs.push(TracedJob {
+                        endpoint: endpoint.to_string(),
+                        trace: field("trace_id"),
+                        span: field("span_id"),
+                        parent: field("parent_id"),
+                    });
+                } else if msg.starts_with("called `") {
+                    assert!(
+                        line["requestId"].is_string(),
+                        "a call is logged in its job: {line}"
+                    );
+                    tree.calls.push(TracedCall {
+                        span: field("span_id"),
+                        parent: field("parent_id"),
+                    });
+                }
+            }
+        }
+        tree
+    }
+
+    /// The jobs descending from span `parent` (a call's, or the root's), as
+    /// `endpoint(children)`, sorted: each job's children descend from the calls made in its span.
+    fn render(&self, parent: &str) -> String {
+        let mut parts: Vec<String> = self
+            .jobs
+            .iter()
+            .filter(|j| j.parent == parent)
+            .map(|j| {
+                let children: Vec<String> = self
+                    .calls
+                    .iter()
+                    .filter(|c| c.parent == j.span)
+                    .map(|c| self.render(&c.span))
+                    .collect();
+                if children.is_empty() {
+                    j.endpoint.clone()
+                } else {
+                    let mut children = children;
+                    children.sort();
+                    format!("{}({})", j.endpoint, children.join(" "))
+                }
+            })
+            .collect();
+        parts.sort();
+        parts.join(" ")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

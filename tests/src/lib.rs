@@ -94,11 +94,14 @@ pub async fn time_left(ctx: Ctx, _x: u32) -> u64 {
         .as_millis() as u64
 }
 
-/// Worker tests, a three-level chain: the top calls the middle, which calls the leaf, which says
-/// how many milliseconds its job has left.
-#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 120_000, calls = [chain_mid])]
+/// Worker tests, a three-level tree: the top calls the middle, which calls the leaf, and the leaf
+/// itself, at once; each leaf says how many milliseconds its job has left, and the top returns
+/// the smaller.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 120_000, calls = [chain_mid, time_left])]
 pub async fn chain_top(ctx: Ctx, x: u32) -> Result<u64, String> {
-    chain_mid::call(&ctx, x).await.map_err(|e| e.to_string())
+    let (deep, near) = tokio::join!(chain_mid::call(&ctx, x), time_left::call(&ctx, x));
+    let deep = deep.map_err(|e| e.to_string())?;
+    Ok(deep.min(near.map_err(|e| e.to_string())?))
 }
 
 /// The middle of the chain.

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::{Ctx, EndpointDef, WorkerState, panic_message};
 use crate::protocol::JobFailure;
@@ -93,7 +94,8 @@ pub async fn execute(
             }
         }
         Placement::On(runtime) => {
-            let mut task = runtime.spawn(handler);
+            // The handler's logs and calls belong to the job's span (its request id) there too.
+            let mut task = runtime.spawn(handler.instrument(tracing::Span::current()));
             let ended = tokio::select! {
                 r = &mut task => Ended::Returned(r.unwrap_or_else(|join| Err(join.into_panic()))),
                 _ = overdue => Ended::TimedOut,

@@ -57,25 +57,31 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        struct Message(String);
+        /// The message, then the event's other fields as ` key=value`.
+        #[derive(Default)]
+        struct Message {
+            text: String,
+            fields: String,
+        }
         impl Visit for Message {
             fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
                 if f.name() == "message" {
-                    let _ = write!(self.0, "{v:?}");
+                    let _ = write!(self.text, "{v:?}");
                 } else {
-                    let _ = write!(self.0, " {}={v:?}", f.name());
+                    let _ = write!(self.fields, " {}={v:?}", f.name());
                 }
             }
             fn record_str(&mut self, f: &Field, v: &str) {
                 if f.name() == "message" {
-                    self.0.push_str(v);
+                    self.text.push_str(v);
                 } else {
-                    let _ = write!(self.0, " {}={v}", f.name());
+                    let _ = write!(self.fields, " {}={v}", f.name());
                 }
             }
         }
-        let mut msg = Message(String::new());
+        let mut msg = Message::default();
         event.record(&mut msg);
+        msg.text.push_str(&msg.fields);
         let request_id = ctx.event_scope().and_then(|scope| {
             scope
                 .from_root()
@@ -89,7 +95,7 @@ where
             tracing::Level::DEBUG => "DEBUG",
             tracing::Level::TRACE => "TRACE",
         };
-        let message: String = msg.0.trim().chars().take(4096).collect();
+        let message: String = msg.text.trim().chars().take(4096).collect();
         let line = serde_json::json!({
             "requestId": request_id,
             "message": message,
