@@ -329,7 +329,8 @@ async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
         Err(CallError::TimedOut { endpoint, .. }) => assert_eq!(endpoint, "slow"),
         other => panic!("{other:?}"),
     }
-    // A wait bound of the caller's own ends the call too, and cancels the job.
+    // A wait bound of the caller's own ends the call too, and the job with it: the caller
+    // cancels it, or the job's own deadline (the bound travels to it) stops it first.
     let rt = runtime();
     let mut events = rt.events();
     let opts = CallOptions::default().timeout(Duration::from_secs(5));
@@ -337,9 +338,32 @@ async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
         slow::call_with(&rt.client(), opts, 30_000).await,
         Err(CallError::TimedOut { .. })
     ));
-    assert_eq!(
-        next_finish(&mut events, "slow").await.1,
-        JobStatus::Cancelled
+    let (_, status) = next_finish(&mut events, "slow").await;
+    assert!(
+        matches!(status, JobStatus::Cancelled | JobStatus::TimedOut),
+        "{status:?}"
+    );
+}
+
+/// Says how much time its job has, in milliseconds.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 60_000)]
+async fn budget(ctx: Ctx) -> u64 {
+    ctx.remaining().map_or(u64::MAX, |r| r.as_millis() as u64)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_calls_timeout_bounds_the_callee_like_a_deadline() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<budget>()
+        .build()
+        .unwrap();
+    let c = rt.client();
+    assert_eq!(budget::call(&c).await.unwrap(), 60_000, "its own ceiling");
+    let opts = CallOptions::default().timeout(Duration::from_secs(8));
+    let left = budget::call_with(&c, opts).await.unwrap();
+    assert!(
+        (7_000..=8_000).contains(&left),
+        "{left} ms: the caller's bound"
     );
 }
 

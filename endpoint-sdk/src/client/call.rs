@@ -294,7 +294,12 @@ impl<E: Endpoint> SubmittedJob<E> {
                 job_id: None,
             });
         }
-        let remaining = scope.remaining();
+        // The caller waits until its deadline or the call's timeout, whichever is sooner: the
+        // child is told that much, and bounded by it.
+        let remaining = match (scope.remaining(), options.timeout) {
+            (Some(r), Some(t)) => Some(r.min(t)),
+            (r, t) => r.or(t),
+        };
         if remaining.is_some_and(|r| r.is_zero()) {
             return Err(CallError::DeadlineExceeded {
                 endpoint: endpoint.into(),

@@ -64,6 +64,9 @@ pub struct CallOptions {
     /// Retries.
     pub retry: RetryPolicy,
     /// The longest the caller waits for this call (queue and run), in addition to its deadline.
+    /// Like a deadline, it reaches the callee (its `Ctx::deadline()`, and the policy's
+    /// `executionTimeout`, never below the platform's 5 s), so a call made outside any job
+    /// bounds the whole tree of jobs beneath it.
     pub timeout: Option<Duration>,
     /// Submit as low priority (does not trigger scaling).
     pub low_priority: bool,
