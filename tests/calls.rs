@@ -856,3 +856,22 @@ async fn a_calls_webhook_receives_the_final_status() {
     assert_eq!(posted["status"], "COMPLETED", "{posted}");
     assert_eq!(posted["output"], 5, "{posted}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_dropped_while_its_job_runs_in_the_callers_task_cancels_the_job() {
+    let rt = runtime();
+    let c = rt.client();
+    // A warm worker with free slots: the next call's job starts at once, in the caller's task.
+    assert_eq!(slow::call(&c, 1).await.unwrap(), 1);
+    let mut events = rt.events();
+    let call = slow::call(&c, 30_000);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), call)
+            .await
+            .is_err()
+    );
+    let (_, status) = next_finish(&mut events, "slow").await;
+    assert_eq!(status, JobStatus::Cancelled, "the dropped call's job");
+    // The slot it held is free again: a call after it runs.
+    assert_eq!(slow::call(&c, 5).await.unwrap(), 5);
+}

@@ -4,7 +4,10 @@
 //!   (`endpoint_sdk::main()`, exactly as a user's `app dev`);
 //! - `bench-app worker` with the platform's variables and `ENDPOINT_NAME`: our production worker;
 //! - `bench-app floor --port P`: a bare axum route answering `POST /v2/{endpoint}/runsync` with
-//!   the input echoed in a status object, the floor any `/runsync` server can approach.
+//!   the input echoed in a status object, the floor any `/runsync` server can approach;
+//! - `bench-app calls N [--direct]`: N typed in-process calls of the no-op endpoint, one after
+//!   the other on one thread (or N direct calls of its function), for counting instructions
+//!   under callgrind (`scripts/callgrind-calls.sh`).
 //!
 //! It exits when the benchmark that started it dies.
 
@@ -18,6 +21,11 @@ use serde_json::{Value, json};
 fn main() -> std::process::ExitCode {
     endpoint_bench::proc::exit_with_parent();
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("calls") {
+        let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000);
+        calls(n, args.iter().any(|a| a == "--direct"));
+        return std::process::ExitCode::SUCCESS;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,6 +55,32 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `n` typed in-process calls of `noop` (or direct calls of its function), on one thread.
+fn calls(n: u64, direct: bool) {
+    use endpoint_bench::endpoints::noop;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    rt.block_on(async {
+        let local = endpoint_sdk::local::LocalRuntime::builder()
+            .endpoint::<noop>()
+            .build()
+            .expect("a runtime");
+        let client = local.client();
+        // One call first, so that the worker has started before counting.
+        assert_eq!(noop::call(&client, 0).await.expect("a call"), 0);
+        for i in 0..n {
+            let out = if direct {
+                noop(std::hint::black_box(i)).await
+            } else {
+                noop::call(&client, i).await.expect("a call")
+            };
+            assert_eq!(std::hint::black_box(out), i);
+        }
+    });
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);

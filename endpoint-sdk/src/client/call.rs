@@ -189,7 +189,19 @@ pub(crate) struct SubmittedJob<E: Endpoint> {
     wait_until: Option<Instant>,
     pub(super) retry: RetryPolicy,
     pub(super) guard: Arc<CancelOnDrop>,
+    /// Its final status, when the exchange that submitted it already brought it.
+    done: Option<StatusObject>,
     _endpoint: PhantomData<fn() -> E>,
+}
+
+/// How a call submits its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Submit {
+    /// Submit, and wait for the result in the same exchange if the transport can
+    /// ([`Transport::run`]): a typed call.
+    AndWait,
+    /// Submit only: a handle.
+    Only,
 }
 
 impl<E: Endpoint> SubmittedJob<E> {
@@ -201,15 +213,25 @@ impl<E: Endpoint> SubmittedJob<E> {
         input: &Value,
         options: &CallOptions,
         span: SpanId,
+        how: Submit,
         attempts: &mut u32,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
-        let id = loop {
+        let st = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
             let req = Self::request(scope, input, options, span)?;
             *attempts += 1;
-            let e = match scope.client.transport.submit(endpoint, req).await {
-                Ok(id) => break id,
+            let sent = match how {
+                Submit::AndWait => Self::run(scope, req, options).await?,
+                Submit::Only => scope
+                    .client
+                    .transport
+                    .submit(endpoint, req)
+                    .await
+                    .map(StatusObject::queued),
+            };
+            let e = match sent {
+                Ok(st) => break st,
                 Err(e) => e,
             };
             let wait = retry::pause(&options.retry, *attempts, &e);
@@ -231,7 +253,39 @@ impl<E: Endpoint> SubmittedJob<E> {
                 }
             }
         };
-        Ok(Self::attached(scope, id, options, true, span))
+        if st.status.is_final() {
+            let mut job = Self::attached(scope, st.id.clone(), options, false, span);
+            job.done = Some(st);
+            return Ok(job);
+        }
+        Ok(Self::attached(scope, st.id, options, true, span))
+    }
+
+    /// Submits and waits in one exchange ([`Transport::run`]), for as long as the caller would
+    /// wait (at most 30 s at a time); the caller's cancellation drops the exchange, which
+    /// cancels the job it created.
+    async fn run(
+        scope: &CallScope,
+        req: RunRequest,
+        options: &CallOptions,
+    ) -> Result<Result<StatusObject, TransportError>, CallError<E::Error>> {
+        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
+        let until = match (by_deadline, options.timeout) {
+            (Some(d), Some(t)) => Some(d.min(Instant::now() + t)),
+            (d, t) => d.or(t.map(|t| Instant::now() + t)),
+        };
+        let wait = until.map_or(Duration::from_secs(30), |u| {
+            u.saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(30))
+        });
+        tokio::select! {
+            biased;
+            st = scope.client.transport.run(E::NAME, req, wait) => Ok(st),
+            _ = scope.cancel.cancelled() => Err(CallError::Cancelled {
+                endpoint: E::NAME.into(),
+                job_id: None,
+            }),
+        }
     }
 
     /// The job `id`, submitted by this call (`owned`: cancelled when dropped before it ends) or
@@ -262,6 +316,7 @@ impl<E: Endpoint> SubmittedJob<E> {
             submitted: owned.then_some(started),
             wait_until,
             retry: options.retry.clone(),
+            done: None,
             _endpoint: PhantomData,
         }
     }
@@ -336,6 +391,9 @@ impl<E: Endpoint> SubmittedJob<E> {
     /// two cases.
     pub(super) async fn wait_final(&mut self) -> Result<StatusObject, CallError<E::Error>> {
         let endpoint = E::NAME;
+        if let Some(st) = self.done.take() {
+            return Ok(st);
+        }
         let transport = self.scope.client.transport.clone();
         loop {
             let chunk = match self.wait_until {
@@ -464,17 +522,25 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
     let span = SpanId::random();
     let mut attempts = 0;
     loop {
-        let (status, outcome) =
-            match SubmittedJob::<E>::submit(scope, &input, &options, span, &mut attempts).await {
+        let (status, outcome) = match SubmittedJob::<E>::submit(
+            scope,
+            &input,
+            &options,
+            span,
+            Submit::AndWait,
+            &mut attempts,
+        )
+        .await
+        {
+            Err(e) => (None, Err(e)),
+            Ok(mut job) => match job.wait_final().await {
+                Ok(st) => {
+                    let outcome = decode::<E>(&st, started.elapsed());
+                    (Some(st), outcome)
+                }
                 Err(e) => (None, Err(e)),
-                Ok(mut job) => match job.wait_final().await {
-                    Ok(st) => {
-                        let outcome = decode::<E>(&st, started.elapsed());
-                        (Some(st), outcome)
-                    }
-                    Err(e) => (None, Err(e)),
-                },
-            };
+            },
+        };
         // A job that ended because its worker was lost is final: a new one cannot run twice.
         let lost = matches!(
             &outcome,

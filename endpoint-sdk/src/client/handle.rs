@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::call::{
-    CancelOnDrop, SubmittedJob, decode, from_transport, from_transport_for, record_call,
+    CancelOnDrop, Submit, SubmittedJob, decode, from_transport, from_transport_for, record_call,
 };
 use super::{CallError, Caller, RetryPolicy, Transport, retry};
 use crate::endpoint::Endpoint;
@@ -216,7 +216,15 @@ pub async fn submit<E: Endpoint>(
         status: None,
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
-    let job = SubmittedJob::<E>::submit(&scope, &input, &options, SpanId::random(), &mut 0).await?;
+    let job = SubmittedJob::<E>::submit(
+        &scope,
+        &input,
+        &options,
+        SpanId::random(),
+        Submit::Only,
+        &mut 0,
+    )
+    .await?;
     Ok(JobHandle { job })
 }
 

@@ -49,7 +49,8 @@ pub struct CallRecord {
 pub struct Trace {
     trace_id: TraceId,
     span_id: SpanId,
-    id: String,
+    /// The trace id in hex, written when first asked for.
+    id: std::sync::OnceLock<String>,
     start: Instant,
     calls: Mutex<Vec<CallRecord>>,
 }
@@ -60,7 +61,7 @@ impl Trace {
         Trace {
             trace_id,
             span_id,
-            id: trace_id.to_string(),
+            id: std::sync::OnceLock::new(),
             start: Instant::now(),
             calls: Mutex::new(Vec::new()),
         }
@@ -73,7 +74,7 @@ impl Trace {
 
     /// The trace id, as 32 hex digits.
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.get_or_init(|| self.trace_id.to_string())
     }
 
     /// The trace id.

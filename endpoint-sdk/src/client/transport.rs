@@ -64,6 +64,22 @@ pub trait Transport: Send + Sync {
         endpoint: &str,
         req: RunRequest,
     ) -> BoxFuture<'_, Result<String, TransportError>>;
+    /// Submits a job and waits up to `wait` for it in the same exchange, where the transport
+    /// has one (in process: the job runs at once on a free slot, in the caller's task; over
+    /// HTTP: `/runsync?wait=`); returns its status, final or current, with its id. Dropping the
+    /// future before it answers cancels the job it created (the transport knows its id, or
+    /// learns it when the answer arrives). By default: [`submit`](Self::submit), and the job
+    /// `IN_QUEUE` at once.
+    fn run(
+        &self,
+        endpoint: &str,
+        req: RunRequest,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+        let _ = wait;
+        let submitted = self.submit(endpoint, req);
+        Box::pin(async move { Ok(StatusObject::queued(submitted.await?)) })
+    }
     /// Waits up to `wait` for a job to be final; returns its status either way.
     fn wait(
         &self,

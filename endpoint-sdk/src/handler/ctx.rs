@@ -49,7 +49,7 @@ pub(crate) struct CtxInner {
     pub(crate) worker_id: String,
     /// The trace, and its id in hex (as [`Ctx::trace_id`] shows it).
     pub(crate) trace_id: TraceId,
-    pub(crate) trace_hex: String,
+    pub(crate) trace_hex: std::sync::OnceLock<String>,
     /// The job's own span, and the caller's call it descends from.
     pub(crate) span_id: SpanId,
     pub(crate) parent_span: Option<SpanId>,
@@ -76,7 +76,7 @@ impl fmt::Debug for Ctx {
             .field("job_id", &self.inner.job_id)
             .field("endpoint", &self.inner.endpoint)
             .field("worker_id", &self.inner.worker_id)
-            .field("trace_id", &self.inner.trace_hex)
+            .field("trace_id", &self.inner.trace_id)
             .field("span_id", &self.inner.span_id)
             .field("remaining", &self.remaining())
             .finish()
@@ -128,7 +128,9 @@ impl Ctx {
     /// this process and across processes: the caller's, or a new one for a job nobody in a
     /// trace called.
     pub fn trace_id(&self) -> &str {
-        &self.inner.trace_hex
+        self.inner
+            .trace_hex
+            .get_or_init(|| self.inner.trace_id.to_string())
     }
 
     /// The job's own span in its trace: the parent of every call it makes.
@@ -371,7 +373,7 @@ impl CtxBuilder {
                 endpoint: self.endpoint,
                 worker_id: self.worker_id.unwrap_or_else(|| "local".to_string()),
                 trace_id,
-                trace_hex: trace_id.to_string(),
+                trace_hex: std::sync::OnceLock::new(),
                 span_id: SpanId::random(),
                 parent_span,
                 deadline: self.deadline,

@@ -6,6 +6,7 @@
 pub mod envelope;
 mod failure;
 mod health;
+pub(crate) mod hex;
 pub mod job;
 pub mod limits;
 mod request;

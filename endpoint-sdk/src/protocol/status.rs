@@ -74,6 +74,21 @@ pub struct StatusObject {
     pub error: Option<String>,
 }
 
+impl StatusObject {
+    /// Job `id`, just queued: nothing known of it yet.
+    pub fn queued(id: String) -> Self {
+        StatusObject {
+            id,
+            status: JobStatus::InQueue,
+            delay_time: None,
+            execution_time: None,
+            worker_id: None,
+            output: None,
+            error: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

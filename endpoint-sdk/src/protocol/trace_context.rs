@@ -21,6 +21,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::hex::{self, Hex};
+
 /// A trace's id: 16 bytes, never all zero.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId(u128);
@@ -64,8 +66,8 @@ impl TraceId {
 
     /// Parses 32 lowercase hex digits (not all zero).
     pub fn from_hex(s: &str) -> Option<Self> {
-        (s.len() == 32 && is_lower_hex(s))
-            .then(|| u128::from_str_radix(s, 16).ok())
+        (s.len() == 32)
+            .then(|| hex::read(s.as_bytes()))
             .flatten()
             .filter(|v| *v != 0)
             .map(TraceId)
@@ -85,11 +87,11 @@ impl SpanId {
 
     /// Parses 16 lowercase hex digits (not all zero).
     pub fn from_hex(s: &str) -> Option<Self> {
-        (s.len() == 16 && is_lower_hex(s))
-            .then(|| u64::from_str_radix(s, 16).ok())
+        (s.len() == 16)
+            .then(|| hex::read(s.as_bytes()))
             .flatten()
             .filter(|v| *v != 0)
-            .map(SpanId)
+            .map(|v| SpanId(v as u64))
     }
 }
 
@@ -105,8 +107,7 @@ impl TraceParent {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hex::read(s.as_bytes()).is_some()
 }
 
 impl FromStr for TraceParent {
@@ -140,19 +141,17 @@ impl FromStr for TraceParent {
 
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            self.trace_id,
-            self.parent_id,
-            u8::from(self.sampled)
-        )
+        let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        hex::write(&mut buf[3..35], self.trace_id.0);
+        hex::write(&mut buf[36..52], u128::from(self.parent_id.0));
+        buf[54] = if self.sampled { b'1' } else { b'0' };
+        f.write_str(std::str::from_utf8(&buf).unwrap_or_default())
     }
 }
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        f.write_str(Hex::<32>::new(self.0).as_str())
     }
 }
 
@@ -164,7 +163,7 @@ impl fmt::Debug for TraceId {
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        f.write_str(Hex::<16>::new(u128::from(self.0)).as_str())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local runtime's public face: [`LocalRuntime`], Runpod's public endpoint API as methods.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ pub use transport::LocalTransport;
 use super::shared::Shared;
 use super::shell::LocalEndpoint;
 use super::simulated::{Detachable, run_job};
+use super::state::JobId;
 use super::{RuntimeError, RuntimeEvent, RuntimeOptions};
 use crate::client::Client;
 use crate::config::EndpointConfig;
@@ -131,6 +133,48 @@ impl LocalRuntime {
         }
     }
 
+    /// Runs a job for an in-process call: on a free slot, it starts at once and runs in the
+    /// caller's task (no hand-off to the worker's task, nobody to wake) for up to `wait`, then
+    /// in a task of its own; otherwise it is queued. Returns its status, final or current. A
+    /// job dropped before it ends is cancelled, as the caller's handle would cancel it. The job
+    /// is submitted before this returns; the future runs it.
+    pub(crate) fn run_for_call(
+        &self,
+        endpoint: &str,
+        request: RunRequest,
+        wait: Duration,
+    ) -> Result<
+        impl Future<Output = Result<StatusObject, RuntimeError>> + Send + 'static + use<>,
+        RuntimeError,
+    > {
+        if let Some(p) = &request.policy {
+            p.validate()?;
+        }
+        let ep = self.endpoint(endpoint)?.clone();
+        let (id, direct) = ep.submit_sync(request)?;
+        Ok(async move {
+            let Some(d) = direct else {
+                return ep.status(&id);
+            };
+            let def = ep
+                .def
+                .clone()
+                .expect("a simulated endpoint has its definition");
+            let guard = CancelUnlessEnded {
+                ep: ep.clone(),
+                id: Some(id.clone()),
+            };
+            let job = Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true));
+            let status = match tokio::time::timeout(wait, job).await {
+                Ok(Some(status)) => Ok(status),
+                // Still running (in a task of its own now), or ended elsewhere.
+                _ => ep.status(&id),
+            };
+            guard.disarm();
+            status
+        })
+    }
+
     /// A job's status object (`/status/{id}`).
     pub fn status(&self, endpoint: &str, id: &str) -> Result<StatusObject, RuntimeError> {
         self.endpoint(endpoint)?.status(id)
@@ -178,5 +222,25 @@ impl LocalRuntime {
     /// Stops every worker and the housekeeping tasks.
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+}
+
+/// Cancels a job of an in-process call whose future was dropped before the job ended.
+struct CancelUnlessEnded {
+    ep: Arc<LocalEndpoint>,
+    id: Option<JobId>,
+}
+
+impl CancelUnlessEnded {
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for CancelUnlessEnded {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let _ = self.ep.cancel(&id);
+        }
     }
 }

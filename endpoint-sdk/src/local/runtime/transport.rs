@@ -65,6 +65,21 @@ impl Transport for LocalTransport {
         Box::pin(std::future::ready(result))
     }
 
+    fn run(
+        &self,
+        endpoint: &str,
+        req: RunRequest,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+        let run = self
+            .runtime()
+            .and_then(|rt| rt.run_for_call(endpoint, req, wait).map_err(from_runtime));
+        match run {
+            Ok(job) => Box::pin(async move { job.await.map_err(from_runtime) }),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
     fn wait(
         &self,
         endpoint: &str,

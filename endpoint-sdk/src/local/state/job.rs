@@ -19,23 +19,18 @@ pub(crate) type JobId = Arc<str>;
 /// generator: no system call per job) with the `-u1` suffix, and `sync-` before it for a
 /// `/runsync` job. Ids need to be unique, not secret: the API key guards the API.
 pub(crate) fn new_job_id(sync: bool) -> JobId {
-    use std::io::Write as _;
+    use crate::protocol::hex::write;
     let a = fastrand::u64(..);
     let b = fastrand::u64(..);
-    let mut buf = [0u8; 48];
-    let mut out = std::io::Cursor::new(&mut buf[..]);
-    let _ = write!(
-        out,
-        "{}{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}-u1",
-        if sync { "sync-" } else { "" },
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        ((b >> 48) & 0x3fff) | 0x8000,
-        b & 0xffff_ffff_ffff
-    );
-    let len = out.position() as usize;
-    Arc::from(std::str::from_utf8(&buf[..len]).expect("hex digits and dashes"))
+    let mut buf = *b"sync-00000000-0000-4000-0000-000000000000-u1";
+    let id = &mut buf[5..];
+    write(&mut id[0..8], u128::from(a >> 32));
+    write(&mut id[9..13], u128::from((a >> 16) & 0xffff));
+    write(&mut id[15..18], u128::from(a & 0x0fff));
+    write(&mut id[19..23], u128::from(((b >> 48) & 0x3fff) | 0x8000));
+    write(&mut id[24..36], u128::from(b & 0xffff_ffff_ffff));
+    let text = std::str::from_utf8(if sync { &buf } else { &buf[5..] }).unwrap_or_default();
+    Arc::from(text)
 }
 
 /// One job.
@@ -145,5 +140,27 @@ impl TakenJob {
             webhook: self.webhook.clone(),
             s3_config: self.s3_config.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_job_id;
+
+    #[test]
+    fn job_ids_look_like_the_platforms() {
+        let id = new_job_id(false);
+        let uuid = id.strip_suffix("-u1").unwrap();
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+        assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+        assert_eq!(uuid.as_bytes()[14], b'4', "version 4: {id}");
+        assert!(
+            b"89ab".contains(&uuid.as_bytes()[19]),
+            "RFC 4122 variant: {id}"
+        );
+        let sync = new_job_id(true);
+        assert!(sync.starts_with("sync-") && sync.ends_with("-u1"), "{sync}");
+        assert_ne!(new_job_id(false), new_job_id(false));
     }
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Instructions a typed in-process call costs, counted by callgrind (repeatable where wall time
+# is not): the difference between runs of N and 3N calls, per call, for typed calls and for
+# direct calls of the same function; the difference of the two is what the SDK adds.
+#
+#   ./scripts/callgrind-calls.sh          # N = 1000
+#   N=500 ./scripts/callgrind-calls.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
+n=${N:-1000}
+cargo build --release -q -p endpoint-bench --bin bench-app
+app="${CARGO_TARGET_DIR:-target}/release/bench-app"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Instructions executed by `bench-app calls <count> [--direct]`.
+count() {
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$app" calls "$@" 2>"$out/log" >/dev/null
+  grep -E '^(summary|totals):' "$out/cg" | head -1 | awk '{print $2}'
+}
+
+per_call() {
+  local small large
+  small=$(count "$n" "$@")
+  large=$(count $((3 * n)) "$@")
+  echo $(((large - small) / (2 * n)))
+}
+
+typed=$(per_call)
+direct=$(per_call --direct)
+echo "instructions per call (callgrind, $n and $((3 * n)) calls):"
+echo "  direct call of the function: $direct"
+echo "  typed in-process call:       $typed"
+echo "  added by the SDK:            $((typed - direct))"
