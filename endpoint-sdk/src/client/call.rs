@@ -366,20 +366,20 @@ impl<E: Endpoint> SubmittedJob<E> {
             ttl: options.ttl.map(|t| t.as_millis().max(10_000) as u64),
             low_priority: options.low_priority.then_some(true),
         };
-        // The deadline and the trace context travel in the input, where any SDK worker finds
-        // them (the platform hands workers the input, not the policy).
-        let input = if plain {
-            input.clone()
+        // The deadline and the trace context travel in the input's envelope, where any SDK
+        // worker finds them (the platform hands workers the input, not the policy).
+        let meta = if plain {
+            JobMeta::default()
         } else {
             JobMeta {
                 session: options.session.clone(),
                 deadline: remaining.map(Deadline::in_),
                 traceparent: Some(scope.client.trace.context_for(span)),
             }
-            .wrap(input.clone())
         };
         Ok(RunRequest {
-            input,
+            input: input.clone(),
+            meta,
             webhook: options.webhook.clone(),
             policy: (policy != Policy::default()).then_some(policy),
             ..RunRequest::default()

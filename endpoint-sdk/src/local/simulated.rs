@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::shell::LocalEndpoint;
 use super::state::{JobReport, Runner, TakenJob};
 use crate::handler::{Ctx, EndpointDef, JobSink, Outcome, Placement, execute};
-use crate::protocol::{StatusObject, envelope};
+use crate::protocol::StatusObject;
 
 /// Runs one simulated worker until it is stopped.
 pub(crate) async fn run(ep: Arc<LocalEndpoint>, id: Arc<str>, stop: CancellationToken) {
@@ -101,11 +101,10 @@ pub(crate) async fn run_job(
     _slot: OwnedSemaphorePermit,
     report: bool,
 ) -> Option<StatusObject> {
-    // The handler reads the input inside its session envelope; the id goes to the context.
-    let meta = envelope::meta(&job.input);
-    let session = meta.session;
+    // The envelope was kept apart from the input: the session id goes to the context.
+    let session = job.session;
     // The caller's deadline from the envelope, when it is sooner than the runtime's own.
-    let by_caller = meta.deadline.map(|d| {
+    let by_caller = job.caller_deadline.map(|d| {
         let left = d.remaining();
         (Instant::now() + left, left)
     });

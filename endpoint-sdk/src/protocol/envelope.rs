@@ -73,9 +73,14 @@ pub struct JobMeta {
 }
 
 impl JobMeta {
+    /// Nothing to say: the input travels as it is.
+    pub fn is_empty(&self) -> bool {
+        self.session.is_none() && self.deadline.is_none() && self.traceparent.is_none()
+    }
+
     /// Wraps `input` in an envelope holding this (the input itself when there is nothing).
     pub fn wrap(&self, input: Value) -> Value {
-        if self.session.is_none() && self.deadline.is_none() && self.traceparent.is_none() {
+        if self.is_empty() {
             return input;
         }
         let mut map = Map::new();
@@ -145,6 +150,50 @@ pub fn meta(input: &Value) -> JobMeta {
             .get(TRACEPARENT_KEY)
             .and_then(Value::as_str)
             .and_then(|s| s.parse().ok()),
+    }
+}
+
+/// Splits a job's input into what its envelope says and the input itself (the input as it is
+/// when it has no envelope), without copying the input.
+pub fn split(input: Value) -> (JobMeta, Value) {
+    let meta = meta(&input);
+    match input {
+        Value::Object(mut map) if is_envelope(&map) => {
+            (meta, map.remove(INPUT_KEY).unwrap_or(Value::Null))
+        }
+        other => (meta, other),
+    }
+}
+
+/// `input` inside the envelope `meta` says, serialized without building the envelope (the
+/// input as it is when `meta` is empty): how a request carries its envelope over HTTP.
+pub struct Wrapped<'a> {
+    /// What the envelope says.
+    pub meta: &'a JobMeta,
+    /// The input.
+    pub input: &'a Value,
+}
+
+impl serde::Serialize for Wrapped<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let meta = self.meta;
+        if meta.is_empty() {
+            return self.input.serialize(s);
+        }
+        let mut map = s.serialize_map(None)?;
+        if let Some(session) = &meta.session {
+            map.serialize_entry(SESSION_KEY, session)?;
+        }
+        if let Some(d) = &meta.deadline {
+            let d = serde_json::json!({ "at_ms": d.at_ms, "budget_ms": d.budget_ms });
+            map.serialize_entry(DEADLINE_KEY, &d)?;
+        }
+        if let Some(tp) = &meta.traceparent {
+            map.serialize_entry(TRACEPARENT_KEY, &tp.to_string())?;
+        }
+        map.serialize_entry(INPUT_KEY, self.input)?;
+        map.end()
     }
 }
 
@@ -229,6 +278,30 @@ mod tests {
         let odd = json!({"$traceparent": "00-nothex", "$input": 2});
         assert_eq!(inner(&odd), &json!(2));
         assert_eq!(meta(&odd).traceparent, None);
+    }
+
+    #[test]
+    fn an_envelope_serialized_in_place_reads_back_as_the_same_envelope() {
+        use crate::protocol::trace_context::{SpanId, TraceId};
+        let m = JobMeta {
+            session: Some("s".into()),
+            deadline: Some(Deadline::in_(Duration::from_secs(9))),
+            traceparent: Some(TraceParent::new(TraceId::random(), SpanId::random())),
+        };
+        let input = json!({"q": [1, 2]});
+        let text = serde_json::to_value(Wrapped {
+            meta: &m,
+            input: &input,
+        })
+        .unwrap();
+        assert_eq!(text, m.wrap(input.clone()));
+        assert_eq!(split(text), (m, input.clone()));
+        let plain = serde_json::to_value(Wrapped {
+            meta: &JobMeta::default(),
+            input: &input,
+        })
+        .unwrap();
+        assert_eq!(split(plain), (JobMeta::default(), input));
     }
 
     #[test]

@@ -1,16 +1,23 @@
 //! What a client submits: the body of `/run` and `/runsync`, with the job's `policy` checked
 //! against the platform's ranges.
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use super::envelope::{JobMeta, Wrapped};
 use super::limits;
 
 /// A job submission: the body of `/run` and `/runsync`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct RunRequest {
     /// The job's input (required by the platform).
     pub input: Value,
+    /// What an SDK caller tells the callee beside the input (session, deadline, trace
+    /// context). It is sent inside `input`, as its envelope (see [`super::envelope`]); a
+    /// runtime in the same process reads it as it is. Received requests carry it in `input`.
+    #[serde(skip)]
+    pub meta: JobMeta,
     /// Called with the final status object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<String>,
@@ -20,6 +27,28 @@ pub struct RunRequest {
     /// Passed through to the worker, never echoed back.
     #[serde(default, rename = "s3Config", skip_serializing_if = "Option::is_none")]
     pub s3_config: Option<Value>,
+}
+
+/// The platform's body: `input` inside its envelope when `meta` says anything.
+impl Serialize for RunRequest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        let input = Wrapped {
+            meta: &self.meta,
+            input: &self.input,
+        };
+        map.serialize_entry("input", &input)?;
+        if let Some(webhook) = &self.webhook {
+            map.serialize_entry("webhook", webhook)?;
+        }
+        if let Some(policy) = &self.policy {
+            map.serialize_entry("policy", policy)?;
+        }
+        if let Some(s3) = &self.s3_config {
+            map.serialize_entry("s3Config", s3)?;
+        }
+        map.end()
+    }
 }
 
 impl From<Value> for RunRequest {

@@ -82,14 +82,20 @@ impl EndpointState {
         let ttl = policy
             .ttl
             .map_or(self.settings.default_ttl, Duration::from_millis);
-        let meta = envelope::meta(&req.input);
+        // The envelope is kept apart from the input: an in-process caller hands it over as it
+        // is, one over HTTP sends it inside the input.
+        let (meta, input) = if req.meta.is_empty() {
+            envelope::split(req.input)
+        } else {
+            (req.meta, req.input)
+        };
         let (trace_id, parent_span) = match meta.traceparent {
             Some(tp) => (tp.trace_id, Some(tp.parent_id)),
             None => (TraceId::random(), None),
         };
         JobRecord {
             id: new_job_id(sync),
-            input: Arc::new(req.input),
+            input: Arc::new(input),
             webhook: req.webhook,
             s3_config: req.s3_config,
             execution_timeout,
@@ -112,6 +118,7 @@ impl EndpointState {
             trace_id,
             parent_span,
             session: meta.session,
+            caller_deadline: meta.deadline,
         }
     }
 

@@ -8,7 +8,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::trace_context::{SpanId, TraceId};
+use crate::protocol::envelope::{Deadline, JobMeta};
+use crate::protocol::trace_context::{SpanId, TraceId, TraceParent};
 use crate::protocol::{JobObject, JobStatus, StatusObject};
 
 /// A job id as the runtime keeps it: one allocation shared by the job map, the queue, the
@@ -67,6 +68,8 @@ pub(crate) struct JobRecord {
     pub(crate) trace_id: TraceId,
     pub(crate) parent_span: Option<SpanId>,
     pub(crate) session: Option<String>,
+    /// When the caller stops waiting (from its envelope).
+    pub(crate) caller_deadline: Option<Deadline>,
 }
 
 impl JobRecord {
@@ -129,14 +132,26 @@ pub(crate) struct TakenJob {
     pub(crate) cancel: CancellationToken,
     pub(crate) trace_id: TraceId,
     pub(crate) parent_span: Option<SpanId>,
+    pub(crate) session: Option<String>,
+    pub(crate) caller_deadline: Option<Deadline>,
 }
 
 impl TakenJob {
-    /// The job object a worker process receives from `job-take`.
+    /// What the job's envelope says.
+    pub(crate) fn meta(&self) -> JobMeta {
+        JobMeta {
+            session: self.session.clone(),
+            deadline: self.caller_deadline,
+            traceparent: self.parent_span.map(|p| TraceParent::new(self.trace_id, p)),
+        }
+    }
+
+    /// The job object a worker process receives from `job-take`: its input inside its
+    /// envelope again.
     pub(crate) fn to_wire(&self) -> JobObject {
         JobObject {
             id: self.id.to_string(),
-            input: (*self.input).clone(),
+            input: self.meta().wrap((*self.input).clone()),
             webhook: self.webhook.clone(),
             s3_config: self.s3_config.clone(),
         }

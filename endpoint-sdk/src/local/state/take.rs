@@ -151,6 +151,8 @@ pub(crate) fn start(
             .clone(),
         trace_id: job.trace_id,
         parent_span: job.parent_span,
+        session: job.session.clone(),
+        caller_deadline: job.caller_deadline,
     }
 }
 
