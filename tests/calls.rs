@@ -325,10 +325,22 @@ async fn a_callee_that_runs_past_its_ceiling_is_a_timeout() {
     let mut def = EndpointDef::of::<slow>();
     def.config.execution_timeout_ms = Some(5_000);
     let rt = LocalRuntime::builder().definition(def).build().unwrap();
-    match slow::call(&rt.client(), 30_000).await {
-        Err(CallError::TimedOut { endpoint, .. }) => assert_eq!(endpoint, "slow"),
+    let c = rt.client();
+    let id = match slow::call(&c, 30_000).await {
+        Err(CallError::TimedOut {
+            endpoint, job_id, ..
+        }) => {
+            assert_eq!(endpoint, "slow");
+            job_id
+        }
         other => panic!("{other:?}"),
-    }
+    };
+    let record = c.trace().records().pop().unwrap();
+    assert_eq!(
+        record.job_id,
+        Some(id),
+        "a timed-out call's record names its job"
+    );
     // A wait bound of the caller's own ends the call too, and the job with it: the caller
     // cancels it, or the job's own deadline (the bound travels to it) stops it first.
     let rt = runtime();
@@ -870,8 +882,13 @@ async fn a_call_dropped_while_its_job_runs_in_the_callers_task_cancels_the_job()
             .await
             .is_err()
     );
-    let (_, status) = next_finish(&mut events, "slow").await;
+    let (job, status) = next_finish(&mut events, "slow").await;
     assert_eq!(status, JobStatus::Cancelled, "the dropped call's job");
+    // The dropped call is in its caller's trace all the same, naming its job.
+    let record = c.trace().records().pop().unwrap();
+    assert_eq!(record.job_id.as_deref(), Some(&*job));
+    assert_eq!(record.status, None);
+    assert!(record.error.unwrap().contains("dropped"));
     // The slot it held is free again: a call after it runs.
     assert_eq!(slow::call(&c, 5).await.unwrap(), 5);
 }

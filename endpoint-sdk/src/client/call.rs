@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::record::{CallRecorder, Progress};
 use super::{
-    CallError, CallOptions, CallRecord, CallScope, Caller, RetryPolicy, Trace, Transport,
-    TransportError, retry,
+    CallError, CallOptions, CallScope, Caller, RetryPolicy, Transport, TransportError, retry,
 };
 use crate::endpoint::Endpoint;
 use crate::protocol::envelope::{Deadline, JobMeta};
@@ -206,7 +206,8 @@ pub(super) enum Submit {
 
 impl<E: Endpoint> SubmittedJob<E> {
     /// Submits `input`, sending it again only after a failure that proves no job was created
-    /// (see [`super::retry`]); `attempts` counts the submits sent. The job descends from the
+    /// (see [`super::retry`]); `progress` counts the submits sent and names the job as soon as
+    /// its id is known. The job descends from the
     /// caller's span `span` (the call's).
     pub(super) async fn submit(
         scope: &CallScope,
@@ -214,15 +215,15 @@ impl<E: Endpoint> SubmittedJob<E> {
         options: &CallOptions,
         span: SpanId,
         how: Submit,
-        attempts: &mut u32,
+        progress: &mut Progress,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
         let st = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
             let req = Self::request(scope, input, options, span)?;
-            *attempts += 1;
+            progress.sent += 1;
             let sent = match how {
-                Submit::AndWait => Self::run(scope, req, options).await?,
+                Submit::AndWait => Self::run(scope, req, options, &mut progress.job_id).await?,
                 Submit::Only => scope
                     .client
                     .transport
@@ -234,6 +235,7 @@ impl<E: Endpoint> SubmittedJob<E> {
                 Ok(st) => break st,
                 Err(e) => e,
             };
+            let attempts = &progress.sent;
             let wait = retry::pause(&options.retry, *attempts, &e);
             let again = retry::submit_retryable(&e)
                 && *attempts < options.retry.max_attempts
@@ -268,6 +270,7 @@ impl<E: Endpoint> SubmittedJob<E> {
         scope: &CallScope,
         req: RunRequest,
         options: &CallOptions,
+        job_id: &mut Option<String>,
     ) -> Result<Result<StatusObject, TransportError>, CallError<E::Error>> {
         let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
         let until = match (by_deadline, options.timeout) {
@@ -278,12 +281,14 @@ impl<E: Endpoint> SubmittedJob<E> {
             u.saturating_duration_since(Instant::now())
                 .min(Duration::from_secs(30))
         });
+        let running = scope.client.transport.run(E::NAME, req, wait);
+        job_id.clone_from(&running.id);
         tokio::select! {
             biased;
-            st = scope.client.transport.run(E::NAME, req, wait) => Ok(st),
+            st = running.status => Ok(st),
             _ = scope.cancel.cancelled() => Err(CallError::Cancelled {
                 endpoint: E::NAME.into(),
-                job_id: None,
+                job_id: running.id,
             }),
         }
     }
@@ -446,45 +451,6 @@ impl<E: Endpoint> SubmittedJob<E> {
     }
 }
 
-pub(super) fn record_call(
-    trace: &Trace,
-    endpoint: &str,
-    span: SpanId,
-    started: Instant,
-    attempts: u32,
-    status: Option<&StatusObject>,
-    error: Option<String>,
-) {
-    let ended = Instant::now();
-    // One line per call in the caller's log (inside its job's span on a worker), with the ids
-    // that tie the trace's tree together across processes.
-    tracing::info!(
-        trace_id = trace.id(),
-        span_id = %span,
-        parent_id = %trace.span_id(),
-        job_id = status.map_or("-", |s| s.id.as_str()),
-        status = status.map_or("ERROR", |s| s.status.as_str()),
-        "called `{endpoint}` in {:?}",
-        ended.saturating_duration_since(started)
-    );
-    trace.push(CallRecord {
-        endpoint: endpoint.to_string(),
-        span_id: span,
-        parent_id: trace.span_id(),
-        job_id: status.map(|s| s.id.clone()),
-        worker_id: status.and_then(|s| s.worker_id.clone()),
-        status: status.map(|s| s.status),
-        started: trace.offset(started),
-        ended: trace.offset(ended),
-        queue_delay: status.and_then(|s| s.delay_time).map(Duration::from_millis),
-        execution: status
-            .and_then(|s| s.execution_time)
-            .map(Duration::from_millis),
-        attempts,
-        error,
-    });
-}
-
 /// Calls endpoint `E`: submits `input`, waits, and decodes the result, with retries. Used by
 /// the generated `E::call`.
 #[doc(hidden)]
@@ -518,29 +484,33 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
         status: None,
         message: format!("the input could not be serialized as JSON: {e}"),
     })?;
-    let started = Instant::now();
     let span = SpanId::random();
-    let mut attempts = 0;
+    let mut rec = CallRecorder::new(scope.client.trace.clone(), endpoint, span, Instant::now());
+    let started = rec.started();
     loop {
-        let (status, outcome) = match SubmittedJob::<E>::submit(
+        let submitted = SubmittedJob::<E>::submit(
             scope,
             &input,
             &options,
             span,
             Submit::AndWait,
-            &mut attempts,
+            &mut rec.progress,
         )
-        .await
-        {
+        .await;
+        let (status, outcome) = match submitted {
             Err(e) => (None, Err(e)),
-            Ok(mut job) => match job.wait_final().await {
-                Ok(st) => {
-                    let outcome = decode::<E>(&st, started.elapsed());
-                    (Some(st), outcome)
+            Ok(mut job) => {
+                rec.progress.job_id = Some(job.id.clone());
+                match job.wait_final().await {
+                    Ok(st) => {
+                        let outcome = decode::<E>(&st, started.elapsed());
+                        (Some(st), outcome)
+                    }
+                    Err(e) => (None, Err(e)),
                 }
-                Err(e) => (None, Err(e)),
-            },
+            }
         };
+        let attempts = rec.progress.sent;
         // A job that ended because its worker was lost is final: a new one cannot run twice.
         let lost = matches!(
             &outcome,
@@ -558,15 +528,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
                 .as_ref()
                 .err()
                 .map(|e| e.describe_with(|_| "the endpoint returned its own error".into()));
-            record_call(
-                &scope.client.trace,
-                endpoint,
-                span,
-                started,
-                attempts,
-                status.as_ref(),
-                error,
-            );
+            rec.finish(status.as_ref(), error);
             return outcome;
         }
         tracing::debug!(
@@ -577,7 +539,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = scope.cancel.cancelled() => {
-                record_call(&scope.client.trace, endpoint, span, started, attempts, status.as_ref(), Some("cancelled".into()));
+                rec.finish(status.as_ref(), Some("cancelled".into()));
                 return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: status.map(|s| s.id) });
             }
         }

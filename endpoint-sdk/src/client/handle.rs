@@ -7,9 +7,8 @@ use serde_json::Value;
 
 use tokio::time::Instant;
 
-use super::call::{
-    CancelOnDrop, Submit, SubmittedJob, decode, from_transport, from_transport_for, record_call,
-};
+use super::call::{CancelOnDrop, Submit, SubmittedJob, decode, from_transport, from_transport_for};
+use super::record::{CallRecorder, Progress};
 use super::{CallError, Caller, RetryPolicy, Transport, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
@@ -57,21 +56,25 @@ impl<E: Endpoint> JobHandle<E> {
 
     /// Waits for the result (within the caller's deadline).
     pub async fn wait(mut self) -> Result<E::Output, CallError<E::Error>> {
+        let job = &self.job;
+        let mut rec = CallRecorder::new(
+            job.scope.client.trace.clone(),
+            E::NAME,
+            job.span,
+            job.started,
+        );
+        rec.progress = Progress {
+            sent: 1,
+            job_id: Some(job.id.clone()),
+        };
         let st = self.job.wait_final().await;
         let status = st.as_ref().ok().cloned();
         let outcome = st.and_then(|st| decode::<E>(&st, self.job.started.elapsed()));
-        record_call(
-            &self.job.scope.client.trace,
-            E::NAME,
-            self.job.span,
-            self.job.started,
-            1,
-            status.as_ref(),
-            outcome
-                .as_ref()
-                .err()
-                .map(|e| e.describe_with(|_| "the endpoint returned its own error".into())),
-        );
+        let error = outcome
+            .as_ref()
+            .err()
+            .map(|e| e.describe_with(|_| "the endpoint returned its own error".into()));
+        rec.finish(status.as_ref(), error);
         outcome
     }
 
@@ -222,7 +225,7 @@ pub async fn submit<E: Endpoint>(
         &options,
         SpanId::random(),
         Submit::Only,
-        &mut 0,
+        &mut Progress::default(),
     )
     .await?;
     Ok(JobHandle { job })

@@ -26,6 +26,7 @@ mod fan_out;
 mod handle;
 mod http;
 mod options;
+mod record;
 mod retry;
 pub mod trace;
 mod transport;
@@ -40,7 +41,7 @@ pub use http::{HttpRoutes, HttpTransport};
 pub use options::{CallOptions, RetryPolicy};
 pub use retry::NOT_FOUND_GRACE;
 pub use trace::{CallRecord, Trace};
-pub use transport::{Transport, TransportError};
+pub use transport::{Running, Transport, TransportError};
 
 use crate::endpoint::Endpoint;
 

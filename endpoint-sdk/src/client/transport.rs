@@ -56,6 +56,15 @@ impl TransportError {
     }
 }
 
+/// A job submitted by [`Transport::run`], on its way.
+pub struct Running<'a> {
+    /// Its id, when the transport knows it before the exchange ends (in process it does; over
+    /// HTTP the answer brings it).
+    pub id: Option<String>,
+    /// Its status at the end of the exchange.
+    pub status: BoxFuture<'a, Result<StatusObject, TransportError>>,
+}
+
 /// Moves jobs to and from endpoints.
 pub trait Transport: Send + Sync {
     /// Queues a job; returns its id.
@@ -70,15 +79,13 @@ pub trait Transport: Send + Sync {
     /// future before it answers cancels the job it created (the transport knows its id, or
     /// learns it when the answer arrives). By default: [`submit`](Self::submit), and the job
     /// `IN_QUEUE` at once.
-    fn run(
-        &self,
-        endpoint: &str,
-        req: RunRequest,
-        wait: Duration,
-    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+    fn run(&self, endpoint: &str, req: RunRequest, wait: Duration) -> Running<'_> {
         let _ = wait;
         let submitted = self.submit(endpoint, req);
-        Box::pin(async move { Ok(StatusObject::queued(submitted.await?)) })
+        Running {
+            id: None,
+            status: Box::pin(async move { Ok(StatusObject::queued(submitted.await?)) }),
+        }
     }
     /// Waits up to `wait` for a job to be final; returns its status either way.
     fn wait(

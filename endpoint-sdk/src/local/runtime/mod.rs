@@ -137,14 +137,17 @@ impl LocalRuntime {
     /// caller's task (no hand-off to the worker's task, nobody to wake) for up to `wait`, then
     /// in a task of its own; otherwise it is queued. Returns its status, final or current. A
     /// job dropped before it ends is cancelled, as the caller's handle would cancel it. The job
-    /// is submitted before this returns; the future runs it.
+    /// is submitted before this returns, with its id; the future runs it.
     pub(crate) fn run_for_call(
         &self,
         endpoint: &str,
         request: RunRequest,
         wait: Duration,
     ) -> Result<
-        impl Future<Output = Result<StatusObject, RuntimeError>> + Send + 'static + use<>,
+        (
+            JobId,
+            impl Future<Output = Result<StatusObject, RuntimeError>> + Send + 'static + use<>,
+        ),
         RuntimeError,
     > {
         if let Some(p) = &request.policy {
@@ -152,7 +155,7 @@ impl LocalRuntime {
         }
         let ep = self.endpoint(endpoint)?.clone();
         let (id, direct) = ep.submit_sync(request)?;
-        Ok(async move {
+        Ok((id.clone(), async move {
             let Some(d) = direct else {
                 return ep.status(&id);
             };
@@ -172,7 +175,7 @@ impl LocalRuntime {
             };
             guard.disarm();
             status
-        })
+        }))
     }
 
     /// A job's status object (`/status/{id}`).

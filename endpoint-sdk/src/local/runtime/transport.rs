@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{LocalRuntime, RuntimeHandle};
 use crate::boxed::BoxFuture;
-use crate::client::{Transport, TransportError};
+use crate::client::{Running, Transport, TransportError};
 use crate::local::RuntimeError;
 use crate::protocol::{JobStatus, RunRequest, StatusObject};
 
@@ -65,18 +65,19 @@ impl Transport for LocalTransport {
         Box::pin(std::future::ready(result))
     }
 
-    fn run(
-        &self,
-        endpoint: &str,
-        req: RunRequest,
-        wait: Duration,
-    ) -> BoxFuture<'_, Result<StatusObject, TransportError>> {
+    fn run(&self, endpoint: &str, req: RunRequest, wait: Duration) -> Running<'_> {
         let run = self
             .runtime()
             .and_then(|rt| rt.run_for_call(endpoint, req, wait).map_err(from_runtime));
         match run {
-            Ok(job) => Box::pin(async move { job.await.map_err(from_runtime) }),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
+            Ok((id, job)) => Running {
+                id: Some(id.to_string()),
+                status: Box::pin(async move { job.await.map_err(from_runtime) }),
+            },
+            Err(e) => Running {
+                id: None,
+                status: Box::pin(std::future::ready(Err(e))),
+            },
         }
     }
 
