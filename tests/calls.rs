@@ -453,12 +453,14 @@ async fn transient_server_errors_are_retried() {
     let server = endpoint_sdk::server::Server::new(rt.clone());
     let failures = Arc::new(AtomicUsize::new(0));
     let seen = failures.clone();
-    // The first two /run requests answer 503, as an overloaded platform would.
+    // The first two submits answer 503, as an overloaded platform would.
     let app = server.router().layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let seen = seen.clone();
             async move {
-                if req.uri().path().ends_with("/run") && seen.fetch_add(1, Ordering::SeqCst) < 2 {
+                let submit =
+                    req.uri().path().ends_with("/run") || req.uri().path().ends_with("/runsync");
+                if submit && seen.fetch_add(1, Ordering::SeqCst) < 2 {
                     return axum::response::IntoResponse::into_response((
                         axum::http::StatusCode::SERVICE_UNAVAILABLE,
                         "busy",
@@ -512,28 +514,36 @@ async fn recording_server(rt: LocalRuntime, long_poll: bool) -> (String, Seen) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_calls_long_poll_for_the_result_and_poll_status_where_there_is_no_long_poll() {
-    // With /status-sync: one request to submit, one that returns when the job ends.
+    // A job that ends within the /runsync wait (1 s) comes back in that one exchange.
     let (base, seen) = recording_server(runtime(), true).await;
     let c = Client::http(HttpRoutes::new(base));
     assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
-    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    assert_eq!(*seen.lock().unwrap(), ["runsync"]);
+    seen.lock().unwrap().clear();
+    // A longer one: the exchange names the job, and one long poll returns when it ends.
+    assert_eq!(slow::call(&c, 1_500).await.unwrap(), 1_500);
+    assert_eq!(slow::call(&c, 1_500).await.unwrap(), 1_500);
     assert_eq!(
         *seen.lock().unwrap(),
-        ["run", "status-sync", "run", "status-sync"]
+        ["runsync", "status-sync", "runsync", "status-sync"]
     );
 
     // Without it: the first call learns so and polls /status; the next polls at once.
     let (base, seen) = recording_server(runtime(), false).await;
     let c = Client::http(HttpRoutes::new(base));
-    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
-    assert_eq!(slow::call(&c, 300).await.unwrap(), 300);
+    assert_eq!(slow::call(&c, 1_500).await.unwrap(), 1_500);
+    assert_eq!(slow::call(&c, 1_500).await.unwrap(), 1_500);
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen.iter().filter(|k| *k == "status-sync").count(),
         1,
         "{seen:?}"
     );
-    assert_eq!(seen.iter().filter(|k| *k == "run").count(), 2, "{seen:?}");
+    assert_eq!(
+        seen.iter().filter(|k| *k == "runsync").count(),
+        2,
+        "{seen:?}"
+    );
     assert!(
         seen.iter().filter(|k| *k == "status").count() >= 2,
         "{seen:?}"

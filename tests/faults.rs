@@ -1,6 +1,7 @@
 //! Typed calls through a fault-injecting proxy: a transient failure while waiting re-attaches to
-//! the same job (the child runs once), a submit whose answer is lost is not sent again, and a
-//! 404 just after a submit is waited out. Real HTTP on loopback: client → proxy → `app dev`'s
+//! the same job (the child runs once), a submit whose answer is lost is not sent again, a 404
+//! just after a submit is waited out, and a caller dropped during the `/runsync` exchange has its
+//! job cancelled once the answer names it. Real HTTP on loopback: client → proxy → `app dev`'s
 //! server → local runtime.
 
 mod support;
@@ -26,7 +27,8 @@ fn runs(tag: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Counts its executions, then takes long enough for the caller to be mid-wait.
+/// Counts its executions, then takes long enough for the caller to be mid-wait: past the 1 s
+/// of the `/runsync` exchange, so the call waits on the job by its id.
 #[endpoint(cpu = "cpu3c-2-4", workers = (0, 4), concurrency = 8, execution_timeout_ms = 30_000)]
 async fn counted(tag: String) -> String {
     *RUNS
@@ -35,7 +37,7 @@ async fn counted(tag: String) -> String {
         .get_or_insert_with(HashMap::new)
         .entry(tag.clone())
         .or_default() += 1;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     format!("done: {tag}")
 }
 
@@ -61,7 +63,12 @@ async fn a_502_on_the_first_status_read_does_not_run_the_child_twice() {
     let out = counted::call(&c, "bad-gateway".into()).await.unwrap();
     assert_eq!(out, "done: bad-gateway");
     assert_eq!(runs("bad-gateway"), 1, "the child ran exactly once");
-    assert_eq!(proxy.count("run"), 1, "submitted once: {:?}", proxy.seen);
+    assert_eq!(
+        proxy.count("runsync"),
+        1,
+        "submitted once: {:?}",
+        proxy.seen
+    );
     assert_eq!(
         proxy.count("cancel"),
         0,
@@ -82,7 +89,12 @@ async fn a_long_poll_cut_mid_way_reattaches_to_the_same_job() {
     let out = counted::call(&c, "cut".into()).await.unwrap();
     assert_eq!(out, "done: cut");
     assert_eq!(runs("cut"), 1, "the child ran exactly once");
-    assert_eq!(proxy.count("run"), 1, "submitted once: {:?}", proxy.seen);
+    assert_eq!(
+        proxy.count("runsync"),
+        1,
+        "submitted once: {:?}",
+        proxy.seen
+    );
     assert_eq!(
         proxy.count("cancel"),
         0,
@@ -93,7 +105,7 @@ async fn a_long_poll_cut_mid_way_reattaches_to_the_same_job() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submit_whose_answer_is_lost_is_not_sent_again() {
-    let (_server, proxy, c) = through_proxy(on("run", 0, Fault::Status(502))).await;
+    let (_server, proxy, c) = through_proxy(on("runsync", 0, Fault::Status(502))).await;
     let e = counted::call(&c, "lost-answer".into()).await.unwrap_err();
     match &e {
         CallError::Transport {
@@ -105,7 +117,7 @@ async fn a_submit_whose_answer_is_lost_is_not_sent_again() {
         other => panic!("expected a transport error, got {other:?}"),
     }
     assert_eq!(
-        proxy.count("run"),
+        proxy.count("runsync"),
         1,
         "not submitted again: {:?}",
         proxy.seen
@@ -129,5 +141,24 @@ async fn a_404_just_after_the_submit_is_waited_out() {
     let out = counted::call(&c, "propagating".into()).await.unwrap();
     assert_eq!(out, "done: propagating");
     assert_eq!(runs("propagating"), 1);
-    assert_eq!(proxy.count("run"), 1, "{:?}", proxy.seen);
+    assert_eq!(proxy.count("runsync"), 1, "{:?}", proxy.seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_dropped_during_the_runsync_exchange_has_its_job_cancelled_when_the_answer_comes() {
+    let (_server, proxy, c) = through_proxy(Arc::new(|_: &str, _| None)).await;
+    let call = counted::call(&c, "dropped".into());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), call)
+            .await
+            .is_err()
+    );
+    // The exchange goes on without its caller; its answer (the job still running) names the
+    // job, which is then cancelled.
+    support::until("the job was cancelled", Duration::from_secs(30), || {
+        (proxy.count("cancel") == 1).then_some(())
+    })
+    .await;
+    assert_eq!(runs("dropped"), 1);
+    assert_eq!(proxy.count("runsync"), 1, "{:?}", proxy.seen);
 }

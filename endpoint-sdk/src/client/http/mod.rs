@@ -17,7 +17,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::transport::{Transport, TransportError};
+mod runsync;
+
+use super::transport::{Running, Transport, TransportError};
 use crate::boxed::BoxFuture;
 use crate::protocol::vars::{self, endpoint_suffix};
 use crate::protocol::{JobStatus, RunRequest, StatusObject};
@@ -110,11 +112,17 @@ impl HttpRoutes {
 
 /// Calls over HTTP.
 ///
-/// A call submits with `/run` (which answers the job's id at once, so a caller that is cancelled
-/// or runs out of time can cancel its child) and waits with the long poll
-/// `/status-sync/{id}?wait=<ms>`: the answer comes the moment the job ends, with no polling
-/// delay. A server without that route (it answers 404 or 405 while `/status` knows the job) is
-/// polled on `/status` instead, from then on.
+/// A typed call submits with `/runsync?wait=1000`: a job that ends within that second comes back
+/// in that one exchange. Otherwise the answer brings the job's id, and the call waits with the
+/// long poll `/status-sync/{id}?wait=<ms>`, which answers the moment the job ends, with no
+/// polling delay; a server without that route (it answers 404 or 405 while `/status` knows the
+/// job) is polled on `/status` instead, from then on. A handle ([`submit`](super::submit))
+/// submits with `/run`, which answers the id at once.
+///
+/// Cancellation: a caller dropped during the `/runsync` exchange does not know its job's id
+/// yet; the exchange goes on in a task of its own, and cancels the job as soon as the answer
+/// names it, so the child runs at most that second longer (and never past the deadline it was
+/// given in its envelope and its `policy.executionTimeout`).
 pub struct HttpTransport {
     routes: HttpRoutes,
     http: reqwest::Client,
@@ -206,7 +214,15 @@ impl HttpTransport {
         req: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<Value, TransportError> {
-        let resp = req.send().await.map_err(|e| {
+        Self::answer(req.send().await, what).await
+    }
+
+    /// The JSON of a successful answer, or the error that says what went wrong.
+    async fn answer(
+        sent: Result<reqwest::Response, reqwest::Error>,
+        what: &str,
+    ) -> Result<Value, TransportError> {
+        let resp = sent.map_err(|e| {
             let mut msg = format!("{what}: {e}");
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
@@ -307,6 +323,10 @@ impl Transport for HttpTransport {
                     message: format!("/run answered without a job id: {v}"),
                 })
         })
+    }
+
+    fn run(&self, endpoint: &str, req: RunRequest, wait: Duration) -> Running<'_> {
+        self.runsync(endpoint, req, wait)
     }
 
     fn wait(
