@@ -10,7 +10,7 @@ use crate::protocol::vars;
 pub enum EnvError {
     /// A required variable is missing.
     #[error(
-        "{0} is not set: the platform sets it in a serverless worker; to run a job locally use `worker --test-input '<json>'`"
+        "{0} is not set: the platform sets it in a serverless worker; to run a job locally use `worker --test-input '<json>'`, and to take jobs from `app dev` set RUNPOD_WEBHOOK_GET_JOB, RUNPOD_WEBHOOK_POST_OUTPUT, RUNPOD_WEBHOOK_POST_STREAM and RUNPOD_WEBHOOK_PING to its job API (README, \"Workers against app dev\")"
     )]
     Missing(&'static str),
     /// A variable has a value that cannot be used.

@@ -280,7 +280,9 @@ impl HttpTransport {
                 " (check RUNPOD_API_KEY)".to_string()
             }
             StatusCode::NOT_FOUND => {
-                " (is the endpoint deployed, and its ENDPOINT_ID_* set?)".to_string()
+                " (is the endpoint deployed, and its ENDPOINT_ID_* set? RUNPOD_ENDPOINT_BASE_URL \
+                 ends in /v2)"
+                    .to_string()
             }
             _ => String::new(),
         };
