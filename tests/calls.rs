@@ -902,3 +902,109 @@ async fn a_call_dropped_while_its_job_runs_in_the_callers_task_cancels_the_job()
     // The slot it held is free again: a call after it runs.
     assert_eq!(slow::call(&c, 5).await.unwrap(), 5);
 }
+
+/// A platform of the test's making, reached through the `Transport` trait.
+enum Fake {
+    /// Every job ends FAILED with a timeout failure, as a worker that stopped its job at the
+    /// deadline reports it on the real platform (it has no other way to say so).
+    TimedOutByItsWorker,
+    /// No job ever starts; a submit-and-wait exchange answers after at most 1 s (as
+    /// `/runsync?wait=1000` does), the job still queued.
+    Stalled,
+}
+
+type Answer<'a, T> = endpoint_sdk::BoxFuture<'a, Result<T, endpoint_sdk::client::TransportError>>;
+
+impl Fake {
+    fn status(&self, id: &str) -> endpoint_sdk::protocol::StatusObject {
+        use endpoint_sdk::protocol::{FailureKind, JobFailure, StatusObject};
+        let queued = StatusObject::queued(id.to_string());
+        match self {
+            Fake::TimedOutByItsWorker => StatusObject {
+                status: JobStatus::Failed,
+                error: Some(
+                    JobFailure::new(FailureKind::Timeout, "ran past its deadline").to_wire(),
+                ),
+                ..queued
+            },
+            Fake::Stalled => queued,
+        }
+    }
+}
+
+impl endpoint_sdk::client::Transport for Fake {
+    fn submit(&self, _: &str, _: RunRequest) -> Answer<'_, String> {
+        Box::pin(async { Ok("j1".to_string()) })
+    }
+
+    fn run(&self, _: &str, _: RunRequest, wait: Duration) -> endpoint_sdk::client::Running<'_> {
+        let st = self.status("j1");
+        endpoint_sdk::client::Running {
+            id: None,
+            status: Box::pin(async move {
+                tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
+                Ok(st)
+            }),
+        }
+    }
+
+    fn wait(
+        &self,
+        _: &str,
+        id: &str,
+        wait: Duration,
+    ) -> Answer<'_, endpoint_sdk::protocol::StatusObject> {
+        let st = self.status(id);
+        let stalled = matches!(self, Fake::Stalled);
+        Box::pin(async move {
+            if stalled {
+                tokio::time::sleep(wait).await;
+            }
+            Ok(st)
+        })
+    }
+
+    fn status(&self, _: &str, id: &str) -> Answer<'_, endpoint_sdk::protocol::StatusObject> {
+        let st = Fake::status(self, id);
+        Box::pin(async move { Ok(st) })
+    }
+
+    fn cancel(&self, _: &str, _: &str) -> Answer<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn stream(&self, _: &str, _: &str) -> Answer<'_, (JobStatus, Vec<serde_json::Value>)> {
+        Box::pin(async { Ok((JobStatus::InQueue, Vec::new())) })
+    }
+
+    fn describe(&self) -> String {
+        "a platform of the test's making".into()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_job_whose_failure_is_a_timeout_reaches_its_caller_as_a_timeout() {
+    let c = Client::with_transport(Arc::new(Fake::TimedOutByItsWorker));
+    match add::call(&c, 1, 2).await {
+        Err(CallError::TimedOut { job_id, .. }) => assert_eq!(job_id, "j1"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_calls_timeout_counts_from_its_start_not_from_the_end_of_the_submitting_exchange() {
+    let c = Client::with_transport(Arc::new(Fake::Stalled));
+    let opts = CallOptions::default().timeout(Duration::from_millis(1_500));
+    let start = Instant::now();
+    match add::call_with(&c, opts, 1, 2).await {
+        Err(CallError::TimedOut { after, .. }) => {
+            assert_eq!(after, Duration::from_millis(1_500));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(1_500),
+        "on the paused clock"
+    );
+}

@@ -205,7 +205,9 @@ async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
     let _w = Worker::spawn(&s.base, "hang_async", "h1", &[]);
     let id = rt.submit("hang_async", json!(1).into()).unwrap();
     let st = wait_final(&rt, "hang_async", &id).await;
-    assert_eq!(st.status, JobStatus::Failed);
+    // The worker reports a failure (it has no other way to say so) that says it timed out; the
+    // job ends TIMED_OUT, as when the runtime's own timer stops it.
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}");
     let f = failure(&st);
     assert_eq!(f.kind, FailureKind::Timeout);
     assert_eq!(
@@ -219,8 +221,7 @@ async fn the_worker_enforces_the_execution_timeout_itself_and_goes_on() {
         assert!(Instant::now() < deadline, "the worker took no new job");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Reported by the worker as a FAILED job (it has no other way to say so), the timeout
-    // reaches a typed caller as a timeout.
+    // And it reaches a typed caller as a timeout.
     let e = hang_async::job(&rt.client(), id2).wait().await.unwrap_err();
     assert!(
         matches!(&e, endpoint_sdk::CallError::TimedOut { .. }),
@@ -258,7 +259,7 @@ async fn the_callers_deadline_in_the_envelope_reaches_the_worker_and_is_enforced
         .submit("nap", within(5).wrap(json!(30_000)).into())
         .unwrap();
     let st = wait_final(&rt, "nap", &id).await;
-    assert_eq!(st.status, JobStatus::Failed, "{st:?}");
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}");
     let f = failure(&st);
     assert_eq!(f.kind, FailureKind::Timeout, "{f:?}");
     let ms: u64 = f
@@ -431,13 +432,13 @@ impl TraceTree {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_handler_that_ignores_cancellation_fails_its_job_and_the_worker_asks_to_be_replaced() {
+async fn a_handler_that_ignores_cancellation_times_out_and_the_worker_asks_to_be_replaced() {
     let rt = runtime_for::<spin_forever>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
     let mut w = Worker::spawn(&s.base, "spin_forever", "stuck1", &[]);
     let id = rt.submit("spin_forever", json!(1).into()).unwrap();
     let st = wait_final(&rt, "spin_forever", &id).await;
-    assert_eq!(st.status, JobStatus::Failed);
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}");
     let f = failure(&st);
     assert_eq!(f.kind, FailureKind::Timeout);
     assert!(f.message.contains("asks to be replaced"), "{}", f.message);

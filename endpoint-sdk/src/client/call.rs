@@ -107,6 +107,17 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// When a call that started waiting at `started` stops: the caller's deadline (with a grace:
+/// past it, the caller's runtime ends the caller, which cancels the job, so the caller ends
+/// TIMED_OUT rather than failing on its child's timeout), or the call's timeout, if sooner.
+fn wait_until(scope: &CallScope, options: &CallOptions, started: Instant) -> Option<Instant> {
+    let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
+    match (by_deadline, options.timeout) {
+        (Some(d), Some(t)) => Some(d.min(started + t)),
+        (d, t) => d.or(t.map(|t| started + t)),
+    }
+}
+
 /// The `policy.executionTimeout` a child is submitted with: the smaller of its own ceiling and
 /// the caller's remaining budget (never below the platform's 5 s minimum), or `None` when the
 /// budget is not tighter than the ceiling (the endpoint's own setting then applies).
@@ -207,8 +218,8 @@ pub(super) enum Submit {
 impl<E: Endpoint> SubmittedJob<E> {
     /// Submits `input`, sending it again only after a failure that proves no job was created
     /// (see [`super::retry`]); `progress` counts the submits sent and names the job as soon as
-    /// its id is known. The job descends from the
-    /// caller's span `span` (the call's).
+    /// its id is known. The job descends from the caller's span `span` (the call's). The call's
+    /// timeout counts from now, across the attempts and the exchange that submits.
     pub(super) async fn submit(
         scope: &CallScope,
         input: &Value,
@@ -218,12 +229,15 @@ impl<E: Endpoint> SubmittedJob<E> {
         progress: &mut Progress,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
+        let started = Instant::now();
         let st = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
             let req = Self::request(scope, input, options, span)?;
             progress.sent += 1;
             let sent = match how {
-                Submit::AndWait => Self::run(scope, req, options, &mut progress.job_id).await?,
+                Submit::AndWait => {
+                    Self::run(scope, req, options, started, &mut progress.job_id).await?
+                }
                 Submit::Only => scope
                     .client
                     .transport
@@ -256,11 +270,11 @@ impl<E: Endpoint> SubmittedJob<E> {
             }
         };
         if st.status.is_final() {
-            let mut job = Self::attached(scope, st.id.clone(), options, false, span);
+            let mut job = Self::attached(scope, st.id.clone(), options, false, span, started);
             job.done = Some(st);
             return Ok(job);
         }
-        Ok(Self::attached(scope, st.id, options, true, span))
+        Ok(Self::attached(scope, st.id, options, true, span, started))
     }
 
     /// Submits and waits in one exchange ([`Transport::run`]), for as long as the caller would
@@ -270,13 +284,10 @@ impl<E: Endpoint> SubmittedJob<E> {
         scope: &CallScope,
         req: RunRequest,
         options: &CallOptions,
+        started: Instant,
         job_id: &mut Option<String>,
     ) -> Result<Result<StatusObject, TransportError>, CallError<E::Error>> {
-        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
-        let until = match (by_deadline, options.timeout) {
-            (Some(d), Some(t)) => Some(d.min(Instant::now() + t)),
-            (d, t) => d.or(t.map(|t| Instant::now() + t)),
-        };
+        let until = wait_until(scope, options, started);
         let wait = until.map_or(Duration::from_secs(30), |u| {
             u.saturating_duration_since(Instant::now())
                 .min(Duration::from_secs(30))
@@ -294,23 +305,16 @@ impl<E: Endpoint> SubmittedJob<E> {
     }
 
     /// The job `id`, submitted by this call (`owned`: cancelled when dropped before it ends) or
-    /// found again by its id (left alone when dropped).
+    /// found again by its id (left alone when dropped), waited on since `started`.
     pub(super) fn attached(
         scope: &CallScope,
         id: String,
         options: &CallOptions,
         owned: bool,
         span: SpanId,
+        started: Instant,
     ) -> Self {
-        let started = Instant::now();
-        // Past the caller's deadline, the caller's runtime ends the caller (and, dropping this
-        // call, cancels the job); the grace lets that happen first, so the caller ends
-        // TIMED_OUT rather than failing on its child's timeout.
-        let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
-        let wait_until = match (by_deadline, options.timeout) {
-            (Some(d), Some(t)) => Some(d.min(started + t)),
-            (d, t) => d.or(t.map(|t| started + t)),
-        };
+        let wait_until = wait_until(scope, options, started);
         let armed = owned.then(|| id.clone());
         SubmittedJob {
             scope: scope.clone(),

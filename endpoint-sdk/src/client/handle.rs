@@ -238,6 +238,13 @@ pub fn attach<E: Endpoint>(caller: &impl Caller, id: impl Into<String>) -> JobHa
     let scope = caller.call_scope();
     let options = scope.client.options_for(E::NAME);
     JobHandle {
-        job: SubmittedJob::attached(&scope, id.into(), &options, false, SpanId::random()),
+        job: SubmittedJob::attached(
+            &scope,
+            id.into(),
+            &options,
+            false,
+            SpanId::random(),
+            Instant::now(),
+        ),
     }
 }

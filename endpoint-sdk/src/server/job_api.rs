@@ -13,6 +13,7 @@ use super::public::read_body;
 use super::{ApiError, AppState};
 use crate::local::JobReport;
 use crate::protocol::limits::RESULT_LIMIT;
+use crate::protocol::{FailureKind, JobFailure};
 
 #[derive(Deserialize)]
 pub(crate) struct TakeQuery {
@@ -103,7 +104,11 @@ pub(crate) async fn done(
         // there. Keep the failure and its content instead.
         Some(other) => Some(other.to_string()),
     };
+    // A worker can only report a failure; one that stopped its job at the deadline says so in
+    // the failure, and the job ends TIMED_OUT, as when the runtime's own timer stops it (the
+    // platform records FAILED there; callers read both as `CallError::TimedOut`).
     let outcome = match error {
+        Some(e) if JobFailure::from_wire(&e).kind == FailureKind::Timeout => JobReport::TimedOut(e),
         Some(e) => JobReport::Error(e),
         None => JobReport::Output(map.remove("output").unwrap_or(Value::Null)),
     };
