@@ -973,7 +973,12 @@ impl endpoint_sdk::client::Transport for Fake {
         Box::pin(async { Ok(()) })
     }
 
-    fn stream(&self, _: &str, _: &str) -> Answer<'_, (JobStatus, Vec<serde_json::Value>)> {
+    fn stream(
+        &self,
+        _: &str,
+        _: &str,
+        _: Duration,
+    ) -> Answer<'_, (JobStatus, Vec<serde_json::Value>)> {
         Box::pin(async { Ok((JobStatus::InQueue, Vec::new())) })
     }
 

@@ -32,6 +32,10 @@ impl ToTokens for Generated<'_> {
             .error
             .as_ref()
             .map_or(no_error, ToTokens::to_token_stream);
+        let chunk_ty = sig
+            .chunk
+            .as_ref()
+            .map_or(quote!(#krate::__private::Json), ToTokens::to_token_stream);
         let state_ty = sig
             .state
             .as_ref()
@@ -62,6 +66,7 @@ impl ToTokens for Generated<'_> {
                 type Input = #input_ty;
                 type Output = #output_ty;
                 type Error = #error_ty;
+                type Chunk = #chunk_ty;
 
                 const NAME: &'static str = #name;
                 const BUILD: &'static str = ::core::env!("CARGO_PKG_VERSION");
@@ -162,6 +167,7 @@ impl Generated<'_> {
             Arg::Ctx { by_ref: true } => quote!(&__ctx),
             Arg::Ctx { by_ref: false } => quote!(__ctx),
             Arg::State => quote!(&*__state),
+            Arg::Chunks => quote!(__chunks),
             Arg::Input(_) if sig.inputs.len() == 1 => quote!(__input),
             Arg::Input(i) => {
                 let id = &sig.inputs[*i].ident;
@@ -174,8 +180,14 @@ impl Generated<'_> {
         } else {
             quote!(::core::result::Result::Ok(__result))
         };
+        // Made before the call: the context may move into it.
+        let chunks = sig.chunk.as_ref().map(|_| {
+            let krate = self.krate;
+            quote!(let __chunks = #krate::__private::Chunks::new(::core::clone::Clone::clone(&__ctx));)
+        });
         quote! {
             let _ = &__state;
+            #chunks
             let __result = #fn_name(#(#call_args),*).await;
             #ret
         }

@@ -1,4 +1,4 @@
-//! The typed methods on the handle type: `call`, `call_with`, `submit` and `fan_out`, taking
+//! The typed methods on the handle type: `call`, `call_with`, `submit`, `stream` and `fan_out`, taking
 //! the handler's own input parameters. They are generated for every signature: when it is
 //! unusable (already reported), with bodies that never run, so call sites get no second error.
 
@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::{Ident, Path, Visibility};
 
-/// `impl fn_name { call, call_with, submit, fan_out }`.
+/// `impl fn_name { call, call_with, submit, stream, job, fan_out }`.
 pub fn typed(
     fn_name: &Ident,
     vis: &Visibility,
@@ -19,7 +19,7 @@ pub fn typed(
     let ids: Vec<_> = sig.inputs.iter().map(|i| &i.ident).collect();
     let tys: Vec<_> = sig.inputs.iter().map(|i| &i.ty).collect();
     let params = quote!(#(#ids: #tys),*);
-    let [call, call_with, submit, fan_out] = bodies(sig, krate, input_ty);
+    let [call, call_with, submit, fan_out, stream] = bodies(sig, krate, input_ty);
     let fan_out_bound = if sig.usable {
         quote!(I::Item: ::core::convert::Into<<Self as #krate::__private::Endpoint>::Input>,)
     } else {
@@ -39,6 +39,11 @@ pub fn typed(
         "Submits a job to the `{name}` endpoint without waiting; the handle can wait, check, \
          cancel or stream it."
     );
+    let stream_doc = format!(
+        "Calls the `{name}` endpoint and reads its chunks as they are written: a \
+         `futures::Stream` of its typed chunks (the job is submitted on first poll), then \
+         `.output().await` for its result. Dropping the stream before the job ends cancels it."
+    );
     let caller = quote!(caller: &impl #krate::__private::Caller);
     let options = quote!(options: #krate::__private::CallOptions);
     quote! {
@@ -53,6 +58,9 @@ pub fn typed(
             #[doc = #submit_doc]
             #vis async fn submit(#caller, #params) -> #krate::__private::SubmitResult<Self> { #submit }
 
+            #[doc = #stream_doc]
+            #vis fn stream(#caller, #params) -> #krate::__private::CallStream<Self> { #stream }
+
             /// Finds a job of this endpoint again by its id (after a restart, from another process): wait for it, check it, cancel it or stream it.
             #vis fn job(#caller, id: impl ::core::convert::Into<::std::string::String>) -> #krate::__private::JobHandle<Self> { #krate::__private::attach::<Self>(caller, id) }
 
@@ -64,14 +72,14 @@ pub fn typed(
     }
 }
 
-/// The bodies of `call`, `call_with`, `submit` and `fan_out`; ones that never run when the
-/// signature is unusable.
-fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStream; 4] {
+/// The bodies of `call`, `call_with`, `submit`, `fan_out` and `stream`; ones that never run
+/// when the signature is unusable.
+fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStream; 5] {
     if !sig.usable {
         let never = quote!(::core::unreachable!(
             "only generated next to a compile error"
         ));
-        return [never.clone(), never.clone(), never.clone(), never];
+        return std::array::from_fn(|_| never.clone());
     }
     let input = match &sig.inputs[..] {
         [] => quote!(#krate::__private::NoInput),
@@ -90,5 +98,6 @@ fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStrea
         quote!(#krate::__private::call::<Self>(caller, #input, #some).await),
         quote!(#krate::__private::submit::<Self>(caller, #input).await),
         quote!(#krate::__private::fan_out::<Self, I>(caller, inputs)),
+        quote!(#krate::__private::stream::<Self>(caller, #input)),
     ]
 }

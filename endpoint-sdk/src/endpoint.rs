@@ -23,6 +23,9 @@ pub trait Endpoint: Send + Sync + 'static {
     type Output: Serialize + DeserializeOwned + Send + 'static;
     /// The handler's own error type, carried to callers intact.
     type Error: Serialize + DeserializeOwned + fmt::Display + Send + 'static;
+    /// What the handler streams while it runs: `T` for a handler taking `Chunks<T>`, and JSON
+    /// (`serde_json::Value`, what `Ctx::stream` sends) otherwise.
+    type Chunk: Serialize + DeserializeOwned + Send + 'static;
 
     /// The endpoint's name (`name = ..`, or the function's name).
     const NAME: &'static str;

@@ -67,7 +67,7 @@ pub mod config {
 pub mod prelude {
     pub use crate::client::{CallError, CallOptions, Caller, Client};
     pub use crate::endpoint::Endpoint;
-    pub use crate::handler::Ctx;
+    pub use crate::handler::{Chunks, Ctx};
     pub use crate::session::Session;
     pub use endpoint_macros::endpoint;
 }
@@ -90,15 +90,19 @@ pub async fn main() -> Result<()> {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        CallError, CallOptions, Caller, FanOut, JobHandle, attach, call, fan_out, submit,
+        CallError, CallOptions, CallStream, Caller, FanOut, JobHandle, attach, call, fan_out,
+        stream, submit,
     };
     pub use crate::endpoint::{Endpoint, NoError, NoInput};
-    pub use crate::handler::{Ctx, Handler, InitError, init_discard, init_none, init_state};
+    pub use crate::handler::{
+        Chunks, Ctx, Handler, InitError, init_discard, init_none, init_state,
+    };
     pub use crate::registry::Registration;
     pub use endpoint_config as config;
     pub use endpoint_config::{callee_bounded, callee_fits};
     pub use inventory;
     pub use serde;
+    pub use serde_json::Value as Json;
     pub use std::sync::Arc;
 
     /// What a typed call returns.

@@ -37,6 +37,8 @@ pub enum Arg {
     },
     /// The per-worker state, by reference.
     State,
+    /// The job's stream of chunks (`Chunks<T>`).
+    Chunks,
     /// The input parameter at this index of [`HandlerSig::inputs`].
     Input(usize),
 }
@@ -49,6 +51,8 @@ pub struct HandlerSig {
     pub inputs: Vec<InputParam>,
     /// The type behind `&T` when the handler takes its per-worker state.
     pub state: Option<Type>,
+    /// The `T` of a `Chunks<T>` parameter: what the handler streams.
+    pub chunk: Option<Type>,
     /// The success type.
     pub output: Type,
     /// The error type, when the function returns `Result<_, E>`.
@@ -75,6 +79,7 @@ pub fn analyze(sig: &Signature, has_init: bool, d: &mut Diagnostics<SpanRange>) 
         args: params.args,
         inputs: params.inputs,
         state: params.state,
+        chunk: params.chunk,
         output,
         error,
         usable,

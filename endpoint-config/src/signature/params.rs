@@ -1,5 +1,6 @@
 //! The handler's parameters: at most one `Ctx` (by value or `&`), at most one `&State` (only
-//! with `init = ..`), and the rest are the job's input, each with a concrete type.
+//! with `init = ..`), at most one `Chunks<T>` (the job's stream of `T`), and the rest are the
+//! job's input, each with a concrete type.
 
 use syn::{FnArg, GenericArgument, Ident, Pat, PatType, PathArguments, Signature, Type};
 
@@ -12,6 +13,7 @@ pub(super) struct Params {
     pub args: Vec<Arg>,
     pub inputs: Vec<InputParam>,
     pub state: Option<Type>,
+    pub chunk: Option<Type>,
     pub usable: bool,
 }
 
@@ -23,6 +25,7 @@ enum Kind<'a> {
         ok: bool,
     },
     State(&'a Type),
+    Chunks(&'a Type),
     Input {
         opaque: bool,
     },
@@ -35,6 +38,7 @@ pub(super) fn read(sig: &Signature, has_init: bool, d: &mut Diagnostics<SpanRang
         args: Vec::new(),
         inputs: Vec::new(),
         state: None,
+        chunk: None,
         usable: true,
     };
     let mut ctx_seen = false;
@@ -44,7 +48,14 @@ pub(super) fn read(sig: &Signature, has_init: bool, d: &mut Diagnostics<SpanRang
             p.usable = false;
             continue;
         };
-        match classify(pt, has_init, ctx_seen, p.state.is_some(), d) {
+        match classify(
+            pt,
+            has_init,
+            ctx_seen,
+            p.state.is_some(),
+            p.chunk.is_some(),
+            d,
+        ) {
             Kind::Ctx { by_ref, ok } => {
                 ctx_seen = true;
                 p.usable &= ok;
@@ -53,6 +64,10 @@ pub(super) fn read(sig: &Signature, has_init: bool, d: &mut Diagnostics<SpanRang
             Kind::State(ty) => {
                 p.state = Some(ty.clone());
                 p.args.push(Arg::State);
+            }
+            Kind::Chunks(ty) => {
+                p.chunk = Some(ty.clone());
+                p.args.push(Arg::Chunks);
             }
             Kind::Input { opaque } => {
                 p.usable &= !opaque;
@@ -74,6 +89,7 @@ fn classify<'a>(
     has_init: bool,
     ctx_seen: bool,
     state_seen: bool,
+    chunks_seen: bool,
     d: &mut Diagnostics<SpanRange>,
 ) -> Kind<'a> {
     let ty = &*pt.ty;
@@ -104,6 +120,23 @@ fn classify<'a>(
             );
         }
         return Kind::Ctx { by_ref: is_ref, ok };
+    }
+    if let Some(chunk) = chunks_of(inner) {
+        if is_ref {
+            return reject(
+                d,
+                "the job's stream is taken by value",
+                "write `chunks: Chunks<T>`",
+            );
+        }
+        if chunks_seen {
+            return reject(
+                d,
+                "an endpoint handler takes at most one `Chunks<T>` parameter: a job has one stream",
+                "remove this parameter; stream one type (an enum, if chunks differ)",
+            );
+        }
+        return Kind::Chunks(chunk);
     }
     if contains_impl_trait(ty) {
         err(
@@ -191,6 +224,28 @@ pub(super) fn is_ctx(ty: &Type) -> bool {
         Type::Group(g) => is_ctx(&g.elem),
         Type::Paren(p) => is_ctx(&p.elem),
         _ => false,
+    }
+}
+
+/// The `T` of `Chunks<T>` (the last path segment named `Chunks`, with one type argument).
+pub(super) fn chunks_of(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Chunks" {
+                return None;
+            }
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.iter().collect::<Vec<_>>()[..] {
+                [GenericArgument::Type(t)] => Some(t),
+                _ => None,
+            }
+        }
+        Type::Group(g) => chunks_of(&g.elem),
+        Type::Paren(p) => chunks_of(&p.elem),
+        _ => None,
     }
 }
 

@@ -1,15 +1,13 @@
 //! A submitted job's handle (`E::submit`): check it, wait for it, cancel it, read its stream.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::Value;
 
 use tokio::time::Instant;
 
-use super::call::{CancelOnDrop, Submit, SubmittedJob, decode, from_transport, from_transport_for};
+use super::call::{Submit, SubmittedJob, decode, from_transport, from_transport_for};
+use super::chunk_stream::ChunkStream;
 use super::record::{CallRecorder, Progress};
-use super::{CallError, Caller, RetryPolicy, Transport, retry};
+use super::{CallError, Caller, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
 use crate::protocol::trace_context::SpanId;
@@ -96,18 +94,11 @@ impl<E: Endpoint> JobHandle<E> {
         self.job.id.clone()
     }
 
-    /// Reads the job's stream chunks (for endpoints that call `ctx.stream(..)`).
-    pub fn stream(&self) -> ChunkStream {
-        ChunkStream {
-            transport: self.job.scope.client.transport.clone(),
-            endpoint: E::NAME,
-            id: self.job.id.clone(),
-            retry: self.job.retry.clone(),
-            submitted: self.job.submitted,
-            guard: Arc::clone(&self.job.guard),
-            buffered: std::collections::VecDeque::new(),
-            done: false,
-        }
+    /// Reads the job's stream: its chunks, typed, each once and in order (a
+    /// [`futures_core::Stream`]). The stream keeps the job alive while it is read, after the
+    /// handle is dropped.
+    pub fn stream(&self) -> ChunkStream<E> {
+        ChunkStream::new(&self.job)
     }
 }
 
@@ -135,75 +126,20 @@ where
     }
 }
 
-/// A job's stream chunks, in order.
-pub struct ChunkStream {
-    transport: Arc<dyn Transport>,
-    endpoint: &'static str,
-    id: String,
-    retry: RetryPolicy,
-    submitted: Option<Instant>,
-    /// The job's guard, shared with its handle: the job is not cancelled while this is read.
-    guard: Arc<CancelOnDrop>,
-    buffered: std::collections::VecDeque<Value>,
-    done: bool,
-}
-
-impl ChunkStream {
-    /// The next chunk; `None` once the job is final and every chunk was read.
-    pub async fn next(&mut self) -> Option<Result<Value, CallError<String>>> {
-        let mut idle = Duration::from_millis(10);
-        loop {
-            if let Some(c) = self.buffered.pop_front() {
-                return Some(Ok(c));
-            }
-            if self.done {
-                return None;
-            }
-            let (transport, endpoint, id) = (&self.transport, self.endpoint, &self.id);
-            let read = retry::read(&self.retry, self.submitted, None, || {
-                transport.stream(endpoint, id)
-            });
-            match read.await {
-                Ok((status, chunks)) => {
-                    self.buffered.extend(chunks);
-                    if status.is_final() {
-                        self.done = true;
-                        self.guard.disarm();
-                    } else if self.buffered.is_empty() {
-                        tokio::time::sleep(idle).await;
-                        idle = (idle * 2).min(Duration::from_millis(500));
-                    }
-                }
-                Err(e) => return Some(Err(from_transport_for(endpoint, Some(id), e))),
-            }
-        }
-    }
-
-    /// The next chunk, decoded as `T`.
-    pub async fn next_as<T: serde::de::DeserializeOwned>(
-        &mut self,
-    ) -> Option<Result<T, CallError<String>>> {
-        let endpoint = self.endpoint;
-        let id = self.id.clone();
-        self.next().await.map(|r| {
-            r.and_then(|v| {
-                serde_json::from_value(v).map_err(|e| CallError::Decode {
-                    endpoint: endpoint.into(),
-                    job_id: id,
-                    message: e.to_string(),
-                })
-            })
-        })
-    }
-}
-
 /// Submits a job to endpoint `E` and returns its handle. Used by the generated `E::submit`.
 #[doc(hidden)]
 pub async fn submit<E: Endpoint>(
     caller: &impl Caller,
     input: E::Input,
 ) -> Result<JobHandle<E>, CallError<E::Error>> {
-    let scope = caller.call_scope();
+    submit_in_scope(caller.call_scope(), input).await
+}
+
+/// Submits a job in the scope of a caller (its deadline, cancellation, trace, steps).
+pub(super) async fn submit_in_scope<E: Endpoint>(
+    scope: super::CallScope,
+    input: E::Input,
+) -> Result<JobHandle<E>, CallError<E::Error>> {
     scope.check_declared(E::NAME)?;
     let options = scope.client.options_for(E::NAME);
     scope

@@ -21,6 +21,7 @@
 
 mod call;
 mod caller;
+mod chunk_stream;
 mod error;
 mod fan_out;
 mod handle;
@@ -28,18 +29,21 @@ mod http;
 mod options;
 mod record;
 mod retry;
+mod stream;
 pub mod trace;
 mod transport;
 
 pub(crate) use call::call_in_scope;
 pub use call::{call, child_execution_timeout};
 pub use caller::{CallScope, Caller, Client};
+pub use chunk_stream::ChunkStream;
 pub use error::CallError;
 pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
-pub use handle::{ChunkStream, JobHandle, JobState, attach, submit};
+pub use handle::{JobHandle, JobState, attach, submit};
 pub use http::{HttpRoutes, HttpTransport};
 pub use options::{CallOptions, RetryPolicy};
 pub use retry::NOT_FOUND_GRACE;
+pub use stream::{CallStream, stream};
 pub use trace::{CallRecord, Trace};
 pub use transport::{Running, Transport, TransportError};
 

@@ -102,11 +102,13 @@ pub trait Transport: Send + Sync {
     ) -> BoxFuture<'_, Result<StatusObject, TransportError>>;
     /// Cancels a job.
     fn cancel(&self, endpoint: &str, id: &str) -> BoxFuture<'_, Result<(), TransportError>>;
-    /// Stream chunks produced since the last call, and the job's status.
+    /// Stream chunks produced since the last call, and the job's status, waiting up to `wait`
+    /// for the first new chunk or the job's end (zero: answer at once).
     fn stream(
         &self,
         endpoint: &str,
         id: &str,
+        wait: Duration,
     ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>>;
     /// A short description for logs (`in-process`, `http://127.0.0.1:8000`).
     fn describe(&self) -> String;

@@ -202,6 +202,37 @@ impl LocalEndpoint {
             .ok_or_else(|| self.unknown_job(id))
     }
 
+    /// The stream's unread chunks, waiting up to `wait` for the first of them or the job's end:
+    /// a long poll that answers the moment there is something to say.
+    pub(crate) async fn stream_wait(
+        &self,
+        id: &str,
+        wait: Duration,
+    ) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
+        let until = Instant::now() + wait;
+        loop {
+            let readers = {
+                let mut st = self.lock();
+                let job = st.jobs.get_mut(id).ok_or_else(|| self.unknown_job(id))?;
+                job.stream_notify
+                    .get_or_insert_with(Default::default)
+                    .clone()
+            };
+            // Registered before reading, so a chunk that comes in between still wakes it.
+            let woken = readers.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let (status, chunks) = self.stream(id)?;
+            if !chunks.is_empty() || status.is_final() || Instant::now() >= until {
+                return Ok((status, chunks));
+            }
+            tokio::select! {
+                _ = &mut woken => {}
+                _ = tokio::time::sleep_until(until) => return self.stream(id),
+            }
+        }
+    }
+
     pub(crate) fn health(&self) -> Health {
         self.lock().health()
     }
@@ -318,7 +349,15 @@ impl LocalEndpoint {
     }
 
     pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
-        self.lock().stream_chunk(worker, id, value)
+        let (kept, readers) = {
+            let mut st = self.lock();
+            let kept = st.stream_chunk(worker, id, value);
+            (kept, st.jobs.get(id).and_then(|j| j.stream_notify.clone()))
+        };
+        if let Some(readers) = readers {
+            readers.notify_waiters();
+        }
+        kept
     }
 
     pub(crate) fn ping(&self, worker: &str) {

@@ -139,11 +139,21 @@ pub(crate) async fn status_sync(
     Ok(Json(s.runtime.wait(&endpoint, &id, wait_of(&q)).await?))
 }
 
+/// `/stream/{id}`: the chunks not read before, each handed out once; with `?wait=<ms>`, a long
+/// poll that answers as soon as there is a chunk or the job ends (at once without it, as the
+/// official clients expect).
 pub(crate) async fn stream(
     State(s): State<AppState>,
     Path((endpoint, id)): Path<(String, String)>,
+    Query(q): Query<WaitQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let (status, chunks) = s.runtime.stream(&endpoint, &id)?;
+    let (status, chunks) = match q.wait {
+        Some(ms) => {
+            let wait = Duration::from_millis(ms).min(*SYNC_WAIT.end());
+            s.runtime.stream_wait(&endpoint, &id, wait).await?
+        }
+        None => s.runtime.stream(&endpoint, &id)?,
+    };
     let stream: Vec<Value> = chunks.into_iter().map(|c| json!({ "output": c })).collect();
     Ok(Json(
         json!({ "id": id, "status": status, "stream": stream }),

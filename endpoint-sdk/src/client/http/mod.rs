@@ -300,6 +300,28 @@ impl HttpTransport {
     }
 }
 
+/// The pause between two reads of a stream on a server that answers empty reads at once.
+const STREAM_POLL_PAUSE: Duration = Duration::from_millis(500);
+
+/// A `/stream` answer: `{"status": .., "stream": [{"output": chunk}, ..]}`.
+fn stream_from(v: &Value) -> (JobStatus, Vec<Value>) {
+    let status: JobStatus = v
+        .get("status")
+        .cloned()
+        .and_then(|s| serde_json::from_value(s).ok())
+        .unwrap_or(JobStatus::InProgress);
+    let chunks = v
+        .get("stream")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|c| c.get("output").cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, chunks)
+}
+
 /// `Retry-After` in seconds (the form the platform and proxies send); an HTTP date is ignored.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
@@ -394,26 +416,24 @@ impl Transport for HttpTransport {
         &self,
         endpoint: &str,
         id: &str,
+        wait: Duration,
     ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>> {
-        let url = format!("{}/stream/{id}", self.routes.endpoint_url(endpoint));
+        let base = format!("{}/stream/{id}", self.routes.endpoint_url(endpoint));
+        let url = match wait.as_millis() {
+            0 => base,
+            ms => format!("{base}?wait={}", ms.min(LONG_POLL_MAX.as_millis())),
+        };
         Box::pin(async move {
+            let sent = tokio::time::Instant::now();
             let v = self
                 .send(self.request(reqwest::Method::GET, url), "stream")
                 .await?;
-            let status: JobStatus = v
-                .get("status")
-                .cloned()
-                .and_then(|s| serde_json::from_value(s).ok())
-                .unwrap_or(JobStatus::InProgress);
-            let chunks = v
-                .get("stream")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .map(|c| c.get("output").cloned().unwrap_or(Value::Null))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let (status, chunks) = stream_from(&v);
+            // A server that does not long-poll the stream answers an empty read at once: pace
+            // the reads as a poll would, rather than spin.
+            if chunks.is_empty() && !status.is_final() && sent.elapsed() < wait / 2 {
+                tokio::time::sleep((wait / 2).min(STREAM_POLL_PAUSE)).await;
+            }
             Ok((status, chunks))
         })
     }

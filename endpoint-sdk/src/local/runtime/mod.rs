@@ -217,6 +217,17 @@ impl LocalRuntime {
         self.endpoint(endpoint)?.stream(id)
     }
 
+    /// Like [`stream`](Self::stream), waiting up to `wait` for the first unread chunk or the
+    /// job's end (`/stream/{id}?wait=`).
+    pub async fn stream_wait(
+        &self,
+        endpoint: &str,
+        id: &str,
+        wait: Duration,
+    ) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
+        self.endpoint(endpoint)?.stream_wait(id, wait).await
+    }
+
     /// Job and worker counts (`/health`).
     pub fn health(&self, endpoint: &str) -> Result<Health, RuntimeError> {
         Ok(self.endpoint(endpoint)?.health())

@@ -116,11 +116,13 @@ impl Transport for LocalTransport {
         &self,
         endpoint: &str,
         id: &str,
+        wait: Duration,
     ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>> {
-        let result = self
-            .runtime()
-            .and_then(|rt| rt.stream(endpoint, id).map_err(from_runtime));
-        Box::pin(std::future::ready(result))
+        let read = self.runtime().map(|rt| {
+            let (endpoint, id) = (endpoint.to_string(), id.to_string());
+            async move { rt.stream_wait(&endpoint, &id, wait).await }
+        });
+        Box::pin(async move { read?.await.map_err(from_runtime) })
     }
 
     fn describe(&self) -> String {

@@ -113,6 +113,7 @@ impl EndpointState {
             attempts: 0,
             cancel: None,
             notify: None,
+            stream_notify: None,
             expires_at: now + ttl,
             retain_until: None,
             trace_id,

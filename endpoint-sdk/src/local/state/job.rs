@@ -61,6 +61,9 @@ pub(crate) struct JobRecord {
     pub(crate) cancel: Option<CancellationToken>,
     /// Made by the first `wait` on the job (most jobs have nobody waiting on them this way).
     pub(crate) notify: Option<watch::Sender<JobStatus>>,
+    /// Made by the first reader that long-polls the job's stream: woken by each chunk and by
+    /// the job's end.
+    pub(crate) stream_notify: Option<Arc<tokio::sync::Notify>>,
     pub(crate) expires_at: Instant,
     pub(crate) retain_until: Option<Instant>,
     /// The trace: the caller's (from the input's `traceparent`) or, for a job nobody in a trace
@@ -103,6 +106,9 @@ impl JobRecord {
     pub(crate) fn signal(&self) {
         if let Some(notify) = &self.notify {
             notify.send_replace(self.status);
+        }
+        if let Some(readers) = &self.stream_notify {
+            readers.notify_waiters();
         }
     }
 

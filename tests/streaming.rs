@@ -1,0 +1,205 @@
+//! Typed streams, end to end: a handler's `Chunks<T>` read by `E::stream(..)` as they are
+//! written, in process and over HTTP, directly and through an orchestrator that relays them;
+//! in order, each once; dropping the stream cancels the job; a callee failing mid-stream.
+//!
+//! Incremental delivery is proven, not timed: the handler sends its first chunk, then waits for
+//! a gate that the test opens only after it has read that chunk. A reader that saw nothing
+//! before the handler ended would never open it, and the test would fail at its time bound.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use endpoint_sdk::client::HttpRoutes;
+use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
+use endpoint_sdk::prelude::*;
+use endpoint_sdk::protocol::JobStatus;
+use support::TestServer;
+use tokio::sync::Notify;
+
+/// Gates the handlers wait on, by tag.
+static GATES: Mutex<Option<HashMap<String, Arc<Notify>>>> = Mutex::new(None);
+
+fn gate(tag: &str) -> Arc<Notify> {
+    GATES
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .entry(tag.to_string())
+        .or_default()
+        .clone()
+}
+
+/// How long a test waits for what must happen (virtual time on the paused clock).
+const BOUND: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Token {
+    pub i: u32,
+    pub text: String,
+}
+
+/// Streams `n` tokens: the first, then (after the test opens the gate `tag`) the rest.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), concurrency = 4, execution_timeout_ms = 60_000)]
+async fn tokens(tokens: Chunks<Token>, tag: String, n: u32) -> Result<u32, String> {
+    let send = |i: u32| {
+        tokens.send(Token {
+            i,
+            text: format!("t{i}"),
+        })
+    };
+    send(0).await.map_err(|e| e.to_string())?;
+    gate(&tag).notified().await;
+    for i in 1..n {
+        send(i).await.map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
+/// An orchestrator that relays `tokens`' stream into its own, in one line.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), concurrency = 4, execution_timeout_ms = 120_000,
+           calls = [tokens])]
+async fn relay(ctx: Ctx, out: Chunks<Token>, tag: String, n: u32) -> Result<u32, String> {
+    out.forward(tokens::stream(&ctx, tag, n))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Streams two chunks, then fails with its own error.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 60_000)]
+async fn breaks(out: Chunks<u32>) -> Result<u32, String> {
+    for i in 0..2 {
+        out.send(i).await.map_err(|e| e.to_string())?;
+    }
+    Err("the model server went away".into())
+}
+
+/// Streams one chunk, then waits until it is cancelled.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 2), execution_timeout_ms = 60_000)]
+async fn endless(ctx: Ctx, out: Chunks<u32>) -> u32 {
+    let _ = out.send(1).await;
+    ctx.cancelled().await;
+    0
+}
+
+fn runtime() -> LocalRuntime {
+    LocalRuntime::builder()
+        .endpoint::<tokens>()
+        .endpoint::<relay>()
+        .endpoint::<breaks>()
+        .endpoint::<endless>()
+        .build()
+        .unwrap()
+}
+
+/// Reads `n` tokens through `stream`, opening the gate `tag` once the first has arrived; then
+/// the output.
+async fn read_all<E>(mut stream: endpoint_sdk::client::CallStream<E>, tag: &str, n: u32)
+where
+    E: Endpoint<Chunk = Token, Output = u32, Error = String>,
+{
+    let first = tokio::time::timeout(BOUND, stream.next())
+        .await
+        .expect("the first chunk arrives while the handler still runs")
+        .expect("a chunk")
+        .unwrap();
+    assert_eq!(first.i, 0);
+    gate(tag).notify_one();
+    let mut rest = Vec::new();
+    while let Some(t) = tokio::time::timeout(BOUND, stream.next())
+        .await
+        .expect("the stream goes on")
+    {
+        rest.push(t.unwrap().i);
+    }
+    assert_eq!(
+        rest,
+        (1..n).collect::<Vec<_>>(),
+        "every chunk once, in order"
+    );
+    assert_eq!(stream.output().await.unwrap(), n);
+}
+
+#[tokio::test(start_paused = true)]
+async fn chunks_arrive_in_process_as_they_are_written_in_order_then_the_output() {
+    let rt = runtime();
+    read_all(
+        tokens::stream(&rt.client(), "inproc".into(), 100),
+        "inproc",
+        100,
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_orchestrator_relays_its_callees_stream_as_it_is_written() {
+    let rt = runtime();
+    read_all(relay::stream(&rt.client(), "relay".into(), 20), "relay", 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_arrive_over_http_as_they_are_written_directly_and_through_a_relay() {
+    let s = TestServer::start(runtime(), None).await;
+    let c = Client::http(HttpRoutes::new(format!("{}/v2", s.base)));
+    read_all(tokens::stream(&c, "http".into(), 50), "http", 50).await;
+    read_all(relay::stream(&c, "http-relay".into(), 10), "http-relay", 10).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callee_failing_mid_stream_ends_the_stream_and_its_error_is_the_output() {
+    let rt = runtime();
+    let mut s = breaks::stream(&rt.client());
+    let mut seen = Vec::new();
+    while let Some(c) = s.next().await {
+        seen.push(c.unwrap());
+    }
+    assert_eq!(seen, [0, 1]);
+    assert_eq!(
+        s.output().await.unwrap_err(),
+        CallError::Endpoint("the model server went away".to_string())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_stream_cancels_the_job() {
+    let rt = runtime();
+    let mut events = rt.events();
+    let mut s = endless::stream(&rt.client());
+    assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    let id = s.id().expect("submitted").to_string();
+    drop(s);
+    let status = tokio::time::timeout(BOUND, async {
+        loop {
+            if let Ok(RuntimeEvent::JobFinished { job, status, .. }) = events.recv().await
+                && *job == *id
+            {
+                return status;
+            }
+        }
+    })
+    .await
+    .expect("the job ended");
+    assert_eq!(status, JobStatus::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_of_an_unknown_endpoint_fails_with_the_reason_and_so_does_its_output() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<tokens>()
+        .build()
+        .unwrap();
+    let mut s = breaks::stream(&rt.client());
+    let e = s.next().await.unwrap().unwrap_err();
+    assert!(e.to_string().contains("breaks"), "{e}");
+    assert!(
+        s.next().await.is_none(),
+        "the error was the stream's last item"
+    );
+    let again = s.output().await.unwrap_err();
+    assert!(
+        again.to_string().contains("before its job started"),
+        "{again}"
+    );
+}
