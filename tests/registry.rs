@@ -17,6 +17,7 @@ const EXPECTED: &[&str] = &[
     "chatty",
     "count",
     "echo",
+    "fast_tokens",
     "hang_async",
     "init_fails",
     "nap",

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use endpoint_sdk::Client;
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
 use endpoint_sdk::protocol::{FailureKind, JobFailure, JobStatus};
@@ -546,6 +547,45 @@ async fn ping_counter() -> (String, Arc<Mutex<Vec<Instant>>>) {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, pings)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_producer_behind_slow_posts_streams_every_chunk_once_in_order_in_fewer_posts() {
+    use support::proxy::{Fault, FaultProxy};
+    // Each of the worker's job-stream posts costs 20 ms on its way to the server; the handler
+    // produces 3 000 chunks as fast as it can.
+    let rt = runtime_for::<fast_tokens>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let slow = Fault::Delay(Duration::from_millis(20));
+    let plan: support::proxy::Plan =
+        std::sync::Arc::new(move |kind: &str, _| (kind == "job-stream").then_some(slow));
+    let proxy = FaultProxy::start(&s.base, plan).await;
+    let _w = Worker::spawn(&proxy.base, "fast_tokens", "fast-1", &[]);
+    let client = Client::http(endpoint_sdk::client::HttpRoutes::new(format!(
+        "{}/v2",
+        s.base
+    )));
+    let n = 3_000;
+    let mut stream = fast_tokens::stream(&client, n);
+    let mut seen = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(LONG, stream.next())
+        .await
+        .expect("chunks")
+    {
+        seen.push(chunk.unwrap());
+    }
+    let first_wrong = seen.iter().zip(0..).position(|(got, want)| *got != want);
+    assert!(
+        seen.len() == n as usize && first_wrong.is_none(),
+        "every chunk once, in order: {} chunks, the first out of place at {first_wrong:?}",
+        seen.len()
+    );
+    assert_eq!(stream.output().await.unwrap(), n);
+    let posts = proxy.count("job-stream");
+    assert!(
+        posts * 10 < n as usize,
+        "{posts} posts for {n} chunks: chunks made while a post was in flight went together"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,6 +85,15 @@ pub async fn chatty(ctx: Ctx, n: u32) -> String {
     "done".to_string()
 }
 
+/// Worker tests: streams `0..n` as fast as it can, then returns `n`.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 120_000)]
+pub async fn fast_tokens(tokens: Chunks<u32>, n: u32) -> Result<u32, String> {
+    for i in 0..n {
+        tokens.send(i).await.map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
 /// Worker tests: how many milliseconds its job has left, as its `Ctx` sees it.
 #[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 30_000)]
 pub async fn time_left(ctx: Ctx, _x: u32) -> u64 {

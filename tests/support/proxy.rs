@@ -1,6 +1,6 @@
 //! A fault-injecting HTTP proxy on loopback, between a client and a server: it forwards every
 //! request, and for the ones its plan picks answers 502 (after forwarding, as a proxy that lost
-//! the upstream's answer would) or cuts the connection mid-response.
+//! the upstream's answer would), cuts the connection mid-response, or delays it.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,8 @@ pub enum Fault {
     Cut(Duration),
     /// Answer this status without forwarding it, as a server that refuses the request would.
     Refuse(u16),
+    /// Wait this long, then forward it: a network where each request costs a round trip.
+    Delay(Duration),
 }
 
 /// Picks a fault for the `nth` (from 0) request of a route kind (`run`, `status-sync`, ..).
@@ -105,7 +107,15 @@ async fn forward(State(s): State<Shared>, req: Request) -> Response {
             upstream = upstream.header(name, v);
         }
     }
+    let fault = match fault {
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        other => other,
+    };
     match fault {
+        Some(Fault::Delay(_)) => unreachable!("delayed above"),
         Some(Fault::Cut(after)) => {
             // The upstream gets the request and works on it; the client's answer breaks off.
             tokio::spawn(async move { drop(upstream.send().await) });

@@ -109,7 +109,9 @@ impl<E: Endpoint> ChunkStream<E> {
             self.read = None;
             match answer {
                 Ok((status, chunks)) => {
-                    self.buffered.extend(chunks);
+                    // A post that carried several chunks (from a worker that fell behind).
+                    self.buffered
+                        .extend(chunks.into_iter().flat_map(crate::protocol::batch::unbatch));
                     if status.is_final() {
                         self.done = true;
                         self.guard.disarm();

@@ -59,8 +59,11 @@ impl<T> Chunks<T> {
 }
 
 impl<T: Serialize> Chunks<T> {
-    /// Sends one chunk.
+    /// Sends one chunk. It waits only when the stream is far behind (the production worker
+    /// holds at most a few MB of chunks not yet posted), so a fast producer is slowed to what
+    /// the network carries rather than filling memory.
     pub async fn send(&self, chunk: T) -> Result<(), SendError> {
+        self.ctx.stream_ready().await;
         if self.ctx.is_cancelled() {
             return Err(SendError::Cancelled);
         }

@@ -23,6 +23,11 @@ pub trait JobSink: Send + Sync {
     fn progress(&self, value: Value);
     /// A stream chunk (read by `/stream/{id}`).
     fn stream(&self, value: Value);
+    /// Waits while the sink is too far behind to take more chunks (back-pressure on a
+    /// producer faster than the posts). Ready at once by default.
+    fn ready(&self) -> crate::BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// The context of one job: its id, its deadline, its cancellation, and (through the typed
@@ -176,6 +181,13 @@ impl Ctx {
     /// Completes when the job is cancelled; `select!` on it to stop long work early.
     pub async fn cancelled(&self) {
         self.inner.cancel.cancelled().await
+    }
+
+    /// Waits until the job's stream can take more chunks (see [`JobSink::ready`]).
+    pub(crate) async fn stream_ready(&self) {
+        if let Some(sink) = &self.inner.sink {
+            sink.ready().await;
+        }
     }
 
     /// Reports progress: while the job runs, its status shows this as `output`. Updates are

@@ -3,6 +3,7 @@
 //! depends on serde and `endpoint-config` only, and every other module takes these types from
 //! here (besides `thiserror` for its errors and `fastrand` for trace ids).
 
+pub mod batch;
 pub mod envelope;
 mod failure;
 mod health;

@@ -186,12 +186,11 @@ impl Platform {
         self.post_with_retries(&url, job, bytes, "progress").await
     }
 
-    /// Posts a stream chunk.
-    pub async fn stream(&self, job: &str, output: &Value) -> Result<(), PostError> {
+    /// Posts a stream chunk's body as it is: one chunk, or several gathered while a post was in
+    /// flight (see [`crate::protocol::batch::post_body`]).
+    pub async fn stream_body(&self, job: &str, body: Vec<u8>) -> Result<(), PostError> {
         let url = self.env.stream_url(job);
-        let body = serde_json::json!({ "output": output });
-        let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-        self.post_with_retries(&url, job, bytes, "job-stream").await
+        self.post_with_retries(&url, job, body, "job-stream").await
     }
 
     async fn post_with_retries(

@@ -1,23 +1,40 @@
 //! Progress updates and stream chunks of one job, posted to the platform in order, before its
-//! result.
+//! result. A post costs a network round trip: while one is in flight, the chunks that follow
+//! are gathered and go together in the next post (see [`crate::protocol::batch`]), each post
+//! under the platform's 1 MB chunk limit. Chunks not yet posted are bounded
+//! ([`BACKLOG_LIMIT`]): past it, the handler's `Chunks::send` waits.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::platform::Platform;
 use crate::handler::JobSink;
+use crate::protocol::batch::{BATCH_LIMIT, post_body};
+
+/// The most bytes of chunks a job holds before they are posted.
+pub(super) const BACKLOG_LIMIT: usize = 8 * 1024 * 1024;
 
 enum Posted {
     Progress(Value),
-    Stream(Value),
+    /// A chunk, serialized.
+    Stream(Vec<u8>),
     Flush(oneshot::Sender<()>),
+}
+
+/// Bytes of chunks sent by the handler and not yet posted.
+#[derive(Default)]
+struct Backlog {
+    bytes: AtomicUsize,
+    drained: Notify,
 }
 
 /// Progress updates and stream chunks of one job, posted in order by one task.
 pub(super) struct OrderedPosts {
     tx: mpsc::UnboundedSender<Posted>,
+    backlog: Arc<Backlog>,
 }
 
 impl JobSink for OrderedPosts {
@@ -26,29 +43,32 @@ impl JobSink for OrderedPosts {
     }
 
     fn stream(&self, value: Value) {
-        let _ = self.tx.send(Posted::Stream(value));
+        let bytes = serde_json::to_vec(&value).expect("a JSON value serializes");
+        self.backlog.bytes.fetch_add(bytes.len(), Ordering::AcqRel);
+        let _ = self.tx.send(Posted::Stream(bytes));
+    }
+
+    fn ready(&self) -> crate::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            loop {
+                let drained = self.backlog.drained.notified();
+                tokio::pin!(drained);
+                drained.as_mut().enable();
+                if self.backlog.bytes.load(Ordering::Acquire) <= BACKLOG_LIMIT {
+                    return;
+                }
+                drained.await;
+            }
+        })
     }
 }
 
 impl OrderedPosts {
     pub(super) fn start(platform: Platform, job: String) -> Arc<OrderedPosts> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(p) = rx.recv().await {
-                let result = match p {
-                    Posted::Progress(v) => platform.progress(&job, &v).await,
-                    Posted::Stream(v) => platform.stream(&job, &v).await,
-                    Posted::Flush(done) => {
-                        let _ = done.send(());
-                        return;
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::warn!(job = %job, "an update was not delivered: {e}");
-                }
-            }
-        });
-        Arc::new(OrderedPosts { tx })
+        let (tx, rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        tokio::spawn(post_all(platform, job, rx, backlog.clone()));
+        Arc::new(OrderedPosts { tx, backlog })
     }
 
     /// Waits until every update sent so far is posted.
@@ -58,4 +78,64 @@ impl OrderedPosts {
             let _ = rx.await;
         }
     }
+}
+
+/// Posts everything in order: each progress update alone, consecutive chunks together.
+async fn post_all(
+    platform: Platform,
+    job: String,
+    mut rx: mpsc::UnboundedReceiver<Posted>,
+    backlog: Arc<Backlog>,
+) {
+    let mut next = None;
+    loop {
+        let posted = match next.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        let result = match posted {
+            Posted::Progress(v) => platform.progress(&job, &v).await,
+            Posted::Stream(first) => {
+                let (batch, after) = gather(first, &mut rx);
+                next = after;
+                let size: usize = batch.iter().map(Vec::len).sum();
+                let posted = platform.stream_body(&job, post_body(&batch)).await;
+                backlog.bytes.fetch_sub(size, Ordering::AcqRel);
+                backlog.drained.notify_waiters();
+                posted
+            }
+            Posted::Flush(done) => {
+                let _ = done.send(());
+                return;
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(job = %job, "an update was not delivered: {e}");
+        }
+    }
+}
+
+/// `first` and the chunks already waiting behind it, up to the size of one post; and what
+/// came after them, if it was taken.
+fn gather(
+    first: Vec<u8>,
+    rx: &mut mpsc::UnboundedReceiver<Posted>,
+) -> (Vec<Vec<u8>>, Option<Posted>) {
+    // Room for the batch's own bytes: `{"output":{"$chunks":[` .. `]}}` and the commas.
+    const FRAME: usize = 32;
+    let mut size = first.len() + FRAME;
+    let mut batch = vec![first];
+    while let Ok(posted) = rx.try_recv() {
+        match posted {
+            Posted::Stream(c) if size + c.len() < BATCH_LIMIT => {
+                size += c.len() + 1;
+                batch.push(c);
+            }
+            other => return (batch, Some(other)),
+        }
+    }
+    (batch, None)
 }
