@@ -1013,3 +1013,34 @@ async fn a_calls_timeout_counts_from_its_start_not_from_the_end_of_the_submittin
         "on the paused clock"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fan_out_yields_its_results_as_they_complete_and_dropping_it_cancels_the_rest() {
+    let rt = runtime();
+    let c = rt.client();
+    let mut done = slow::fan_out(&c, vec![3_000u64, 1_000, 2_000]).as_completed();
+    let mut order = Vec::new();
+    while let Some((i, r)) = done.next().await {
+        assert_eq!(r.unwrap(), [3_000, 1_000, 2_000][i]);
+        order.push(i);
+    }
+    assert_eq!(
+        order,
+        [1, 2, 0],
+        "in completion order, each with its input's index"
+    );
+
+    let mut events = rt.events();
+    let mut early = slow::fan_out(&c, vec![100u64, 50_000]).as_completed();
+    assert_eq!(early.next().await.unwrap().0, 0);
+    drop(early);
+    assert_eq!(
+        next_finish(&mut events, "slow").await.1,
+        JobStatus::Completed
+    );
+    assert_eq!(
+        next_finish(&mut events, "slow").await.1,
+        JobStatus::Cancelled,
+        "the call still in flight when the stream was dropped"
+    );
+}

@@ -1,7 +1,12 @@
-//! Fan-out: one call per input, at most `concurrency` at once, results in input order.
+//! Fan-out: one call per input, at most `concurrency` at once; results in input order, or one by
+//! one as they complete ([`FanOut::as_completed`]).
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use tokio::task::JoinSet;
 
 use super::{CallError, CallOptions, CallScope, call_in_scope};
 use crate::endpoint::Endpoint;
@@ -53,42 +58,30 @@ impl<E: Endpoint> FanOut<E> {
         FanOutFailFast { inner: self }
     }
 
+    /// The results one by one as the calls complete, each with its input's index: a
+    /// [`futures_core::Stream`] of `(index, result)`. Dropping it cancels the calls in flight.
+    pub fn as_completed(self) -> AsCompleted<E> {
+        let mut calls = Calls::start(self);
+        calls.fill();
+        AsCompleted { calls }
+    }
+
     async fn run(self, fail_fast: bool) -> Vec<Outcome<E>> {
         let n = self.inputs.len();
         let mut results: Vec<Option<Outcome<E>>> = (0..n).map(|_| None).collect();
-        let mut pending = self.inputs.into_iter().enumerate();
-        // Dropping the set (this future dropped, or fail-fast) aborts every call in flight;
-        // each call's guard then cancels its job on the platform.
-        let mut set = tokio::task::JoinSet::new();
-        let mut spawn_next = |set: &mut tokio::task::JoinSet<_>| {
-            if let Some((i, input)) = pending.next() {
-                let scope = self.scope.clone();
-                let options = self.options.clone();
-                set.spawn(async move { (i, call_in_scope::<E>(&scope, input, options).await) });
-                true
-            } else {
-                false
-            }
-        };
-        for _ in 0..self.concurrency {
-            if !spawn_next(&mut set) {
-                break;
-            }
-        }
-        while let Some(joined) = set.join_next().await {
-            let (i, result) = match joined {
-                Ok(r) => r,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            };
+        let mut calls = Calls::start(self);
+        calls.fill();
+        while let Some(joined) = calls.set.join_next().await {
+            let (i, result) = joined_or_panic(joined);
             let failed = result.is_err();
             results[i] = Some(result);
             if failed && fail_fast {
-                set.abort_all();
+                calls.set.abort_all();
                 break;
             }
-            spawn_next(&mut set);
+            calls.spawn_next();
         }
-        drop(set);
+        drop(calls);
         results
             .into_iter()
             .map(|r| {
@@ -100,6 +93,80 @@ impl<E: Endpoint> FanOut<E> {
                 })
             })
             .collect()
+    }
+}
+
+/// The calls of a fan-out in flight, and the inputs still to call. Dropping the set (the
+/// fan-out dropped, or fail-fast) aborts every call in flight; each call's guard then cancels
+/// its job on the platform.
+struct Calls<E: Endpoint> {
+    scope: CallScope,
+    options: Option<CallOptions>,
+    concurrency: usize,
+    pending: std::iter::Enumerate<std::vec::IntoIter<E::Input>>,
+    set: JoinSet<(usize, Outcome<E>)>,
+}
+
+impl<E: Endpoint> Calls<E> {
+    fn start(f: FanOut<E>) -> Self {
+        Calls {
+            scope: f.scope,
+            options: f.options,
+            concurrency: f.concurrency,
+            pending: f.inputs.into_iter().enumerate(),
+            set: JoinSet::new(),
+        }
+    }
+
+    /// Starts calls up to the bound.
+    fn fill(&mut self) {
+        while self.set.len() < self.concurrency && self.spawn_next() {}
+    }
+
+    /// Starts the next input's call, if any is left.
+    fn spawn_next(&mut self) -> bool {
+        let Some((i, input)) = self.pending.next() else {
+            return false;
+        };
+        let (scope, options) = (self.scope.clone(), self.options.clone());
+        self.set
+            .spawn(async move { (i, call_in_scope::<E>(&scope, input, options).await) });
+        true
+    }
+}
+
+fn joined_or_panic<T>(joined: Result<T, tokio::task::JoinError>) -> T {
+    joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// A fan-out's results as they complete: see [`FanOut::as_completed`].
+#[must_use = "a stream does nothing unless polled"]
+pub struct AsCompleted<E: Endpoint> {
+    calls: Calls<E>,
+}
+
+impl<E: Endpoint> Stream for AsCompleted<E> {
+    type Item = (usize, Outcome<E>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.calls.set.poll_join_next(cx) {
+            Poll::Ready(Some(joined)) => {
+                let item = joined_or_panic(joined);
+                self.calls.spawn_next();
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<E: Endpoint> Unpin for AsCompleted<E> {}
+
+impl<E: Endpoint> AsCompleted<E> {
+    /// The next result to complete, with its input's index; `None` once every call is done.
+    pub async fn next(&mut self) -> Option<(usize, Outcome<E>)> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 }
 

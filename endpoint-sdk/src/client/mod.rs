@@ -38,7 +38,7 @@ pub use call::{call, child_execution_timeout};
 pub use caller::{CallScope, Caller, Client};
 pub use chunk_stream::ChunkStream;
 pub use error::CallError;
-pub use fan_out::{DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
+pub use fan_out::{AsCompleted, DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};
 pub use handle::{JobHandle, JobState, attach, submit};
 pub use http::{HttpRoutes, HttpTransport};
 pub use options::{CallOptions, RetryPolicy};
