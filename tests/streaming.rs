@@ -1,6 +1,7 @@
 //! Typed streams, end to end: a handler's `Chunks<T>` read by `E::stream(..)` as they are
 //! written, in process and over HTTP, directly and through an orchestrator that relays them;
-//! in order, each once; dropping the stream cancels the job; a callee failing mid-stream.
+//! in order, each once; dropping the stream cancels the job; a callee failing mid-stream; and
+//! the official Python client reading a stream from `app dev`'s server.
 //!
 //! Incremental delivery is proven, not timed: the handler sends its first chunk, then waits for
 //! a gate that the test opens only after it has read that chunk. A reader that saw nothing
@@ -202,4 +203,48 @@ async fn a_stream_of_an_unknown_endpoint_fails_with_the_reason_and_so_does_its_o
         again.to_string().contains("before its job started"),
         "{again}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_client_reads_the_stream_as_it_is_written() {
+    use tokio::io::AsyncBufReadExt;
+    let s = TestServer::start(runtime(), None).await;
+    let script = support::python::workspace_root().join("tests/python/stream_client.py");
+    let mut child = tokio::process::Command::new(support::python::python())
+        .arg(script)
+        .arg(format!("{}/v2", s.base))
+        .arg("tokens")
+        .arg(r#"{"tag": "python", "n": 5}"#)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || {
+        let line = tokio::time::timeout(BOUND, lines.next_line())
+            .await
+            .expect("the Python client goes on")
+            .unwrap()
+            .expect("a line");
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    assert!(next().await["id"].is_string());
+    let first = next().await;
+    assert_eq!(first["chunk"], serde_json::json!({"i": 0, "text": "t0"}));
+    // Only now may the handler go on: the client saw its first chunk while it ran.
+    gate("python").notify_one();
+    let mut rest = Vec::new();
+    loop {
+        let line = next().await;
+        match line.get("chunk") {
+            Some(c) => rest.push(c["i"].as_u64().unwrap()),
+            None => {
+                assert_eq!(line["status"], "COMPLETED", "{line}");
+                break;
+            }
+        }
+    }
+    assert_eq!(rest, [1, 2, 3, 4], "every chunk once, in order");
+    assert!(child.wait().await.unwrap().success());
 }
