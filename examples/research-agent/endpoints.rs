@@ -170,6 +170,26 @@ pub async fn embed_search(index: &KbIndex, query: SearchQuery) -> Result<Vec<KbH
         .map_err(|e| SearchError(e.to_string()))
 }
 
+/// What the orchestrator streams while it works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// A stage begins, `at_ms` into the job.
+    Stage {
+        /// `decompose`, `retrieve`, `search`, `synthesize`, `critique` or `done`.
+        stage: String,
+        /// What the stage works on.
+        detail: serde_json::Value,
+        /// When it began, in milliseconds since the job started.
+        at_ms: u64,
+    },
+    /// A piece of the answer, as the chat model writes it.
+    Token {
+        /// The text.
+        text: String,
+    },
+}
+
 /// The orchestrator: decomposes the question into three sub-queries, fans out web retrieval
 /// ×3 in parallel, searches the knowledge base, then synthesises and critiques the answer.
 /// Pinned to an A100 80GB, three warm workers, a 200 GB volume for model weights.
@@ -187,15 +207,23 @@ pub async fn embed_search(index: &KbIndex, query: SearchQuery) -> Result<Vec<KbH
     max_steps = 20,
     calls = [retrieve, embed_search]
 )]
-pub async fn orchestrate(ctx: Ctx, request: Question) -> Result<Answer, AgentError> {
-    // Each stage is a progress update (the latest shows in `/status`) and a stream chunk (every
-    // stage, in order, for live displays).
+pub async fn orchestrate(
+    ctx: Ctx,
+    events: Chunks<AgentEvent>,
+    request: Question,
+) -> Result<Answer, AgentError> {
+    // Each stage is a progress update (the latest shows in `/status`) and an event of the
+    // stream (every stage, in order, and the answer's tokens, for live displays).
     let started = std::time::Instant::now();
     let stage = |name: &str, detail: serde_json::Value| {
         let at_ms = started.elapsed().as_millis() as u64;
-        let update = json!({ "stage": name, "detail": detail, "at_ms": at_ms });
-        ctx.progress(&update);
-        ctx.stream(&update);
+        ctx.progress(json!({ "stage": name, "detail": detail, "at_ms": at_ms }));
+        let stage = name.to_string();
+        let _ = events.try_send(AgentEvent::Stage {
+            stage,
+            detail,
+            at_ms,
+        });
     };
     let llm = Llm::from_env();
     let urls = if request.urls.is_empty() {
@@ -293,6 +321,9 @@ pub async fn orchestrate(ctx: Ctx, request: Question) -> Result<Answer, AgentErr
         &sub_queries,
         &evidence,
         &kinds,
+        &mut |text| {
+            let _ = events.try_send(AgentEvent::Token { text });
+        },
     )
     .await;
     failures.extend(note.map(|n| format!("synthesis fell back to extraction: {n}")));

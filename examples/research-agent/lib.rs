@@ -20,7 +20,7 @@ pub mod retrieval;
 pub mod site;
 pub mod text;
 
-pub use endpoints::{Answer, Question, embed_search, orchestrate, retrieve};
+pub use endpoints::{AgentEvent, Answer, Question, embed_search, orchestrate, retrieve};
 
 /// The HTTP client of retrieval and of the chat and embeddings APIs.
 pub fn http_client() -> &'static reqwest::Client {

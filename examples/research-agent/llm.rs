@@ -4,8 +4,6 @@
 //! `LLM_BASE_URL` (e.g. `https://api.runpod.ai/v2/<vllm-endpoint>/openai/v1`), `LLM_MODEL` and
 //! `LLM_API_KEY` configure it; `OPENAI_BASE_URL`, `OPENAI_MODEL` and `OPENAI_API_KEY` work too.
 
-use serde::Deserialize;
-
 /// The chat API failed.
 #[derive(Debug, thiserror::Error)]
 #[error("the chat API at {url} failed: {message}")]
@@ -46,35 +44,82 @@ impl Llm {
         format!("{} at {}", self.model, self.base)
     }
 
-    /// One chat completion.
-    pub async fn chat(&self, system: &str, user: &str) -> Result<String, LlmError> {
-        #[derive(Deserialize)]
-        struct Message {
-            content: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct Choice {
-            message: Message,
-        }
-        #[derive(Deserialize)]
-        struct Resp {
-            choices: Vec<Choice>,
-        }
+    /// One chat completion, streamed (`"stream": true`, server-sent events): each piece of the
+    /// answer goes to `on_token` as it is written; the whole answer is returned. A server that
+    /// answers in one JSON body instead gives one piece.
+    pub async fn chat_stream(
+        &self,
+        system: &str,
+        user: &str,
+        on_token: &mut (dyn FnMut(String) + Send),
+    ) -> Result<String, LlmError> {
         let url = format!("{}/chat/completions", self.base);
         let fail = |message: String| LlmError {
             url: url.clone(),
             message,
         };
+        let mut resp = self.send(&url, system, user, true).await?;
+        let is_sse = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !is_sse {
+            let text = Self::content(resp.json().await.map_err(|e| fail(e.to_string()))?)
+                .ok_or_else(|| fail("the answer has no content".to_string()))?;
+            on_token(text.clone());
+            return Ok(text);
+        }
+        let (mut pending, mut answer) = (String::new(), String::new());
+        while let Some(bytes) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
+            pending.push_str(&String::from_utf8_lossy(&bytes));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let Some(data) = line.trim().strip_prefix("data:").map(str::trim) else {
+                    continue;
+                };
+                if data == "[DONE]" {
+                    return Ok(answer);
+                }
+                let delta = serde_json::from_str::<serde_json::Value>(data)
+                    .ok()
+                    .and_then(|v| {
+                        v["choices"][0]["delta"]["content"]
+                            .as_str()
+                            .map(str::to_string)
+                    });
+                if let Some(piece) = delta.filter(|p| !p.is_empty()) {
+                    answer.push_str(&piece);
+                    on_token(piece);
+                }
+            }
+        }
+        Ok(answer)
+    }
+
+    /// Sends a chat request; an answer that is not a success is an error.
+    async fn send(
+        &self,
+        url: &str,
+        system: &str,
+        user: &str,
+        stream: bool,
+    ) -> Result<reqwest::Response, LlmError> {
+        let fail = |message: String| LlmError {
+            url: url.to_string(),
+            message,
+        };
         let body = serde_json::json!({
             "model": self.model,
             "temperature": 0.2,
+            "stream": stream,
             "messages": [
                 {"role": "system", "content": system},
                 {"role": "user", "content": user},
             ],
         });
         let mut req = crate::http_client()
-            .post(&url)
+            .post(url)
             .timeout(std::time::Duration::from_secs(60))
             .json(&body);
         if let Some(k) = &self.key {
@@ -89,12 +134,26 @@ impl Llm {
                 text.chars().take(300).collect::<String>()
             )));
         }
-        let resp: Resp = resp.json().await.map_err(|e| fail(e.to_string()))?;
-        resp.choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
+        Ok(resp)
+    }
+
+    /// The first choice's content of a non-streamed answer.
+    fn content(v: serde_json::Value) -> Option<String> {
+        v["choices"][0]["message"]["content"]
+            .as_str()
             .filter(|c| !c.trim().is_empty())
+            .map(str::to_string)
+    }
+
+    /// One chat completion.
+    pub async fn chat(&self, system: &str, user: &str) -> Result<String, LlmError> {
+        let url = format!("{}/chat/completions", self.base);
+        let fail = |message: String| LlmError {
+            url: url.clone(),
+            message,
+        };
+        let resp = self.send(&url, system, user, false).await?;
+        Self::content(resp.json().await.map_err(|e| fail(e.to_string()))?)
             .ok_or_else(|| fail("the answer has no content".to_string()))
     }
 }

@@ -18,7 +18,7 @@ use endpoint_sdk::local::{LocalRuntime, RuntimeEvent, StopReason};
 use endpoint_sdk::protocol::{JobFailure, JobStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use research_agent::pipeline::SourceKind;
-use research_agent::{Answer, Question, embed_search, orchestrate, retrieve};
+use research_agent::{AgentEvent, Answer, Question, embed_search, orchestrate, retrieve};
 use serde_json::Value;
 
 /// The research agent of the founding blueprint: an orchestrator (A100 80GB) that fans out web
@@ -87,6 +87,8 @@ struct Progress {
     /// The current stage: its name, its line, and when it began in the orchestrator (ms).
     stage: Option<(String, ProgressBar, u64)>,
     start: Instant,
+    /// The answer so far, as its tokens arrived.
+    written: String,
 }
 
 impl Progress {
@@ -96,6 +98,7 @@ impl Progress {
             bars,
             stage: None,
             start: Instant::now(),
+            written: String::new(),
         }
     }
 
@@ -149,6 +152,37 @@ impl Progress {
             } else {
                 eprintln!("  ✔ {name:<11} done in {} ms", took.as_millis());
             }
+        }
+    }
+
+    /// A piece of the answer as the model writes it: the end of the answer so far on the
+    /// current stage's line (on a terminal), or the piece itself.
+    fn token(&mut self, text: &str) {
+        if self.written.is_empty() && self.bars.is_none() {
+            eprint!("  ✎ ");
+        }
+        self.written.push_str(text);
+        match (&self.bars, &self.stage) {
+            (Some(_), Some((_, bar, _))) => {
+                let flat = self.written.replace('\n', " ");
+                let tail: String = flat
+                    .chars()
+                    .rev()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                bar.set_message(format!("…{tail}"));
+            }
+            _ => eprint!("{}", text.replace('\n', " ")),
+        }
+    }
+
+    /// The end: a line break after streamed tokens.
+    fn finish(&mut self) {
+        if !self.written.is_empty() && self.bars.is_none() {
+            eprintln!();
         }
     }
 
@@ -209,135 +243,35 @@ async fn ask(args: Args, question: String) -> endpoint_sdk::Result<()> {
         urls: args.urls.clone(),
         hang_retrieval: args.hang.then_some(1),
     };
-    let id = runtime
-        .submit(
-            "agent-orchestrator",
-            serde_json::to_value(&input)
-                .expect("a question serializes")
-                .into(),
-        )
-        .map_err(|e| usage(e.to_string()))?;
-
+    // The typed stream: each stage as it begins and the answer's tokens as they are written;
+    // worker and job events from the runtime in between.
+    let client = runtime.client();
+    let mut stream = orchestrate::stream(&client, input);
     let mut progress = Progress::new();
     let mut scaling: Vec<String> = Vec::new();
-    let status = loop {
-        // Worker and job events as they happen.
-        while let Ok(e) = events.try_recv() {
-            match e {
-                RuntimeEvent::WorkerStarting { endpoint, worker } => {
-                    scaling.push(format!(
-                        "{} {endpoint}: worker {worker} starting",
-                        progress.at()
-                    ));
+    loop {
+        tokio::select! {
+            event = stream.next() => match event {
+                Some(Ok(AgentEvent::Stage { stage, detail, at_ms })) => {
+                    progress.stage(&stage, &describe_stage(&stage, &detail), at_ms);
                 }
-                RuntimeEvent::WorkerReady {
-                    endpoint,
-                    worker,
-                    startup,
-                    ..
-                } => {
-                    let line = format!(
-                        "{} {endpoint}: worker {worker} ready after {} ms",
-                        progress.at(),
-                        startup.as_millis()
-                    );
-                    progress.line(format!("  · {line}"));
-                    scaling.push(line);
+                Some(Ok(AgentEvent::Token { text })) => progress.token(&text),
+                Some(Err(e)) => {
+                    return Err(endpoint_sdk::Error::JobFailed(format!(
+                        "the agent's stream broke off: {e}"
+                    )));
                 }
-                RuntimeEvent::WorkerStopped {
-                    endpoint,
-                    worker,
-                    reason,
-                } => {
-                    let why = match reason {
-                        StopReason::IdleTimeout => "idle timeout".to_string(),
-                        other => format!("{other:?}"),
-                    };
-                    scaling.push(format!(
-                        "{} {endpoint}: worker {worker} stopped ({why})",
-                        progress.at()
-                    ));
-                }
-                RuntimeEvent::JobStarted {
-                    endpoint,
-                    worker,
-                    delay,
-                    ..
-                } if &*endpoint != "agent-orchestrator" => {
-                    progress.line(format!(
-                        "  · {endpoint}: job started on {worker} after {} ms in the queue",
-                        delay.as_millis()
-                    ));
-                }
-                RuntimeEvent::JobFinished {
-                    endpoint,
-                    status,
-                    execution,
-                    error,
-                    ..
-                } if &*endpoint != "agent-orchestrator" => {
-                    let tail = match (status, error) {
-                        (JobStatus::Completed, _) => String::new(),
-                        (_, Some(e)) => format!(": {}", JobFailure::from_wire(&e)),
-                        _ => String::new(),
-                    };
-                    progress.line(format!(
-                        "  · {endpoint}: {status} after {} ms{tail}",
-                        execution.as_millis()
-                    ));
-                }
-                _ => {}
-            }
+                None => break,
+            },
+            Ok(e) = events.recv() => on_runtime_event(e, &progress, &mut scaling),
         }
-        // Every stage the orchestrator streamed since the last look, in order.
-        let (status, stages) = runtime
-            .stream("agent-orchestrator", &id)
-            .map_err(|e| usage(e.to_string()))?;
-        if status == JobStatus::InQueue {
-            progress.stage("queue", "waiting for an orchestrator worker", 0);
-        }
-        for s in stages {
-            let detail = &s["detail"];
-            let text = match s["stage"].as_str().unwrap_or_default() {
-                "decompose" => format!(
-                    "splitting the question into sub-queries ({})",
-                    detail.as_str().unwrap_or("heuristic")
-                ),
-                "retrieve" => format!(
-                    "web retrieval ×{} in parallel",
-                    detail.as_array().map_or(0, Vec::len)
-                ),
-                "search" => "embedding search over the knowledge base".to_string(),
-                "synthesize" => format!("writing the answer from {detail} passages"),
-                "critique" => "checking the answer".to_string(),
-                _ => String::new(),
-            };
-            let at_ms = s["at_ms"].as_u64().unwrap_or_default();
-            progress.stage(s["stage"].as_str().unwrap_or("stage"), &text, at_ms);
-        }
-        if status.is_final() {
-            break runtime
-                .status("agent-orchestrator", &id)
-                .map_err(|e| usage(e.to_string()))?;
-        }
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    };
-    println!();
-
-    if st_failed(&status.status) {
-        let err = status
-            .error
-            .as_deref()
-            .map(JobFailure::from_wire)
-            .map(|f| f.message)
-            .unwrap_or_default();
-        return Err(endpoint_sdk::Error::JobFailed(format!(
-            "the agent did not answer ({}): {err}",
-            status.status
-        )));
     }
-    let answer: Answer = serde_json::from_value(status.output.unwrap_or(Value::Null))
-        .map_err(|e| usage(format!("the orchestrator's output is not an answer: {e}")))?;
+    progress.finish();
+    println!();
+    let answer = stream
+        .output()
+        .await
+        .map_err(|e| endpoint_sdk::Error::JobFailed(format!("the agent did not answer: {e}")))?;
     print_answer(&answer);
     println!("\nscaling events:");
     for s in &scaling {
@@ -347,8 +281,91 @@ async fn ask(args: Args, question: String) -> endpoint_sdk::Result<()> {
     Ok(())
 }
 
-fn st_failed(s: &JobStatus) -> bool {
-    *s != JobStatus::Completed
+/// One line of the runtime's story: workers starting, ready and stopping, the callees' jobs.
+fn on_runtime_event(e: RuntimeEvent, progress: &Progress, scaling: &mut Vec<String>) {
+    match e {
+        RuntimeEvent::WorkerStarting { endpoint, worker } => {
+            scaling.push(format!(
+                "{} {endpoint}: worker {worker} starting",
+                progress.at()
+            ));
+        }
+        RuntimeEvent::WorkerReady {
+            endpoint,
+            worker,
+            startup,
+            ..
+        } => {
+            let line = format!(
+                "{} {endpoint}: worker {worker} ready after {} ms",
+                progress.at(),
+                startup.as_millis()
+            );
+            progress.line(format!("  · {line}"));
+            scaling.push(line);
+        }
+        RuntimeEvent::WorkerStopped {
+            endpoint,
+            worker,
+            reason,
+        } => {
+            let why = match reason {
+                StopReason::IdleTimeout => "idle timeout".to_string(),
+                other => format!("{other:?}"),
+            };
+            scaling.push(format!(
+                "{} {endpoint}: worker {worker} stopped ({why})",
+                progress.at()
+            ));
+        }
+        RuntimeEvent::JobStarted {
+            endpoint,
+            worker,
+            delay,
+            ..
+        } if &*endpoint != "agent-orchestrator" => {
+            progress.line(format!(
+                "  · {endpoint}: job started on {worker} after {} ms in the queue",
+                delay.as_millis()
+            ));
+        }
+        RuntimeEvent::JobFinished {
+            endpoint,
+            status,
+            execution,
+            error,
+            ..
+        } if &*endpoint != "agent-orchestrator" => {
+            let tail = match (status, error) {
+                (JobStatus::Completed, _) => String::new(),
+                (_, Some(e)) => format!(": {}", JobFailure::from_wire(&e)),
+                _ => String::new(),
+            };
+            progress.line(format!(
+                "  · {endpoint}: {status} after {} ms{tail}",
+                execution.as_millis()
+            ));
+        }
+        _ => {}
+    }
+}
+
+/// A stage's line.
+fn describe_stage(stage: &str, detail: &Value) -> String {
+    match stage {
+        "decompose" => format!(
+            "splitting the question into sub-queries ({})",
+            detail.as_str().unwrap_or("heuristic")
+        ),
+        "retrieve" => format!(
+            "web retrieval ×{} in parallel",
+            detail.as_array().map_or(0, Vec::len)
+        ),
+        "search" => "embedding search over the knowledge base".to_string(),
+        "synthesize" => format!("writing the answer from {detail} passages"),
+        "critique" => "checking the answer".to_string(),
+        _ => String::new(),
+    }
 }
 
 fn print_answer(a: &Answer) {

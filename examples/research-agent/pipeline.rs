@@ -302,6 +302,7 @@ pub async fn synthesize(
     sub_queries: &[String],
     evidence: &[Evidence],
     kinds: &[SourceKind],
+    on_token: &mut (dyn FnMut(String) + Send),
 ) -> (Draft, Option<String>) {
     let Some(llm) = llm else {
         return (
@@ -317,7 +318,8 @@ pub async fn synthesize(
                   evidence number in brackets, like [2]. Be concise and give figures when the \
                   evidence has them. If the evidence is insufficient, say what is missing.";
     let user = format!("Question: {question}\n\nEvidence:\n{}", listing.join("\n"));
-    match llm.chat(system, &user).await {
+    // The answer streams to `on_token` as the model writes it.
+    match llm.chat_stream(system, &user, on_token).await {
         Ok(text) => {
             let cited = citations_in(&text);
             (Draft { text, cited }, None)

@@ -64,6 +64,12 @@ impl<T: Serialize> Chunks<T> {
     /// the network carries rather than filling memory.
     pub async fn send(&self, chunk: T) -> Result<(), SendError> {
         self.ctx.stream_ready().await;
+        self.try_send(chunk)
+    }
+
+    /// Sends one chunk without waiting, even when the stream is far behind: for callbacks that
+    /// cannot wait (prefer [`send`](Self::send)).
+    pub fn try_send(&self, chunk: T) -> Result<(), SendError> {
         if self.ctx.is_cancelled() {
             return Err(SendError::Cancelled);
         }
