@@ -33,3 +33,55 @@ pub async fn echo_c16(v: Value) -> Value {
 pub async fn noop(x: u64) -> u64 {
     x
 }
+
+/// A stream chunk of the stream benchmark, stamped with when it was written.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Tick {
+    /// Its place in the stream.
+    pub seq: u32,
+    /// When it was written: nanoseconds since [`stamp`]'s epoch (meaningful in this process).
+    pub at_ns: u64,
+}
+
+/// Nanoseconds since this process's first call.
+pub fn stamp() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
+}
+
+/// What a paced stream waits for before each chunk after the first: the reader's word that it
+/// has the previous one.
+pub fn ack() -> &'static tokio::sync::Notify {
+    static ACK: tokio::sync::Notify = tokio::sync::Notify::const_new();
+    &ACK
+}
+
+/// The stream benchmark's producer: `n` stamped chunks, as fast as it can, or (`paced`) each
+/// after the reader acknowledged the previous one.
+#[endpoint(name = "ticks", cpu = "cpu3c-2-4", workers = (1, 1), concurrency = 8,
+           execution_timeout_ms = 300_000)]
+pub async fn ticks(out: Chunks<Tick>, n: u32, paced: bool) -> Result<u32, String> {
+    for seq in 0..n {
+        if paced && seq > 0 {
+            ack().notified().await;
+        }
+        let tick = Tick {
+            seq,
+            at_ns: stamp(),
+        };
+        out.send(tick).await.map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
+/// The stream benchmark's orchestrator: relays `ticks`' stream into its own.
+#[endpoint(name = "ticks-relay", cpu = "cpu3c-2-4", workers = (1, 1), concurrency = 8,
+           execution_timeout_ms = 600_000, calls = [ticks])]
+pub async fn ticks_relay(ctx: Ctx, out: Chunks<Tick>, n: u32, paced: bool) -> Result<u32, String> {
+    out.forward(ticks::stream(&ctx, n, paced))
+        .await
+        .map_err(|e| e.to_string())
+}
