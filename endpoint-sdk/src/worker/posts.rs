@@ -31,6 +31,30 @@ struct Backlog {
     drained: Notify,
 }
 
+impl Backlog {
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, Ordering::AcqRel);
+    }
+
+    fn posted(&self, n: usize) {
+        self.bytes.fetch_sub(n, Ordering::AcqRel);
+        self.drained.notify_waiters();
+    }
+
+    /// Waits while more than `limit` bytes wait to be posted.
+    async fn room(&self, limit: usize) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.bytes.load(Ordering::Acquire) <= limit {
+                return;
+            }
+            drained.await;
+        }
+    }
+}
+
 /// Progress updates and stream chunks of one job, posted in order by one task.
 pub(super) struct OrderedPosts {
     tx: mpsc::UnboundedSender<Posted>,
@@ -44,22 +68,12 @@ impl JobSink for OrderedPosts {
 
     fn stream(&self, value: Value) {
         let bytes = serde_json::to_vec(&value).expect("a JSON value serializes");
-        self.backlog.bytes.fetch_add(bytes.len(), Ordering::AcqRel);
+        self.backlog.add(bytes.len());
         let _ = self.tx.send(Posted::Stream(bytes));
     }
 
     fn ready(&self) -> crate::BoxFuture<'_, ()> {
-        Box::pin(async move {
-            loop {
-                let drained = self.backlog.drained.notified();
-                tokio::pin!(drained);
-                drained.as_mut().enable();
-                if self.backlog.bytes.load(Ordering::Acquire) <= BACKLOG_LIMIT {
-                    return;
-                }
-                drained.await;
-            }
-        })
+        Box::pin(self.backlog.room(BACKLOG_LIMIT))
     }
 }
 
@@ -103,8 +117,7 @@ async fn post_all(
                 next = after;
                 let size: usize = batch.iter().map(Vec::len).sum();
                 let posted = platform.stream_body(&job, post_body(&batch)).await;
-                backlog.bytes.fetch_sub(size, Ordering::AcqRel);
-                backlog.drained.notify_waiters();
+                backlog.posted(size);
                 posted
             }
             Posted::Flush(done) => {
@@ -138,4 +151,47 @@ fn gather(
         }
     }
     (batch, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_producer_far_ahead_of_the_posts_waits_until_they_catch_up() {
+        let backlog = Arc::new(Backlog::default());
+        backlog.add(100);
+        backlog.room(100).await;
+        backlog.add(1);
+        let waiting = tokio::spawn({
+            let backlog = backlog.clone();
+            async move { backlog.room(100).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        assert!(!waiting.is_finished(), "past the limit, the producer waits");
+        backlog.posted(50);
+        waiting.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn consecutive_chunks_go_together_up_to_the_limit_and_the_rest_waits_its_turn() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for chunk in [
+            b"1".to_vec(),
+            vec![b'2'; BATCH_LIMIT / 2],
+            vec![b'3'; BATCH_LIMIT / 2],
+        ] {
+            tx.send(Posted::Stream(chunk)).unwrap();
+        }
+        tx.send(Posted::Progress(Value::Null)).unwrap();
+        let (first, after) = gather(b"0".to_vec(), &mut rx);
+        assert_eq!(first.len(), 3, "0, 1 and 2 fit in one post");
+        assert!(matches!(after, Some(Posted::Stream(c)) if c[0] == b'3'));
+        let (second, after) = gather(b"4".to_vec(), &mut rx);
+        assert_eq!(second.len(), 1);
+        assert!(
+            matches!(after, Some(Posted::Progress(_))),
+            "a progress update is its own post"
+        );
+    }
 }
