@@ -186,23 +186,41 @@ async fn dropping_the_stream_cancels_the_job() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_stream_of_an_unknown_endpoint_fails_with_the_reason_and_so_does_its_output() {
+async fn a_stream_whose_submit_fails_ends_at_once_and_its_output_says_why() {
     let rt = LocalRuntime::builder()
         .endpoint::<tokens>()
         .build()
         .unwrap();
     let mut s = breaks::stream(&rt.client());
-    let e = s.next().await.unwrap().unwrap_err();
-    assert!(e.to_string().contains("breaks"), "{e}");
+    assert!(s.next().await.is_none(), "no job, no chunk");
+    let e = s.output().await.unwrap_err();
     assert!(
-        s.next().await.is_none(),
-        "the error was the stream's last item"
+        matches!(
+            &e,
+            CallError::Rejected {
+                status: Some(404),
+                ..
+            }
+        ) && e.to_string().contains("breaks"),
+        "{e}"
     );
-    let again = s.output().await.unwrap_err();
-    assert!(
-        again.to_string().contains("before its job started"),
-        "{again}"
-    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_stream_is_in_its_callers_trace_with_its_job() {
+    let rt = runtime();
+    let c = rt.client();
+    let mut s = endless::stream(&c);
+    assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    let id = s.id().unwrap().to_string();
+    drop(s);
+    let record = c
+        .trace()
+        .records()
+        .pop()
+        .expect("a record of the dropped call");
+    assert_eq!(record.job_id.as_deref(), Some(id.as_str()));
+    assert!(record.error.unwrap().contains("dropped"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,7 +53,13 @@ impl<E: Endpoint> JobHandle<E> {
     }
 
     /// Waits for the result (within the caller's deadline).
-    pub async fn wait(mut self) -> Result<E::Output, CallError<E::Error>> {
+    pub async fn wait(self) -> Result<E::Output, CallError<E::Error>> {
+        let rec = self.recorder();
+        self.wait_recorded(rec).await
+    }
+
+    /// The record of waiting on this job, in the caller's trace.
+    pub(super) fn recorder(&self) -> CallRecorder {
         let job = &self.job;
         let mut rec = CallRecorder::new(
             job.scope.client.trace.clone(),
@@ -65,6 +71,14 @@ impl<E: Endpoint> JobHandle<E> {
             sent: 1,
             job_id: Some(job.id.clone()),
         };
+        rec
+    }
+
+    /// Waits for the result, finishing `rec` with it.
+    pub(super) async fn wait_recorded(
+        mut self,
+        rec: CallRecorder,
+    ) -> Result<E::Output, CallError<E::Error>> {
         let st = self.job.wait_final().await;
         let status = st.as_ref().ok().cloned();
         let outcome = st.and_then(|st| decode::<E>(&st, self.job.started.elapsed()));

@@ -102,8 +102,9 @@ impl Drop for CallRecorder {
             self.record(
                 None,
                 Some(
-                    "the call was dropped before its job ended (its caller stopped: a deadline, \
-                     a cancellation, a failed sibling); the job was cancelled"
+                    "the call was dropped before its result was read (its caller stopped: a \
+                     deadline, a cancellation, a failed sibling); a job still running was \
+                     cancelled"
                         .into(),
                 ),
             );

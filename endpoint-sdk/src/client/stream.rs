@@ -7,24 +7,35 @@ use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
 
+use super::record::CallRecorder;
 use super::{CallError, Caller, ChunkStream, JobHandle};
 use crate::boxed::BoxFuture;
 use crate::endpoint::Endpoint;
 
 /// A call whose chunks are read as they are written: what `E::stream(&caller, input)` returns.
 /// It submits on first poll, yields each chunk ([`Endpoint::Chunk`]) once and in order, and ends
-/// when the job ends; [`output`](Self::output) then gives the job's final output. A failure
-/// (the submit, the transport, a chunk that does not decode) is the stream's last item; the job's
-/// own failure comes from `output`. Dropping it before the job ends cancels the job.
+/// when the job ends; [`output`](Self::output) then tells how the call ended: the job's output,
+/// its own error, or why the call failed (a submit that failed ends the stream at once, with
+/// no item). A failure to read the stream (the server went away, a chunk that does not decode)
+/// is the stream's last item, and `output` returns it too, without waiting again. Dropping it
+/// before the job ends cancels the job; the call is in the caller's trace either way.
 pub struct CallStream<E: Endpoint> {
     state: State<E>,
 }
 
 enum State<E: Endpoint> {
     Submitting(BoxFuture<'static, Result<JobHandle<E>, CallError<E::Error>>>),
-    Reading(Box<(JobHandle<E>, ChunkStream<E>)>),
-    /// The submit failed: its error was the stream's last item; `output` repeats what it said.
-    Failed(String),
+    Reading(Box<Reading<E>>),
+    /// The submit failed: the stream has ended; `output` returns the error.
+    Failed(CallError<E::Error>),
+}
+
+struct Reading<E: Endpoint> {
+    job: JobHandle<E>,
+    chunks: ChunkStream<E>,
+    rec: CallRecorder,
+    /// The stream lost touch with the job: `output` says so at once.
+    lost: Option<(String, Option<String>, String)>,
 }
 
 /// Starts a streamed call of endpoint `E`. Used by the generated `E::stream`.
@@ -45,27 +56,36 @@ impl<E: Endpoint> CallStream<E> {
     /// The job's id, once submitted.
     pub fn id(&self) -> Option<&str> {
         match &self.state {
-            State::Reading(reading) => Some(reading.0.id()),
+            State::Reading(reading) => Some(reading.job.id()),
             _ => None,
         }
     }
 
-    /// The job's final output (its typed error, or a timeout, ..): waits for the job to end,
-    /// leaving any chunk not read yet.
+    /// How the call ended: the job's output, its typed error, a timeout, or why the call failed.
+    /// Waits for the job to end, leaving any chunk not read yet.
     pub async fn output(self) -> Result<E::Output, CallError<E::Error>> {
         match self.state {
             State::Submitting(submit) => submit.await?.wait().await,
             State::Reading(reading) => {
+                let Reading {
+                    job,
+                    chunks,
+                    rec,
+                    lost,
+                } = *reading;
                 // The handle holds the job: dropping the chunks does not cancel it.
-                let (job, chunks) = *reading;
                 drop(chunks);
-                job.wait().await
+                if let Some((endpoint, job_id, message)) = lost {
+                    rec.finish(None, Some(message.clone()));
+                    return Err(CallError::Transport {
+                        endpoint,
+                        job_id,
+                        message,
+                    });
+                }
+                job.wait_recorded(rec).await
             }
-            State::Failed(message) => Err(CallError::Rejected {
-                endpoint: E::NAME.into(),
-                status: None,
-                message: format!("the call failed before its job started: {message}"),
-            }),
+            State::Failed(e) => Err(e),
         }
     }
 }
@@ -78,17 +98,33 @@ impl<E: Endpoint> Stream for CallStream<E> {
             match &mut self.state {
                 State::Submitting(submit) => match ready!(submit.as_mut().poll(cx)) {
                     Ok(job) => {
-                        let chunks = job.stream();
-                        self.state = State::Reading(Box::new((job, chunks)));
+                        let (chunks, rec) = (job.stream(), job.recorder());
+                        let reading = Reading {
+                            job,
+                            chunks,
+                            rec,
+                            lost: None,
+                        };
+                        self.state = State::Reading(Box::new(reading));
                     }
                     Err(e) => {
-                        let message = e.describe_with(|_| "the endpoint refused the call".into());
-                        self.state = State::Failed(message);
-                        return Poll::Ready(Some(Err(e)));
+                        self.state = State::Failed(e);
+                        return Poll::Ready(None);
                     }
                 },
-                State::Reading(reading) => return Pin::new(&mut reading.1).poll_next(cx),
-                State::Failed(..) => return Poll::Ready(None),
+                State::Reading(reading) => {
+                    let item = ready!(Pin::new(&mut reading.chunks).poll_next(cx));
+                    if let Some(Err(CallError::Transport {
+                        endpoint,
+                        job_id,
+                        message,
+                    })) = &item
+                    {
+                        reading.lost = Some((endpoint.clone(), job_id.clone(), message.clone()));
+                    }
+                    return Poll::Ready(item);
+                }
+                State::Failed(_) => return Poll::Ready(None),
             }
         }
     }

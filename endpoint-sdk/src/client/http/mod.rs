@@ -31,7 +31,12 @@ pub struct HttpRoutes {
     ids: HashMap<String, String>,
     urls: HashMap<String, String>,
     api_key: Option<String>,
+    /// The base is the cloud's because `RUNPOD_ENDPOINT_BASE_URL` was not set.
+    defaulted: bool,
 }
+
+/// The platform's public API, where calls go when nothing says otherwise.
+const CLOUD_BASE: &str = "https://api.runpod.ai/v2";
 
 impl std::fmt::Debug for HttpRoutes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,6 +50,30 @@ impl std::fmt::Debug for HttpRoutes {
 }
 
 impl HttpRoutes {
+    /// A failure to reach the cloud's API that nothing pointed at, with what to set.
+    fn hint(&self, e: TransportError) -> TransportError {
+        match e {
+            TransportError::Unavailable {
+                message,
+                retry_after,
+                not_acted_on,
+            } if self.defaulted => TransportError::Unavailable {
+                message: format!(
+                    "{message} (RUNPOD_ENDPOINT_BASE_URL is not set, so calls go to {CLOUD_BASE}; \
+                     set it to `app dev`'s http://127.0.0.1:8000/v2 to call locally{})",
+                    if self.api_key.is_none() {
+                        ", or RUNPOD_API_KEY to call the platform"
+                    } else {
+                        ""
+                    }
+                ),
+                retry_after,
+                not_acted_on,
+            },
+            other => other,
+        }
+    }
+
     /// Every endpoint under `base` (e.g. `http://127.0.0.1:8000/v2`), by name.
     pub fn new(base: impl Into<String>) -> Self {
         HttpRoutes {
@@ -57,9 +86,10 @@ impl HttpRoutes {
     pub fn from_env() -> Self {
         let base = std::env::var(vars::RUNPOD_ENDPOINT_BASE_URL)
             .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "https://api.runpod.ai/v2".to_string());
-        let mut routes = HttpRoutes::new(base);
+            .filter(|v| !v.is_empty());
+        let defaulted = base.is_none();
+        let mut routes = HttpRoutes::new(base.unwrap_or_else(|| CLOUD_BASE.to_string()));
+        routes.defaulted = defaulted;
         for (k, v) in std::env::vars() {
             if v.is_empty() {
                 continue;
@@ -214,7 +244,9 @@ impl HttpTransport {
         req: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<Value, TransportError> {
-        Self::answer(req.send().await, what).await
+        Self::answer(req.send().await, what)
+            .await
+            .map_err(|e| self.routes.hint(e))
     }
 
     /// The JSON of a successful answer, or the error that says what went wrong.
@@ -446,6 +478,24 @@ impl Transport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_cloud_that_nothing_pointed_at_says_what_to_set() {
+        let routes = HttpRoutes {
+            defaulted: true,
+            ..HttpRoutes::new(CLOUD_BASE)
+        };
+        let e = routes
+            .hint(TransportError::unavailable("could not connect"))
+            .to_string();
+        assert!(e.contains("RUNPOD_ENDPOINT_BASE_URL is not set"), "{e}");
+        assert!(e.contains("RUNPOD_API_KEY"), "{e}");
+        let chosen = HttpRoutes::new("http://127.0.0.1:9/v2");
+        assert_eq!(
+            chosen.hint(TransportError::unavailable("x")).to_string(),
+            "x"
+        );
+    }
 
     #[test]
     fn endpoints_resolve_to_urls_by_name_id_or_explicit_url() {
