@@ -263,7 +263,57 @@ pub async fn orchestrate(
     )
     .await;
 
-    // Number the sources: one per web page, one per knowledge-base note.
+    let (sources, evidence) = number_sources(&sub_queries, retrievals, hits, &mut failures);
+    if evidence.is_empty() {
+        return Err(AgentError::NoEvidence(failures.join("; ")));
+    }
+    let kinds: Vec<SourceKind> = sources.iter().map(|s| s.kind).collect();
+
+    stage("synthesize", json!(evidence.len()));
+    let (draft, note) = pipeline::synthesize(
+        llm.as_ref(),
+        &request.question,
+        &sub_queries,
+        &evidence,
+        &kinds,
+        &mut |text| {
+            let _ = events.try_send(AgentEvent::Token { text });
+        },
+    )
+    .await;
+    failures.extend(note.map(|n| format!("synthesis fell back to extraction: {n}")));
+
+    stage("critique", json!(draft.cited.len()));
+    let critique =
+        pipeline::critique(llm.as_ref(), &request.question, &draft, &kinds, &failures).await;
+
+    stage("done", json!(null));
+    Ok(Answer {
+        question: request.question,
+        sub_queries,
+        answer: draft.text,
+        mode: match &llm {
+            Some(l) => format!("written by {}", l.describe()),
+            None => "extractive fallback: no chat model is configured (set LLM_BASE_URL), so the \
+                     answer quotes the most relevant sentences of the sources"
+                .to_string(),
+        },
+        sources,
+        cited: draft.cited,
+        critique,
+        failures,
+        calls: ctx.calls(),
+    })
+}
+
+/// The evidence of the retrievals and the knowledge-base search, with its sources numbered (one
+/// per web page, one per knowledge-base note); each failure goes to `failures`.
+fn number_sources(
+    sub_queries: &[String],
+    retrievals: Vec<Result<Retrieved, CallError<RetrievalError>>>,
+    hits: Result<Vec<KbHit>, CallError<SearchError>>,
+    failures: &mut Vec<String>,
+) -> (Vec<Source>, Vec<Evidence>) {
     let mut sources: Vec<Source> = Vec::new();
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut source_of = |kind: SourceKind, title: &str, location: &str| -> usize {
@@ -309,44 +359,5 @@ pub async fn orchestrate(
         }
         Err(e) => failures.push(format!("knowledge-base search: {e}")),
     }
-    if evidence.is_empty() {
-        return Err(AgentError::NoEvidence(failures.join("; ")));
-    }
-    let kinds: Vec<SourceKind> = sources.iter().map(|s| s.kind).collect();
-
-    stage("synthesize", json!(evidence.len()));
-    let (draft, note) = pipeline::synthesize(
-        llm.as_ref(),
-        &request.question,
-        &sub_queries,
-        &evidence,
-        &kinds,
-        &mut |text| {
-            let _ = events.try_send(AgentEvent::Token { text });
-        },
-    )
-    .await;
-    failures.extend(note.map(|n| format!("synthesis fell back to extraction: {n}")));
-
-    stage("critique", json!(draft.cited.len()));
-    let critique =
-        pipeline::critique(llm.as_ref(), &request.question, &draft, &kinds, &failures).await;
-
-    stage("done", json!(null));
-    Ok(Answer {
-        question: request.question,
-        sub_queries,
-        answer: draft.text,
-        mode: match &llm {
-            Some(l) => format!("written by {}", l.describe()),
-            None => "extractive fallback: no chat model is configured (set LLM_BASE_URL), so the \
-                     answer quotes the most relevant sentences of the sources"
-                .to_string(),
-        },
-        sources,
-        cited: draft.cited,
-        critique,
-        failures,
-        calls: ctx.calls(),
-    })
+    (sources, evidence)
 }
