@@ -1044,3 +1044,26 @@ async fn a_fan_out_yields_its_results_as_they_complete_and_dropping_it_cancels_t
         "the call still in flight when the stream was dropped"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_a_job_found_by_its_id_never_cancels_it() {
+    let rt = runtime();
+    let id = slow::submit(&rt.client(), 30_000).await.unwrap().detach();
+    let impatient = rt
+        .client()
+        .options(CallOptions::default().timeout(Duration::from_secs(5)));
+    assert!(matches!(
+        slow::job(&impatient, id.clone()).wait().await,
+        Err(CallError::TimedOut { .. })
+    ));
+    assert_ne!(
+        rt.status("slow", &id).unwrap().status,
+        JobStatus::Cancelled,
+        "the job is someone else's: the caller stops waiting, the job goes on"
+    );
+    // A call with no limit (`Duration::MAX`) is no bound at all, not an overflow.
+    let patient = rt
+        .client()
+        .options(CallOptions::default().timeout(Duration::MAX));
+    assert_eq!(slow::call(&patient, 10).await.unwrap(), 10);
+}

@@ -87,7 +87,12 @@ impl CancelOnDrop {
 
     /// The job is final, cancelled or let go: nothing to cancel.
     pub(super) fn disarm(&self) {
-        self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.take();
+    }
+
+    /// The job to cancel now, if this call owns it and it is not final (then disarmed).
+    pub(super) fn take(&self) -> Option<String> {
+        self.job.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -111,10 +116,12 @@ impl Drop for CancelOnDrop {
 /// past it, the caller's runtime ends the caller, which cancels the job, so the caller ends
 /// TIMED_OUT rather than failing on its child's timeout), or the call's timeout, if sooner.
 fn wait_until(scope: &CallScope, options: &CallOptions, started: Instant) -> Option<Instant> {
-    let by_deadline = scope.deadline.map(|d| d + DEADLINE_GRACE);
-    match (by_deadline, options.timeout) {
-        (Some(d), Some(t)) => Some(d.min(started + t)),
-        (d, t) => d.or(t.map(|t| started + t)),
+    // A bound too far to represent (`Duration::MAX`: "no limit") is no bound.
+    let by_deadline = scope.deadline.and_then(|d| d.checked_add(DEADLINE_GRACE));
+    let by_timeout = options.timeout.and_then(|t| started.checked_add(t));
+    match (by_deadline, by_timeout) {
+        (Some(d), Some(t)) => Some(d.min(t)),
+        (d, t) => d.or(t),
     }
 }
 
@@ -219,7 +226,7 @@ impl<E: Endpoint> SubmittedJob<E> {
     /// Submits `input`, sending it again only after a failure that proves no job was created
     /// (see [`super::retry`]); `progress` counts the submits sent and names the job as soon as
     /// its id is known. The job descends from the caller's span `span` (the call's). The call's
-    /// timeout counts from now, across the attempts and the exchange that submits.
+    /// timeout counts from `started` (when the call began), across every attempt and exchange.
     pub(super) async fn submit(
         scope: &CallScope,
         input: &Value,
@@ -227,12 +234,12 @@ impl<E: Endpoint> SubmittedJob<E> {
         span: SpanId,
         how: Submit,
         progress: &mut Progress,
+        started: Instant,
     ) -> Result<SubmittedJob<E>, CallError<E::Error>> {
         let endpoint = E::NAME;
-        let started = Instant::now();
         let st = loop {
             // Built for each attempt: the child's timeout is what the caller has left now.
-            let req = Self::request(scope, input, options, span)?;
+            let req = Self::request(scope, input, options, span, started)?;
             progress.sent += 1;
             let sent = match how {
                 Submit::AndWait => {
@@ -339,6 +346,7 @@ impl<E: Endpoint> SubmittedJob<E> {
         input: &Value,
         options: &CallOptions,
         span: SpanId,
+        started: Instant,
     ) -> Result<RunRequest, CallError<E::Error>> {
         let endpoint = E::NAME;
         let plain = E::CONFIG.plain_input;
@@ -360,10 +368,18 @@ impl<E: Endpoint> SubmittedJob<E> {
         }
         // The caller waits until its deadline or the call's timeout, whichever is sooner: the
         // child is told that much, and bounded by it.
-        let remaining = match (scope.remaining(), options.timeout) {
+        let by_timeout = options.timeout.map(|t| {
+            started
+                .checked_add(t)
+                .map_or(t, |u| u.saturating_duration_since(Instant::now()))
+        });
+        let most =
+            Duration::from_millis(*crate::protocol::limits::POLICY_EXECUTION_TIMEOUT_MS.end());
+        let remaining = match (scope.remaining(), by_timeout) {
             (Some(r), Some(t)) => Some(r.min(t)),
             (r, t) => r.or(t),
-        };
+        }
+        .map(|r| r.min(most));
         if remaining.is_some_and(|r| r.is_zero()) {
             return Err(CallError::DeadlineExceeded {
                 endpoint: endpoint.into(),
@@ -437,8 +453,10 @@ impl<E: Endpoint> SubmittedJob<E> {
                     }
                 }
                 _ = over => {
-                    let _ = transport.cancel(endpoint, &self.id).await;
-                    self.guard.disarm();
+                    // Only a job this call submitted is cancelled; one found by its id is left.
+                    if let Some(id) = self.guard.take() {
+                        let _ = transport.cancel(endpoint, &id).await;
+                    }
                     return Err(CallError::TimedOut {
                         endpoint: endpoint.into(),
                         job_id: self.id.clone(),
@@ -446,8 +464,9 @@ impl<E: Endpoint> SubmittedJob<E> {
                     });
                 }
                 _ = self.scope.cancel.cancelled() => {
-                    let _ = transport.cancel(endpoint, &self.id).await;
-                    self.guard.disarm();
+                    if let Some(id) = self.guard.take() {
+                        let _ = transport.cancel(endpoint, &id).await;
+                    }
                     return Err(CallError::Cancelled { endpoint: endpoint.into(), job_id: Some(self.id.clone()) });
                 }
             }
@@ -499,6 +518,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
             span,
             Submit::AndWait,
             &mut rec.progress,
+            started,
         )
         .await;
         let (status, outcome) = match submitted {

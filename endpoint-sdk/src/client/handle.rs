@@ -176,6 +176,7 @@ pub(super) async fn submit_in_scope<E: Endpoint>(
         SpanId::random(),
         Submit::Only,
         &mut Progress::default(),
+        Instant::now(),
     )
     .await?;
     Ok(JobHandle { job })

@@ -16,8 +16,9 @@ use crate::endpoint::Endpoint;
 /// It submits on first poll, yields each chunk ([`Endpoint::Chunk`]) once and in order, and ends
 /// when the job ends; [`output`](Self::output) then tells how the call ended: the job's output,
 /// its own error, or why the call failed (a submit that failed ends the stream at once, with
-/// no item). A failure to read the stream (the server went away, a chunk that does not decode)
-/// is the stream's last item, and `output` returns it too, without waiting again. Dropping it
+/// no item). Losing touch with the job (the server went away, after the reads' retries) is the
+/// stream's last item, and `output` returns it too, without waiting again; a chunk that does not
+/// decode is an error item, and the stream goes on. Dropping it
 /// before the job ends cancels the job; the call is in the caller's trace either way.
 pub struct CallStream<E: Endpoint> {
     state: State<E>,

@@ -168,7 +168,7 @@ impl LocalEndpoint {
                 .get_or_insert_with(|| watch::channel(status).0)
                 .subscribe()
         };
-        let until = Instant::now() + timeout;
+        let until = deadline_in(timeout);
         loop {
             if rx.borrow_and_update().is_final() {
                 break;
@@ -209,7 +209,7 @@ impl LocalEndpoint {
         id: &str,
         wait: Duration,
     ) -> Result<(JobStatus, Vec<Value>), RuntimeError> {
-        let until = Instant::now() + wait;
+        let until = deadline_in(wait);
         loop {
             let readers = {
                 let mut st = self.lock();
@@ -297,7 +297,7 @@ impl LocalEndpoint {
         max: usize,
         wait: Duration,
     ) -> Vec<TakenJob> {
-        let until = Instant::now() + wait;
+        let until = deadline_in(wait);
         loop {
             let notified = self.job_ready.notified();
             tokio::pin!(notified);
@@ -366,7 +366,7 @@ impl LocalEndpoint {
 
     /// Jobs `worker` must stop (cancelled or timed out while it ran them), waiting up to `wait`.
     pub(crate) async fn stops_wait(&self, worker: &str, wait: Duration) -> Vec<String> {
-        let until = Instant::now() + wait;
+        let until = deadline_in(wait);
         loop {
             let notified = self.stops_ready.notified();
             tokio::pin!(notified);
@@ -408,4 +408,11 @@ impl LocalEndpoint {
         self.transition(|st, _, fx| st.stop_all(fx));
         self.job_ready.notify_waiters();
     }
+}
+
+/// `wait` from now; a wait too long to represent (`Duration::MAX`) is a year.
+fn deadline_in(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
 }

@@ -74,7 +74,11 @@ impl HttpTransport {
         let wait = wait.clamp(LONG_POLL_MIN, RUNSYNC_WAIT);
         let endpoint_url = self.routes.endpoint_url(endpoint);
         let url = format!("{endpoint_url}/runsync?wait={}", wait.as_millis());
-        let request = self.request(reqwest::Method::POST, url).json(&req);
+        // Bounded: a connection that goes silent ends the exchange (and the drop guard's wait).
+        let request = self
+            .request(reqwest::Method::POST, url)
+            .timeout(wait + Duration::from_secs(30))
+            .json(&req);
         let mut guard = CancelWhenAnswered {
             answer: Some(tokio::spawn(async move {
                 Self::answer(request.send().await, "runsync").await

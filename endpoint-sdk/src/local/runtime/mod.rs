@@ -155,10 +155,8 @@ impl LocalRuntime {
         }
         let ep = self.endpoint(endpoint)?.clone();
         let (id, direct) = ep.submit_sync(request)?;
-        Ok((id.clone(), async move {
-            let Some(d) = direct else {
-                return ep.status(&id);
-            };
+        // Made now, not on the first poll: a future dropped unpolled still cancels its job.
+        let started = direct.map(|d| {
             let def = ep
                 .def
                 .clone()
@@ -168,6 +166,12 @@ impl LocalRuntime {
                 id: Some(id.clone()),
             };
             let job = Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true));
+            (guard, job)
+        });
+        Ok((id.clone(), async move {
+            let Some((guard, job)) = started else {
+                return ep.status(&id);
+            };
             let status = match tokio::time::timeout(wait, job).await {
                 Ok(Some(status)) => Ok(status),
                 // Still running (in a task of its own now), or ended elsewhere.
