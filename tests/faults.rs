@@ -162,3 +162,21 @@ async fn a_call_dropped_during_the_runsync_exchange_has_its_job_cancelled_when_t
     assert_eq!(runs("dropped"), 1);
     assert_eq!(proxy.count("runsync"), 1, "{:?}", proxy.seen);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_dropped_while_its_run_is_in_flight_has_its_job_cancelled() {
+    // The /run takes a second on its way: the caller gives up before the answer names the job.
+    let slow = Fault::Delay(Duration::from_millis(1_000));
+    let (_server, proxy, c) = through_proxy(on("run", 0, slow)).await;
+    let submit = counted::submit(&c, "dropped-submit".into());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), submit)
+            .await
+            .is_err()
+    );
+    support::until("the job was cancelled", Duration::from_secs(30), || {
+        (proxy.count("cancel") == 1).then_some(())
+    })
+    .await;
+    assert_eq!(proxy.count("run"), 1, "{:?}", proxy.seen);
+}

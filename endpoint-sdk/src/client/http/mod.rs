@@ -366,11 +366,16 @@ impl Transport for HttpTransport {
         endpoint: &str,
         req: RunRequest,
     ) -> BoxFuture<'_, Result<String, TransportError>> {
-        let url = format!("{}/run", self.routes.endpoint_url(endpoint));
+        let endpoint_url = self.routes.endpoint_url(endpoint);
+        let url = format!("{endpoint_url}/run");
+        let request = self
+            .request(reqwest::Method::POST, url)
+            .timeout(Duration::from_secs(60))
+            .json(&req);
+        // A caller dropped before the answer has the job it created cancelled.
+        let mut guard = self.guarded(request, "run", endpoint_url);
         Box::pin(async move {
-            let v = self
-                .send(self.request(reqwest::Method::POST, url).json(&req), "run")
-                .await?;
+            let v = guard.take().await.map_err(|e| self.routes.hint(e))?;
             v.get("id")
                 .and_then(Value::as_str)
                 .map(str::to_string)

@@ -1,6 +1,7 @@
 //! A typed call's one exchange over HTTP: `/runsync?wait=`, which brings the result of a job that
-//! ends within the wait, or the job's id to wait on. The request runs in a task of its own, so a
-//! caller dropped before the answer still has its job cancelled once the answer names it.
+//! ends within the wait, or the job's id to wait on. Requests that create a job (this one, and a
+//! handle's `/run`) run in a task of their own, so a caller dropped before the answer still has
+//! its job cancelled once the answer names it.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::protocol::{RunRequest, StatusObject};
 pub(super) const RUNSYNC_WAIT: Duration = Duration::from_secs(1);
 
 /// Cancels the job of an exchange whose caller went away, once the answer names it.
-struct CancelWhenAnswered {
+pub(super) struct CancelWhenAnswered {
     answer: Option<tokio::task::JoinHandle<Result<Value, TransportError>>>,
     http: reqwest::Client,
     endpoint_url: String,
@@ -57,13 +58,12 @@ impl Drop for CancelWhenAnswered {
 
 impl CancelWhenAnswered {
     /// The answer, read by the caller: nothing left to cancel.
-    async fn take(&mut self) -> Result<Value, TransportError> {
+    pub(super) async fn take(&mut self) -> Result<Value, TransportError> {
         let answer = self.answer.as_mut().expect("the answer is awaited once");
         let answered = answer.await;
         self.answer = None;
-        answered.map_err(|e| {
-            TransportError::unavailable(format!("runsync: the request's task ended: {e}"))
-        })?
+        answered
+            .map_err(|e| TransportError::unavailable(format!("the request's task ended: {e}")))?
     }
 }
 
@@ -79,20 +79,31 @@ impl HttpTransport {
             .request(reqwest::Method::POST, url)
             .timeout(wait + Duration::from_secs(30))
             .json(&req);
-        let mut guard = CancelWhenAnswered {
+        let mut guard = self.guarded(request, "runsync", endpoint_url);
+        Running {
+            id: None,
+            status: Box::pin(async move {
+                let v = guard.take().await.map_err(|e| self.routes.hint(e))?;
+                Self::status_from(v, "runsync")
+            }),
+        }
+    }
+
+    /// Sends a request that creates a job (`/run`, `/runsync`) in a task of its own: if the
+    /// caller goes away before the answer, the job the answer names is cancelled.
+    pub(super) fn guarded(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+        endpoint_url: String,
+    ) -> CancelWhenAnswered {
+        CancelWhenAnswered {
             answer: Some(tokio::spawn(async move {
-                Self::answer(request.send().await, "runsync").await
+                Self::answer(request.send().await, what).await
             })),
             http: self.http.clone(),
             endpoint_url,
             api_key: self.routes.api_key.clone(),
-        };
-        Running {
-            id: None,
-            status: Box::pin(async move {
-                let v = guard.take().await?;
-                Self::status_from(v, "runsync")
-            }),
         }
     }
 }
