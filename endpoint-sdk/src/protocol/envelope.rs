@@ -16,6 +16,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::trace_context::TraceParent;
@@ -29,8 +30,8 @@ pub const TRACEPARENT_KEY: &str = "$traceparent";
 /// The envelope key holding a job's input when it has an envelope.
 pub const INPUT_KEY: &str = "$input";
 
-/// When a job's caller stops waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a job's caller stops waiting; `{"at_ms": .., "budget_ms": ..}` in the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deadline {
     /// The moment, in milliseconds since the Unix epoch on the caller's clock.
     pub at_ms: u64,
@@ -83,21 +84,13 @@ impl JobMeta {
         if self.is_empty() {
             return input;
         }
-        let mut map = Map::new();
-        if let Some(s) = &self.session {
-            map.insert(SESSION_KEY.into(), Value::String(s.clone()));
-        }
-        if let Some(d) = &self.deadline {
-            map.insert(
-                DEADLINE_KEY.into(),
-                serde_json::json!({ "at_ms": d.at_ms, "budget_ms": d.budget_ms }),
-            );
-        }
-        if let Some(tp) = &self.traceparent {
-            map.insert(TRACEPARENT_KEY.into(), Value::String(tp.to_string()));
-        }
-        map.insert(INPUT_KEY.into(), input);
-        Value::Object(map)
+        self.wrapped(&input)
+    }
+
+    /// A copy of `input` in an envelope holding this (see [`Wrapped`], the one writer of the
+    /// envelope's format).
+    pub fn wrapped(&self, input: &Value) -> Value {
+        serde_json::to_value(Wrapped { meta: self, input }).expect("JSON values serialize")
     }
 }
 
@@ -129,10 +122,7 @@ fn is_envelope(map: &Map<String, Value>) -> bool {
 }
 
 fn deadline(v: &Value) -> Option<Deadline> {
-    Some(Deadline {
-        at_ms: v.get("at_ms")?.as_u64()?,
-        budget_ms: v.get("budget_ms")?.as_u64()?,
-    })
+    Deadline::deserialize(v).ok()
 }
 
 /// What the envelope of `input` says (nothing when it has none).
@@ -186,8 +176,7 @@ impl serde::Serialize for Wrapped<'_> {
             map.serialize_entry(SESSION_KEY, session)?;
         }
         if let Some(d) = &meta.deadline {
-            let d = serde_json::json!({ "at_ms": d.at_ms, "budget_ms": d.budget_ms });
-            map.serialize_entry(DEADLINE_KEY, &d)?;
+            map.serialize_entry(DEADLINE_KEY, d)?;
         }
         if let Some(tp) = &meta.traceparent {
             map.serialize_entry(TRACEPARENT_KEY, &tp.to_string())?;
@@ -195,22 +184,6 @@ impl serde::Serialize for Wrapped<'_> {
         map.serialize_entry(INPUT_KEY, self.input)?;
         map.end()
     }
-}
-
-/// Splits a job's input into its session id (if it has one) and the input itself.
-pub fn unwrap(input: Value) -> (Option<String>, Value) {
-    let session = meta(&input).session;
-    match input {
-        Value::Object(mut map) if is_envelope(&map) => {
-            (session, map.remove(INPUT_KEY).unwrap_or(Value::Null))
-        }
-        other => (None, other),
-    }
-}
-
-/// The session id a job's input names, without taking the input apart.
-pub fn peek(input: &Value) -> Option<&str> {
-    fields(input)?.get(SESSION_KEY)?.as_str()
 }
 
 /// The input inside its envelope (the input itself when it has none), without copying.
@@ -229,11 +202,11 @@ mod tests {
     #[test]
     fn the_envelope_round_trips_and_plain_inputs_pass_through() {
         let wrapped = wrap("s1", json!({"q": 1}));
-        assert_eq!(peek(&wrapped), Some("s1"));
-        assert_eq!(unwrap(wrapped), (Some("s1".into()), json!({"q": 1})));
+        let (m, input) = split(wrapped);
+        assert_eq!((m.session.as_deref(), input), (Some("s1"), json!({"q": 1})));
         let plain = json!({"$session": "not an envelope", "q": 1, "r": 2});
-        assert_eq!(peek(&plain), None);
-        assert_eq!(unwrap(plain.clone()), (None, plain));
+        assert_eq!(meta(&plain).session, None);
+        assert_eq!(split(plain.clone()), (JobMeta::default(), plain));
         assert_eq!(JobMeta::default().wrap(json!(3)), json!(3));
     }
 
@@ -249,7 +222,7 @@ mod tests {
         };
         let wrapped = meta_in.wrap(json!([1, 2]));
         assert_eq!(meta(&wrapped), meta_in);
-        assert_eq!(peek(&wrapped), None);
+        assert_eq!(meta(&wrapped).session, None);
         assert_eq!(inner(&wrapped), &json!([1, 2]));
         let both = JobMeta {
             session: Some("s".into()),
@@ -273,7 +246,7 @@ mod tests {
         let wrapped = m.wrap(json!({"q": 1}));
         assert_eq!(wrapped["$traceparent"], json!(tp.to_string()));
         assert_eq!(meta(&wrapped), m);
-        assert_eq!(unwrap(wrapped), (None, json!({"q": 1})));
+        assert_eq!(split(wrapped), (m, json!({"q": 1})));
         // Still the envelope (its input is unwrapped), but the context is ignored.
         let odd = json!({"$traceparent": "00-nothex", "$input": 2});
         assert_eq!(inner(&odd), &json!(2));

@@ -19,13 +19,13 @@ pub struct RunRequest {
     #[serde(skip)]
     pub meta: JobMeta,
     /// Called with the final status object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub webhook: Option<String>,
     /// Per-job execution timeout, TTL and priority.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub policy: Option<Policy>,
     /// Passed through to the worker, never echoed back.
-    #[serde(default, rename = "s3Config", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "s3Config")]
     pub s3_config: Option<Value>,
 }
 

@@ -66,11 +66,7 @@ impl TraceId {
 
     /// Parses 32 lowercase hex digits (not all zero).
     pub fn from_hex(s: &str) -> Option<Self> {
-        (s.len() == 32)
-            .then(|| hex::read(s.as_bytes()))
-            .flatten()
-            .filter(|v| *v != 0)
-            .map(TraceId)
+        nonzero_hex(s, 32).map(TraceId)
     }
 }
 
@@ -87,11 +83,7 @@ impl SpanId {
 
     /// Parses 16 lowercase hex digits (not all zero).
     pub fn from_hex(s: &str) -> Option<Self> {
-        (s.len() == 16)
-            .then(|| hex::read(s.as_bytes()))
-            .flatten()
-            .filter(|v| *v != 0)
-            .map(|v| SpanId(v as u64))
+        nonzero_hex(s, 16).map(|v| SpanId(v as u64))
     }
 }
 
@@ -104,6 +96,14 @@ impl TraceParent {
             sampled: true,
         }
     }
+}
+
+/// Exactly `digits` lowercase hex digits, not all zero (W3C's rule for both ids).
+fn nonzero_hex(s: &str, digits: usize) -> Option<u128> {
+    (s.len() == digits)
+        .then(|| hex::read(s.as_bytes()))
+        .flatten()
+        .filter(|v| *v != 0)
 }
 
 fn is_lower_hex(s: &str) -> bool {

@@ -19,7 +19,7 @@ pub use transport::LocalTransport;
 use super::shared::Shared;
 use super::shell::LocalEndpoint;
 use super::simulated::{Detachable, run_job};
-use super::state::JobId;
+use super::state::{Direct, JobId};
 use super::{RuntimeError, RuntimeEvent, RuntimeOptions};
 use crate::client::Client;
 use crate::config::EndpointConfig;
@@ -121,16 +121,7 @@ impl LocalRuntime {
         };
         // Started on a free slot: run it here rather than hand it to the worker's task and wait
         // to be told it ended (it moves to a task of its own if this wait ends first).
-        let def = ep
-            .def
-            .clone()
-            .expect("a simulated endpoint has its definition");
-        let job = Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true));
-        match tokio::time::timeout(wait, job).await {
-            Ok(Some(status)) => Ok(status),
-            // Still running (it goes on in a task of its own), or ended elsewhere.
-            _ => ep.status(&id),
-        }
+        run_for(ep, &id, wait, run_here(ep, d)).await
     }
 
     /// Runs a job for an in-process call: on a free slot, it starts at once and runs in the
@@ -157,26 +148,17 @@ impl LocalRuntime {
         let (id, direct) = ep.submit_sync(request)?;
         // Made now, not on the first poll: a future dropped unpolled still cancels its job.
         let started = direct.map(|d| {
-            let def = ep
-                .def
-                .clone()
-                .expect("a simulated endpoint has its definition");
             let guard = CancelUnlessEnded {
                 ep: ep.clone(),
                 id: Some(id.clone()),
             };
-            let job = Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true));
-            (guard, job)
+            (guard, run_here(&ep, d))
         });
         Ok((id.clone(), async move {
             let Some((guard, job)) = started else {
                 return ep.status(&id);
             };
-            let status = match tokio::time::timeout(wait, job).await {
-                Ok(Some(status)) => Ok(status),
-                // Still running (in a task of its own now), or ended elsewhere.
-                _ => ep.status(&id),
-            };
+            let status = run_for(&ep, &id, wait, job).await;
             guard.disarm();
             status
         }))
@@ -240,6 +222,29 @@ impl LocalRuntime {
     /// Stops every worker and the housekeeping tasks.
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+}
+
+/// A job started on a free slot (`Direct`), to run in the task that awaits it.
+fn run_here(ep: &Arc<LocalEndpoint>, d: Direct) -> Detachable<Option<StatusObject>> {
+    let def = ep
+        .def
+        .clone()
+        .expect("a simulated endpoint has its definition");
+    Detachable::new(run_job(ep.clone(), def, d.runner, d.job, d.slot, true))
+}
+
+/// Runs `job` for up to `wait`; its final status, or its current one when it is still running
+/// (in a task of its own from then on) or ended elsewhere.
+async fn run_for(
+    ep: &LocalEndpoint,
+    id: &str,
+    wait: Duration,
+    job: Detachable<Option<StatusObject>>,
+) -> Result<StatusObject, RuntimeError> {
+    match tokio::time::timeout(wait, job).await {
+        Ok(Some(status)) => Ok(status),
+        _ => ep.status(id),
     }
 }
 

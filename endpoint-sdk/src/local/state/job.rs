@@ -157,7 +157,7 @@ impl TakenJob {
     pub(crate) fn to_wire(&self) -> JobObject {
         JobObject {
             id: self.id.to_string(),
-            input: self.meta().wrap((*self.input).clone()),
+            input: self.meta().wrapped(&self.input),
             webhook: self.webhook.clone(),
             s3_config: self.s3_config.clone(),
         }
