@@ -113,10 +113,12 @@ pub async fn chain_top(ctx: Ctx, x: u32) -> Result<u64, String> {
     Ok(deep.min(near.map_err(|e| e.to_string())?))
 }
 
-/// The middle of the chain.
+/// The middle of the chain: calls the leaf through a fan-out (of one), whose calls run in tasks
+/// of their own and must still be logged in this job's span.
 #[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000, calls = [time_left])]
 pub async fn chain_mid(ctx: Ctx, x: u32) -> Result<u64, String> {
-    time_left::call(&ctx, x).await.map_err(|e| e.to_string())
+    let mut results = time_left::fan_out(&ctx, [x]).await;
+    results.remove(0).map_err(|e| e.to_string())
 }
 
 fn fail_init() -> Result<(), String> {

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::{CallError, CallOptions, CallScope, call_in_scope};
 use crate::endpoint::Endpoint;
@@ -129,8 +130,9 @@ impl<E: Endpoint> Calls<E> {
             return false;
         };
         let (scope, options) = (self.scope.clone(), self.options.clone());
-        self.set
-            .spawn(async move { (i, call_in_scope::<E>(&scope, input, options).await) });
+        // In the span of the job that fans out, so each call's `called` line is the job's.
+        let call = async move { (i, call_in_scope::<E>(&scope, input, options).await) };
+        self.set.spawn(call.instrument(tracing::Span::current()));
         true
     }
 }
