@@ -39,6 +39,12 @@ impl JobRunner {
 
     async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
         let id = job.id;
+        if stop.is_cancelled() {
+            // The stop overtook the job-take answer: the platform already ended the job.
+            tracing::info!("job stopped by the platform before it started");
+            self.slots.remove(&id);
+            return;
+        }
         let meta = envelope::meta(&job.input);
         let session = meta.session;
         let started = Instant::now();

@@ -238,13 +238,16 @@ async fn stop_channel(platform: Platform, slots: Arc<Slots>, shutdown: Cancellat
             _ = shutdown.cancelled() => return,
         };
         match stops {
-            Some(ids) => {
+            Some(ids) if !ids.is_empty() => {
                 quiet = false;
                 for id in ids {
                     tracing::info!(job = %id, "the platform asked to stop this job");
                     slots.stop(&id);
                 }
+                // Another stop may follow at once (a fan-out cancelled): listen again now.
+                continue;
             }
+            Some(_) => quiet = false,
             None => {
                 if !quiet {
                     tracing::debug!("the job-stop channel is unavailable; retrying every second");

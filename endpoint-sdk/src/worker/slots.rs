@@ -1,6 +1,6 @@
 //! The jobs running on this worker: their stop tokens, and a signal when a slot frees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -8,41 +8,103 @@ use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::RunningIds;
 
+/// How many ids of jobs asked to stop before this worker knew them are remembered. A stop can
+/// overtake the job-take answer that hands the job over (they travel on separate requests);
+/// the job is then stopped the moment it arrives. Ids are unique, so a bounded memory suffices.
+const EARLY_STOPS: usize = 1024;
+
 /// The jobs running on this worker: their stop tokens, and a signal when a slot frees.
 #[derive(Default)]
 pub(super) struct Slots {
-    jobs: Mutex<HashMap<String, CancellationToken>>,
+    state: Mutex<State>,
     pub(super) freed: Notify,
     pub(super) ids: Arc<RunningIds>,
 }
 
+#[derive(Default)]
+struct State {
+    jobs: HashMap<String, CancellationToken>,
+    /// Ids the platform asked to stop before this worker took them, oldest first.
+    stopped_early: VecDeque<String>,
+}
+
 impl Slots {
-    pub(super) fn len(&self) -> usize {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.state().jobs.len()
+    }
+
+    /// Registers a job taken from the platform: its stop token, already cancelled if the
+    /// platform asked to stop it before it arrived.
     pub(super) fn add(&self, id: &str) -> CancellationToken {
         let token = CancellationToken::new();
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), token.clone());
+        let mut state = self.state();
+        if let Some(i) = state.stopped_early.iter().position(|s| s == id) {
+            state.stopped_early.remove(i);
+            token.cancel();
+        }
+        state.jobs.insert(id.to_string(), token.clone());
+        drop(state);
         self.ids.insert(id);
         token
     }
 
     pub(super) fn remove(&self, id: &str) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.state().jobs.remove(id);
         self.ids.remove(id);
         self.freed.notify_waiters();
     }
 
+    /// Stops job `id`: now if it runs here, or as soon as it arrives.
     pub(super) fn stop(&self, id: &str) {
-        if let Some(t) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+        let mut state = self.state();
+        if let Some(t) = state.jobs.get(id) {
             t.cancel();
+            return;
         }
+        if !state.stopped_early.iter().any(|s| s == id) {
+            if state.stopped_early.len() == EARLY_STOPS {
+                state.stopped_early.pop_front();
+            }
+            state.stopped_early.push_back(id.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_that_overtakes_its_job_stops_the_job_when_it_arrives() {
+        let slots = Slots::default();
+        slots.stop("j1");
+        assert!(slots.add("j1").is_cancelled(), "stopped on arrival");
+        slots.remove("j1");
+        assert!(
+            !slots.add("j1").is_cancelled(),
+            "an early stop is used once"
+        );
+        assert!(!slots.add("j2").is_cancelled());
+        slots.stop("j2");
+        assert!(
+            slots.state().jobs["j2"].is_cancelled(),
+            "a running job stops"
+        );
+        assert!(slots.state().stopped_early.is_empty());
+    }
+
+    #[test]
+    fn early_stops_are_remembered_within_a_bound() {
+        let slots = Slots::default();
+        for i in 0..=EARLY_STOPS {
+            slots.stop(&format!("j{i}"));
+        }
+        assert_eq!(slots.state().stopped_early.len(), EARLY_STOPS);
+        assert!(!slots.add("j0").is_cancelled(), "the oldest was forgotten");
+        assert!(slots.add(&format!("j{EARLY_STOPS}")).is_cancelled());
     }
 }
