@@ -186,6 +186,57 @@ async fn dropping_the_stream_cancels_the_job() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn cancel_ends_the_job_before_it_returns_read_or_not() {
+    let rt = runtime();
+    let mut s = endless::stream(&rt.client());
+    assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    let id = s.id().expect("submitted").to_string();
+    s.cancel().await.expect("cancelled");
+    let st = rt.status("endless", &id).expect("the job");
+    assert_eq!(st.status, JobStatus::Cancelled, "{st:?}");
+
+    // Never polled: the submit happens inside `cancel`, then its job is cancelled.
+    let mut events = rt.events();
+    endless::stream(&rt.client())
+        .cancel()
+        .await
+        .expect("cancelled");
+    let ended = tokio::time::timeout(BOUND, async {
+        loop {
+            if let Ok(RuntimeEvent::JobFinished { status, .. }) = events.recv().await {
+                return status;
+            }
+        }
+    })
+    .await
+    .expect("the second job ended");
+    assert_eq!(ended, JobStatus::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stream_with_options_bounds_the_job_by_the_calls_timeout() {
+    let rt = runtime();
+    let opts = CallOptions::default().timeout(Duration::from_secs(6));
+    let started = tokio::time::Instant::now();
+    let mut s = endless::stream_with(&rt.client(), opts);
+    assert_eq!(s.next().await.unwrap().unwrap(), 1);
+    let id = s.id().expect("submitted").to_string();
+    assert!(s.next().await.is_none(), "the stream ends with its job");
+    match s.output().await {
+        Err(CallError::TimedOut { .. }) => {}
+        other => panic!("expected the call's 6 s timeout, not its 60 s ceiling: {other:?}"),
+    }
+    let st = rt.status("endless", &id).expect("the job");
+    assert!(st.status.is_final(), "{st:?}");
+    // On the paused clock: the job ended at the call's 6 s, long before its 60 s ceiling.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_stream_whose_submit_fails_ends_at_once_and_its_output_says_why() {
     let rt = LocalRuntime::builder()
         .endpoint::<tokens>()

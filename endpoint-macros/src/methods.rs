@@ -1,5 +1,5 @@
-//! The typed methods on the handle type: `call`, `call_with`, `submit`, `stream` and `fan_out`, taking
-//! the handler's own input parameters. They are generated for every signature: when it is
+//! The typed methods on the handle type: `call`, `submit`, `stream` (each also `_with` options),
+//! `job` and `fan_out`, taking the handler's own input parameters. They are generated for every signature: when it is
 //! unusable (already reported), with bodies that never run, so call sites get no second error.
 
 use endpoint_config::signature::HandlerSig;
@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::{Ident, Path, Visibility};
 
-/// `impl fn_name { call, call_with, submit, stream, job, fan_out }`.
+/// `impl fn_name { call, call_with, submit, submit_with, stream, stream_with, job, fan_out }`.
 pub fn typed(
     fn_name: &Ident,
     vis: &Visibility,
@@ -19,7 +19,15 @@ pub fn typed(
     let ids: Vec<_> = sig.inputs.iter().map(|i| &i.ident).collect();
     let tys: Vec<_> = sig.inputs.iter().map(|i| &i.ty).collect();
     let params = quote!(#(#ids: #tys),*);
-    let [call, call_with, submit, fan_out, stream] = bodies(sig, krate, input_ty);
+    let [
+        call,
+        call_with,
+        submit,
+        submit_with,
+        fan_out,
+        stream,
+        stream_with,
+    ] = bodies(sig, krate, input_ty);
     let fan_out_bound = if sig.usable {
         quote!(I::Item: ::core::convert::Into<<Self as #krate::__private::Endpoint>::Input>,)
     } else {
@@ -58,8 +66,14 @@ pub fn typed(
             #[doc = #submit_doc]
             #vis async fn submit(#caller, #params) -> #krate::__private::SubmitResult<Self> { #submit }
 
+            #[doc = #submit_doc]
+            #vis async fn submit_with(#caller, #options, #params) -> #krate::__private::SubmitResult<Self> { #submit_with }
+
             #[doc = #stream_doc]
             #vis fn stream(#caller, #params) -> #krate::__private::CallStream<Self> { #stream }
+
+            #[doc = #stream_doc]
+            #vis fn stream_with(#caller, #options, #params) -> #krate::__private::CallStream<Self> { #stream_with }
 
             /// Finds a job of this endpoint again by its id (after a restart, from another process): wait for it, check it, cancel it or stream it.
             #vis fn job(#caller, id: impl ::core::convert::Into<::std::string::String>) -> #krate::__private::JobHandle<Self> { #krate::__private::attach::<Self>(caller, id) }
@@ -72,9 +86,9 @@ pub fn typed(
     }
 }
 
-/// The bodies of `call`, `call_with`, `submit`, `fan_out` and `stream`; ones that never run
-/// when the signature is unusable.
-fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStream; 5] {
+/// The bodies of `call`, `call_with`, `submit`, `submit_with`, `fan_out`, `stream` and
+/// `stream_with`; ones that never run when the signature is unusable.
+fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStream; 7] {
     if !sig.usable {
         let never = quote!(::core::unreachable!(
             "only generated next to a compile error"
@@ -96,8 +110,10 @@ fn bodies(sig: &HandlerSig, krate: &Path, input_ty: &TokenStream) -> [TokenStrea
     [
         quote!(#krate::__private::call::<Self>(caller, #input, #none).await),
         quote!(#krate::__private::call::<Self>(caller, #input, #some).await),
-        quote!(#krate::__private::submit::<Self>(caller, #input).await),
+        quote!(#krate::__private::submit::<Self>(caller, #input, #none).await),
+        quote!(#krate::__private::submit::<Self>(caller, #input, #some).await),
         quote!(#krate::__private::fan_out::<Self, I>(caller, inputs)),
-        quote!(#krate::__private::stream::<Self>(caller, #input)),
+        quote!(#krate::__private::stream::<Self>(caller, #input, #none)),
+        quote!(#krate::__private::stream::<Self>(caller, #input, #some)),
     ]
 }

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::call::{Submit, SubmittedJob, decode, from_transport, from_transport_for};
 use super::chunk_stream::ChunkStream;
 use super::record::{CallRecorder, Progress};
-use super::{CallError, Caller, retry};
+use super::{CallError, CallOptions, Caller, retry};
 use crate::endpoint::Endpoint;
 use crate::protocol::JobStatus;
 use crate::protocol::trace_context::SpanId;
@@ -145,17 +145,20 @@ where
 pub async fn submit<E: Endpoint>(
     caller: &impl Caller,
     input: E::Input,
+    options: Option<CallOptions>,
 ) -> Result<JobHandle<E>, CallError<E::Error>> {
-    submit_in_scope(caller.call_scope(), input).await
+    submit_in_scope(caller.call_scope(), input, options).await
 }
 
-/// Submits a job in the scope of a caller (its deadline, cancellation, trace, steps).
+/// Submits a job in the scope of a caller (its deadline, cancellation, trace, steps), with
+/// `options` or the client's for `E`.
 pub(super) async fn submit_in_scope<E: Endpoint>(
     scope: super::CallScope,
     input: E::Input,
+    options: Option<CallOptions>,
 ) -> Result<JobHandle<E>, CallError<E::Error>> {
     scope.check_declared(E::NAME)?;
-    let options = scope.client.options_for(E::NAME);
+    let options = options.unwrap_or_else(|| scope.client.options_for(E::NAME));
     scope
         .client
         .steps

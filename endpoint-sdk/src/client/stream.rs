@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use futures_core::Stream;
 
 use super::record::CallRecorder;
-use super::{CallError, Caller, ChunkStream, JobHandle};
+use super::{CallError, CallOptions, Caller, ChunkStream, JobHandle};
 use crate::boxed::BoxFuture;
 use crate::endpoint::Endpoint;
 
@@ -19,7 +19,8 @@ use crate::endpoint::Endpoint;
 /// no item). Losing touch with the job (the server went away, after the reads' retries) is the
 /// stream's last item, and `output` returns it too, without waiting again; a chunk that does not
 /// decode is an error item, and the stream goes on. Dropping it
-/// before the job ends cancels the job; the call is in the caller's trace either way.
+/// before the job ends cancels the job in the background ([`cancel`](Self::cancel) waits for
+/// it); the call is in the caller's trace either way.
 pub struct CallStream<E: Endpoint> {
     state: State<E>,
 }
@@ -41,10 +42,15 @@ struct Reading<E: Endpoint> {
 
 /// Starts a streamed call of endpoint `E`. Used by the generated `E::stream`.
 #[doc(hidden)]
-pub fn stream<E: Endpoint>(caller: &impl Caller, input: E::Input) -> CallStream<E> {
+pub fn stream<E: Endpoint>(
+    caller: &impl Caller,
+    input: E::Input,
+    options: Option<CallOptions>,
+) -> CallStream<E> {
     let scope = caller.call_scope();
+    let submit = super::handle::submit_in_scope::<E>(scope, input, options);
     CallStream {
-        state: State::Submitting(Box::pin(super::handle::submit_in_scope::<E>(scope, input))),
+        state: State::Submitting(Box::pin(submit)),
     }
 }
 
@@ -59,6 +65,28 @@ impl<E: Endpoint> CallStream<E> {
         match &self.state {
             State::Reading(reading) => Some(reading.job.id()),
             _ => None,
+        }
+    }
+
+    /// Cancels the job and waits until the platform has the request, where dropping the stream
+    /// only starts the cancel in the background (which a program that exits right after the drop
+    /// never sends). A stream whose submit is still in flight waits for its answer, then
+    /// cancels; one whose submit failed, or whose job has ended, has nothing to cancel.
+    pub async fn cancel(self) -> Result<(), CallError<E::Error>> {
+        match self.state {
+            State::Submitting(submit) => match submit.await {
+                Ok(job) => job.cancel().await,
+                Err(_) => Ok(()),
+            },
+            State::Reading(reading) => {
+                let Reading {
+                    job, chunks, rec, ..
+                } = *reading;
+                drop(chunks);
+                rec.finish(None, Some("cancelled by its caller".into()));
+                job.cancel().await
+            }
+            State::Failed(_) => Ok(()),
         }
     }
 
