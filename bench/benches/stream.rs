@@ -23,6 +23,10 @@ use tokio::sync::Notify;
 
 const APP: &str = env!("CARGO_BIN_EXE_bench-app");
 
+/// How long after a reader asks for the next value it is written, in the latency runs: enough
+/// for the read to reach the server and wait there.
+const WRITE_AFTER: Duration = Duration::from_micros(200);
+
 fn env_or(name: &str, default: u32) -> u32 {
     std::env::var(name)
         .ok()
@@ -57,7 +61,12 @@ where
     let mut out = Vec::new();
     while let Some(t) = s.next().await {
         out.push(since(t.expect("a chunk").at_ns));
-        ack().notify_one();
+        // The next chunk is written once this reader is waiting again, as the long-poll floor's
+        // value is: both then measure the same leg, from the write to the waiting reader.
+        tokio::spawn(async {
+            tokio::time::sleep(WRITE_AFTER).await;
+            ack().notify_one();
+        });
     }
     Latencies::new(out)
 }
@@ -136,7 +145,7 @@ async fn long_poll_floor(http: &reqwest::Client, samples: u32) -> Latencies {
             let slot = slot.clone();
             tokio::spawn(async move {
                 // Written once the reader is waiting, as a chunk would be.
-                tokio::time::sleep(Duration::from_micros(200)).await;
+                tokio::time::sleep(WRITE_AFTER).await;
                 *slot.value.lock().unwrap() = Some(stamp());
                 slot.written.notify_one();
             })

@@ -31,8 +31,7 @@ pub(crate) fn client() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            // Another part of the process may have installed a provider already; either is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
+            crate::install_tls_provider();
             reqwest::Client::builder()
                 .user_agent(concat!("endpoint-sdk/", env!("CARGO_PKG_VERSION")))
                 .build()

@@ -42,6 +42,9 @@ pub enum RegistryError {
         /// The other's.
         second: String,
     },
+    /// The binary holds no endpoint at all.
+    #[error("{}", NO_ENDPOINT)]
+    Empty,
     /// An endpoint calls one that is not in this binary.
     #[error(
         "endpoint `{caller}` calls `{callee}`, which is not in this binary; define it with \
@@ -54,6 +57,11 @@ pub enum RegistryError {
         callee: String,
     },
 }
+
+/// What to do when the binary holds no endpoint.
+pub(crate) const NO_ENDPOINT: &str = "this binary has no endpoint: annotate a handler with \
+     `#[endpoint(..)]`; if your endpoints are defined in a library crate, the binary must use \
+     that crate (`use my_endpoints as _;` in main.rs), or the linker leaves them out";
 
 /// Every registered endpoint, sorted by name.
 pub fn endpoints() -> Vec<EndpointDef> {

@@ -96,6 +96,9 @@ pub(crate) fn init_logging() {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let defs = registry::endpoints();
+    if defs.is_empty() && cli.command.is_some() {
+        return Err(registry::RegistryError::Empty.into());
+    }
     registry::check(&defs)?;
     let command = match cli.command {
         Some(c) => c,
@@ -115,7 +118,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Manifest(args) => {
             let mut manifest = Manifest::new(crate::deploy::app_name(), &defs)?;
             manifest.image = args.image;
-            println!("{}", manifest.to_json());
+            print_out(&manifest.to_json());
             Ok(())
         }
         Command::Deploy(args) => Ok(crate::deploy::run_deploy(&defs, args).await?),
@@ -181,4 +184,16 @@ pub fn describe(c: &EndpointConfig) -> String {
         "{hw}, workers {}..{}, {timeout}",
         c.workers.min, c.workers.max
     )
+}
+
+/// Prints `text` and a newline to stdout. A reader that went away (`app manifest | head`) is not
+/// an error: nobody is left to read the rest.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("could not write to stdout: {e}");
+    }
 }

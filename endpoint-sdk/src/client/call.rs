@@ -55,8 +55,9 @@ fn from_submit<E>(endpoint: &str, e: TransportError) -> CallError<E> {
             endpoint: endpoint.to_string(),
             job_id: None,
             message: format!(
-                "{message}; the platform may have created the job before the answer was lost, \
-                 so it was not submitted again"
+                "{message}; the submit may have created a job whose id was lost with the \
+                 answer, so it was not sent again (such a job runs at most until its deadline or \
+                 its endpoint's execution timeout)"
             ),
         },
         other => from_transport(endpoint, other),

@@ -214,7 +214,7 @@ fn unreachable(endpoint: &str, job_id: &Option<String>, message: &str) -> String
             "lost touch with `{endpoint}` job {id}: {message}; it was not submitted again and \
              may still run"
         ),
-        None => format!("could not reach `{endpoint}`: {message}"),
+        None => format!("the call to `{endpoint}` failed: {message}"),
     }
 }
 

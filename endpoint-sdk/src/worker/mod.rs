@@ -77,9 +77,7 @@ pub fn select(defs: &[EndpointDef], name: Option<&str>) -> Result<EndpointDef, W
         }),
         None => match defs {
             [one] => Ok(one.clone()),
-            [] => Err(WorkerError::Select(
-                "this binary has no endpoint: annotate a handler with #[endpoint(..)]".into(),
-            )),
+            [] => Err(WorkerError::Select(crate::registry::NO_ENDPOINT.into())),
             _ => Err(WorkerError::Select(format!(
                 "this binary has {} endpoints ({}); set {ENDPOINT_NAME} to the one this worker serves",
                 defs.len(),
