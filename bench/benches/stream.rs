@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use endpoint_bench::endpoints::{Tick, ack, stamp, ticks, ticks_relay};
+use endpoint_bench::endpoints::{PACE, Tick, stamp, ticks, ticks_relay};
 use endpoint_bench::proc::{Proc, free_port};
 use endpoint_bench::report::{Table, fmt_duration, quantile, ratio, verdict};
 use endpoint_sdk::client::{CallStream, Client, HttpRoutes};
@@ -22,10 +22,6 @@ use endpoint_sdk::local::LocalRuntime;
 use tokio::sync::Notify;
 
 const APP: &str = env!("CARGO_BIN_EXE_bench-app");
-
-/// How long after a reader asks for the next value it is written, in the latency runs: enough
-/// for the read to reach the server and wait there.
-const WRITE_AFTER: Duration = Duration::from_micros(200);
 
 fn env_or(name: &str, default: u32) -> u32 {
     std::env::var(name)
@@ -52,7 +48,7 @@ fn since(at_ns: u64) -> Duration {
     Duration::from_nanos(stamp().saturating_sub(at_ns))
 }
 
-/// A paced stream read to its end: each chunk's latency, acknowledged so the next is written.
+/// A paced stream read to its end: each chunk's latency, from its stamp to its yield.
 async fn paced<E>(mut s: CallStream<E>) -> Latencies
 where
     E: endpoint_sdk::Endpoint<Chunk = Tick>,
@@ -61,12 +57,6 @@ where
     let mut out = Vec::new();
     while let Some(t) = s.next().await {
         out.push(since(t.expect("a chunk").at_ns));
-        // The next chunk is written once this reader is waiting again, as the long-poll floor's
-        // value is: both then measure the same leg, from the write to the waiting reader.
-        tokio::spawn(async {
-            tokio::time::sleep(WRITE_AFTER).await;
-            ack().notify_one();
-        });
     }
     Latencies::new(out)
 }
@@ -88,48 +78,49 @@ where
     f64::from(n) / start.elapsed().as_secs_f64()
 }
 
-/// Floor: a value sent on a channel, measured when received.
+/// Floor: `samples` values sent on a channel one every [`PACE`], each measured when received.
 async fn channel_floor(samples: u32) -> Latencies {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
-    let go = Arc::new(Notify::new());
-    let writer = {
-        let go = go.clone();
-        tokio::spawn(async move {
-            for _ in 0..samples {
-                tx.send(stamp()).unwrap();
-                go.notified().await;
+    let writer = tokio::spawn(async move {
+        for i in 0..samples {
+            if i > 0 {
+                tokio::time::sleep(PACE).await;
             }
-        })
-    };
+            tx.send(stamp()).unwrap();
+        }
+    });
     let mut out = Vec::new();
     while let Some(at) = rx.recv().await {
         out.push(since(at));
-        go.notify_one();
     }
     writer.await.unwrap();
     Latencies::new(out)
 }
 
-/// The long-poll floor's shared slot: a value, and the reader waiting for it.
+/// The long-poll floor's shared slot: the values not read yet, and the reader waiting for them.
 #[derive(Default)]
 struct Slot {
-    value: Mutex<Option<u64>>,
+    values: Mutex<Vec<u64>>,
     written: Notify,
 }
 
+/// Answers the values not read yet, as soon as there is one: `1,2,3`.
 async fn long_poll(State(slot): State<Arc<Slot>>) -> String {
     loop {
         let written = slot.written.notified();
         tokio::pin!(written);
         written.as_mut().enable();
-        if let Some(v) = slot.value.lock().unwrap().take() {
-            return v.to_string();
+        let values = std::mem::take(&mut *slot.values.lock().unwrap());
+        if !values.is_empty() {
+            let text: Vec<String> = values.iter().map(u64::to_string).collect();
+            return text.join(",");
         }
         written.await;
     }
 }
 
-/// Floor: a value written on the server side, read by a client's long poll over loopback.
+/// Floor: `samples` values written on the server side one every [`PACE`], read by a client's
+/// long polls over loopback, each measured when its answer arrives.
 async fn long_poll_floor(http: &reqwest::Client, samples: u32) -> Latencies {
     let slot = Arc::new(Slot::default());
     let app = axum::Router::new()
@@ -138,23 +129,43 @@ async fn long_poll_floor(http: &reqwest::Client, samples: u32) -> Latencies {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/poll", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let writer = tokio::spawn(async move {
+        for i in 0..samples {
+            if i > 0 {
+                tokio::time::sleep(PACE).await;
+            }
+            slot.values.lock().unwrap().push(stamp());
+            slot.written.notify_one();
+        }
+    });
     let mut out = Vec::new();
-    for _ in 0..samples {
-        let read = http.get(&url).send();
-        let writer = {
-            let slot = slot.clone();
-            tokio::spawn(async move {
-                // Written once the reader is waiting, as a chunk would be.
-                tokio::time::sleep(WRITE_AFTER).await;
-                *slot.value.lock().unwrap() = Some(stamp());
-                slot.written.notify_one();
-            })
-        };
-        let at: u64 = read.await.unwrap().text().await.unwrap().parse().unwrap();
-        out.push(since(at));
-        writer.await.unwrap();
+    while out.len() < samples as usize {
+        let text = http.get(&url).send().await.unwrap().text().await.unwrap();
+        out.extend(text.split(',').map(|v| since(v.parse().unwrap())));
     }
+    writer.await.unwrap();
     server.abort();
+    Latencies::new(out)
+}
+
+/// `app dev`'s `/stream` long-polled by a bare reqwest loop (no SDK on the reader's side): how
+/// much of the typed stream's latency is the server's.
+async fn bare_reader_of_ours(
+    http: &reqwest::Client,
+    v2: &str,
+    remote: &Client,
+    samples: u32,
+) -> Latencies {
+    let job = ticks::submit(remote, samples, true).await.expect("a job");
+    let url = format!("{v2}/ticks/stream/{}?wait=30000", job.id());
+    let mut out = Vec::new();
+    while out.len() < samples as usize {
+        let resp = http.get(&url).send().await.unwrap();
+        let v: serde_json::Value = resp.json().await.unwrap();
+        for c in v["stream"].as_array().unwrap() {
+            out.push(since(c["output"]["at_ns"].as_u64().unwrap()));
+        }
+    }
     Latencies::new(out)
 }
 
@@ -234,113 +245,128 @@ async fn through_slow_network(n: u32, delay: Duration) -> f64 {
     flood(ticks::stream(&reader, n, false), n).await
 }
 
+/// The latency runs on the runtime they are called in: each floor, then ours; prints their
+/// table and returns the p50 ratio of the typed HTTP stream to the long-poll floor.
+async fn latencies(title: &str, samples: u32) -> String {
+    let http = reqwest::Client::new();
+    let local = LocalRuntime::builder()
+        .endpoint::<ticks>()
+        .endpoint::<ticks_relay>()
+        .build()
+        .expect("a runtime");
+    let inproc = local.client();
+    let v2 = format!("{}/v2", serve(local.clone()).await);
+    let remote = Client::http(HttpRoutes::new(v2.clone()));
+
+    let chan = channel_floor(samples).await;
+    let ours_local = paced(ticks::stream(&inproc, samples, true)).await;
+    let poll = long_poll_floor(&http, samples).await;
+    let ours_http = paced(ticks::stream(&remote, samples, true)).await;
+    let bare_reader = bare_reader_of_ours(&http, &v2, &remote, samples).await;
+    let relay_http = paced(ticks_relay::stream(&remote, samples, true)).await;
+    local.shutdown();
+
+    let mut t = Table::new(title, &["what", "p50", "p99", "p50 vs its floor"]);
+    let row = |t: &mut Table, what: &str, l: &Latencies, floor: Option<&Latencies>| {
+        t.row(vec![
+            what.into(),
+            fmt_duration(l.q(0.5)),
+            fmt_duration(l.q(0.99)),
+            floor.map_or(String::new(), |f| {
+                ratio(l.q(0.5).as_secs_f64(), f.q(0.5).as_secs_f64())
+            }),
+        ]);
+    };
+    row(&mut t, "floor: a bare channel", &chan, None);
+    row(&mut t, "typed stream, in-process", &ours_local, Some(&chan));
+    let floor = "floor: a bare HTTP long poll (reqwest → axum)";
+    row(&mut t, floor, &poll, None);
+    let typed = "typed stream, HTTP (loopback, app dev)";
+    row(&mut t, typed, &ours_http, Some(&poll));
+    let bare = "app dev's /stream read by a bare reqwest loop";
+    row(&mut t, bare, &bare_reader, Some(&poll));
+    let relay = "typed stream through a relay, HTTP";
+    row(&mut t, relay, &relay_http, Some(&poll));
+    t.print();
+    ratio(ours_http.q(0.5).as_secs_f64(), poll.q(0.5).as_secs_f64())
+}
+
+/// Chunks/s through one stream and through a relay, in process and over HTTP, and from a worker
+/// process behind a slow network.
+async fn throughput(chunks: u32) {
+    let local = LocalRuntime::builder()
+        .endpoint::<ticks>()
+        .endpoint::<ticks_relay>()
+        .build()
+        .expect("a runtime");
+    let inproc = local.client();
+    let remote = Client::http(HttpRoutes::new(format!(
+        "{}/v2",
+        serve(local.clone()).await
+    )));
+    let one_local = flood(ticks::stream(&inproc, chunks, false), chunks).await;
+    let one_http = flood(ticks::stream(&remote, chunks, false), chunks).await;
+    let relay_local = flood(ticks_relay::stream(&inproc, chunks, false), chunks).await;
+    let relay_http = flood(ticks_relay::stream(&remote, chunks, false), chunks).await;
+    let slow = through_slow_network(chunks / 4, Duration::from_millis(20)).await;
+
+    let mut t = Table::new(
+        "Chunks per second through one stream, read as fast as they come",
+        &["what", "chunks/s", "goal"],
+    );
+    let goal = |v: f64, min: f64| format!("≥ {min:.0}: {}", verdict(v >= min));
+    let rows = [
+        ("in-process", one_local, None),
+        ("HTTP (loopback, app dev)", one_http, Some(10_000.0)),
+        ("through a relay, in-process", relay_local, None),
+        ("through a relay, HTTP", relay_http, None),
+        (
+            "worker process, 20 ms per request (posts and reads)",
+            slow,
+            Some(1_000.0),
+        ),
+    ];
+    for (what, v, min) in rows {
+        t.row(vec![
+            what.into(),
+            format!("{v:.0}"),
+            min.map_or(String::new(), |m| goal(v, m)),
+        ]);
+    }
+    t.print();
+}
+
 fn main() {
     let chunks = env_or("BENCH_CHUNKS", 20_000);
     let samples = env_or("BENCH_SAMPLES", 1_000);
+    let _ = free_port;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    println!(
+        "stream benchmark: {samples} latency samples, {chunks} chunks per throughput run; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // One thread: client, server and producer take turns, so the figures are the work each path
+    // does (and loopback's system calls). Two threads: as `app dev` runs, plus the OS waking
+    // threads, which on a small machine is most of the latency and varies run to run.
+    let one = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(latencies(
+            "From a chunk written to the reader yielding it, one thread (a chunk every ms)",
+            samples,
+        ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    let _ = free_port;
+    let two = rt.block_on(latencies(
+        "The same on two threads (the OS's thread wake-ups included)",
+        samples,
+    ));
+    rt.block_on(throughput(chunks));
     println!(
-        "stream benchmark: {samples} latency samples, {chunks} chunks per throughput run; {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "\nadded latency over HTTP (goal ≤ 1.5× the long-poll floor): {one} on one thread, {two} on two"
     );
-    rt.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::new();
-        let local = LocalRuntime::builder()
-            .endpoint::<ticks>()
-            .endpoint::<ticks_relay>()
-            .build()
-            .expect("a runtime");
-        let inproc = local.client();
-        let remote = Client::http(HttpRoutes::new(format!(
-            "{}/v2",
-            serve(local.clone()).await
-        )));
-
-        let chan = channel_floor(samples).await;
-        let poll = long_poll_floor(&http, samples).await;
-        let ours_local = paced(ticks::stream(&inproc, samples, true)).await;
-        let ours_http = paced(ticks::stream(&remote, samples, true)).await;
-        let relay_http = paced(ticks_relay::stream(&remote, samples, true)).await;
-
-        let mut t = Table::new(
-            "From a chunk written to the reader yielding it (one chunk in flight at a time)",
-            &["what", "p50", "p99", "p50 vs its floor"],
-        );
-        let row = |t: &mut Table, what: &str, l: &Latencies, floor: Option<&Latencies>| {
-            t.row(vec![
-                what.into(),
-                fmt_duration(l.q(0.5)),
-                fmt_duration(l.q(0.99)),
-                floor.map_or(String::new(), |f| {
-                    ratio(l.q(0.5).as_secs_f64(), f.q(0.5).as_secs_f64())
-                }),
-            ]);
-        };
-        row(&mut t, "floor: a bare channel", &chan, None);
-        row(&mut t, "typed stream, in-process", &ours_local, Some(&chan));
-        row(
-            &mut t,
-            "floor: a bare HTTP long poll (reqwest → axum)",
-            &poll,
-            None,
-        );
-        row(
-            &mut t,
-            "typed stream, HTTP (loopback, app dev)",
-            &ours_http,
-            Some(&poll),
-        );
-        row(
-            &mut t,
-            "typed stream through a relay, HTTP",
-            &relay_http,
-            Some(&poll),
-        );
-        t.print();
-
-        let one_local = flood(ticks::stream(&inproc, chunks, false), chunks).await;
-        let one_http = flood(ticks::stream(&remote, chunks, false), chunks).await;
-        let relay_local = flood(ticks_relay::stream(&inproc, chunks, false), chunks).await;
-        let relay_http = flood(ticks_relay::stream(&remote, chunks, false), chunks).await;
-        let slow = through_slow_network(chunks / 4, Duration::from_millis(20)).await;
-
-        let mut t = Table::new(
-            "Chunks per second through one stream, read as fast as they come",
-            &["what", "chunks/s", "goal"],
-        );
-        let goal = |v: f64, min: f64| format!("≥ {min:.0}: {}", verdict(v >= min));
-        t.row(vec![
-            "in-process".into(),
-            format!("{one_local:.0}"),
-            String::new(),
-        ]);
-        t.row(vec![
-            "HTTP (loopback, app dev)".into(),
-            format!("{one_http:.0}"),
-            goal(one_http, 10_000.0),
-        ]);
-        t.row(vec![
-            "through a relay, in-process".into(),
-            format!("{relay_local:.0}"),
-            String::new(),
-        ]);
-        t.row(vec![
-            "through a relay, HTTP".into(),
-            format!("{relay_http:.0}"),
-            String::new(),
-        ]);
-        t.row(vec![
-            "worker process, 20 ms per request (posts and reads)".into(),
-            format!("{slow:.0}"),
-            goal(slow, 1_000.0),
-        ]);
-        t.print();
-        let added = ratio(ours_http.q(0.5).as_secs_f64(), poll.q(0.5).as_secs_f64());
-        println!("\nadded latency over HTTP: {added} the long-poll floor (goal ≤ 1.5×)");
-    });
 }

@@ -52,21 +52,18 @@ pub fn stamp() -> u64 {
         .as_nanos() as u64
 }
 
-/// What a paced stream waits for before each chunk after the first: the reader's word that it
-/// has the previous one.
-pub fn ack() -> &'static tokio::sync::Notify {
-    static ACK: tokio::sync::Notify = tokio::sync::Notify::const_new();
-    &ACK
-}
+/// The pause before each chunk of a paced stream after the first: a producer of about a
+/// thousand tokens a second, whose reader is waiting when each chunk is written.
+pub const PACE: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// The stream benchmark's producer: `n` stamped chunks, as fast as it can, or (`paced`) each
-/// after the reader acknowledged the previous one.
+/// The stream benchmark's producer: `n` stamped chunks, as fast as it can, or (`paced`) one
+/// every [`PACE`].
 #[endpoint(name = "ticks", cpu = "cpu3c-2-4", workers = (1, 1), concurrency = 8,
            execution_timeout_ms = 300_000)]
 pub async fn ticks(out: Chunks<Tick>, n: u32, paced: bool) -> Result<u32, String> {
     for seq in 0..n {
         if paced && seq > 0 {
-            ack().notified().await;
+            tokio::time::sleep(PACE).await;
         }
         let tick = Tick {
             seq,

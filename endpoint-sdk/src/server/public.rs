@@ -146,7 +146,7 @@ pub(crate) async fn stream(
     State(s): State<AppState>,
     Path((endpoint, id)): Path<(String, String)>,
     Query(q): Query<WaitQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StreamAnswer>, ApiError> {
     let (status, chunks) = match q.wait {
         Some(ms) => {
             let wait = Duration::from_millis(ms).min(*SYNC_WAIT.end());
@@ -154,10 +154,21 @@ pub(crate) async fn stream(
         }
         None => s.runtime.stream(&endpoint, &id)?,
     };
-    let stream: Vec<Value> = chunks.into_iter().map(|c| json!({ "output": c })).collect();
-    Ok(Json(
-        json!({ "id": id, "status": status, "stream": stream }),
-    ))
+    let stream = chunks.into_iter().map(|output| StreamItem { output }).collect();
+    Ok(Json(StreamAnswer { id, status, stream }))
+}
+
+/// A `/stream` answer: `{"id", "status", "stream": [{"output": chunk}, ..]}`.
+#[derive(serde::Serialize)]
+pub(crate) struct StreamAnswer {
+    id: String,
+    status: crate::protocol::JobStatus,
+    stream: Vec<StreamItem>,
+}
+
+#[derive(serde::Serialize)]
+struct StreamItem {
+    output: Value,
 }
 
 pub(crate) async fn cancel(

@@ -335,22 +335,21 @@ impl HttpTransport {
 /// The pause between two reads of a stream on a server that answers empty reads at once.
 const STREAM_POLL_PAUSE: Duration = Duration::from_millis(500);
 
-/// A `/stream` answer: `{"status": .., "stream": [{"output": chunk}, ..]}`.
-fn stream_from(v: &Value) -> (JobStatus, Vec<Value>) {
-    let status: JobStatus = v
-        .get("status")
-        .cloned()
+/// A `/stream` answer: `{"status": .., "stream": [{"output": chunk}, ..]}`, taken apart without
+/// copying the chunks.
+fn stream_from(mut v: Value) -> (JobStatus, Vec<Value>) {
+    let status = v
+        .get_mut("status")
+        .map(Value::take)
         .and_then(|s| serde_json::from_value(s).ok())
         .unwrap_or(JobStatus::InProgress);
-    let chunks = v
-        .get("stream")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|c| c.get("output").cloned().unwrap_or(Value::Null))
-                .collect()
-        })
-        .unwrap_or_default();
+    let chunks = match v.get_mut("stream").map(Value::take) {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|mut c| c.get_mut("output").map(Value::take).unwrap_or(Value::Null))
+            .collect(),
+        _ => Vec::new(),
+    };
     (status, chunks)
 }
 
@@ -465,7 +464,7 @@ impl Transport for HttpTransport {
             let v = self
                 .send(self.request(reqwest::Method::GET, url), "stream")
                 .await?;
-            let (status, chunks) = stream_from(&v);
+            let (status, chunks) = stream_from(v);
             // A server that does not long-poll the stream answers an empty read at once: pace
             // the reads as a poll would, rather than spin.
             if chunks.is_empty() && !status.is_final() && sent.elapsed() < wait / 2 {
