@@ -154,7 +154,10 @@ pub(crate) async fn stream(
         }
         None => s.runtime.stream(&endpoint, &id)?,
     };
-    let stream = chunks.into_iter().map(|output| StreamItem { output }).collect();
+    let stream = chunks
+        .into_iter()
+        .map(|output| StreamItem { output })
+        .collect();
     Ok(Json(StreamAnswer { id, status, stream }))
 }
 
