@@ -112,7 +112,7 @@ async fn a_submit_whose_answer_is_lost_is_not_sent_again() {
             job_id, message, ..
         } => {
             assert_eq!(*job_id, None);
-            assert!(message.contains("was not submitted again"), "{e}");
+            assert!(message.contains("so it was not sent again"), "{e}");
         }
         other => panic!("expected a transport error, got {other:?}"),
     }
