@@ -136,6 +136,19 @@ pub const KEYS: &[Key] = &[
     key("init", "a function", "init = load_model"),
     key("max_steps", "calls one job may make", "max_steps = 50")
         .aliases(&["step_budget", "max_calls"]),
+    key("port", "the app's port (load-balancing)", "port = 8080"),
+    key(
+        "health_port",
+        "the health check's port (load-balancing)",
+        "health_port = 8081",
+    )
+    .aliases(&["port_health"]),
+    key(
+        "health_path",
+        "the health check's path (load-balancing)",
+        "health_path = \"/healthz\"",
+    )
+    .aliases(&["health_check_path"]),
     key(
         "allow",
         "`allow(rule, ..)`",

@@ -47,8 +47,8 @@ pub mod vars;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use lint::{Level, Lint};
 pub use model::{
-    EndpointConfig, EnvVar, GpuChoice, Hardware, List, NetworkVolume, Scaler, Text, Workers,
-    defaults, limits,
+    EndpointConfig, EndpointKind, EnvVar, GpuChoice, Hardware, List, LoadBalancer, NetworkVolume,
+    Scaler, Text, Workers, defaults, limits,
 };
 pub use rules::{
     callee_bounded, callee_fits, callee_not_below_message, callee_unbounded_message, group,

@@ -34,6 +34,13 @@ pub mod defaults {
     pub const VOLUME_SIZE_GB: u32 = 100;
     /// `flashboot`.
     pub const FLASHBOOT: bool = true;
+    /// A load-balancing endpoint's `scaler`: `request_count(4)`, requests in flight per worker
+    /// (runpod SDK 2.0's default).
+    pub const LB_REQUESTS_PER_WORKER: u32 = 4;
+    /// A load-balancing worker's `port` (the platform's default, `PORT=80`).
+    pub const LB_PORT: u16 = 80;
+    /// Where the platform checks a load-balancing worker's health (`HEALTH_CHECK_PATH`).
+    pub const LB_HEALTH_PATH: &str = "/ping";
 }
 
 /// Limits the platform enforces, checked by the attribute.
@@ -54,6 +61,11 @@ pub mod limits {
     pub const HIGH_CONCURRENCY: u32 = 100;
     /// Longest endpoint name.
     pub const NAME_LEN: usize = 64;
+    /// The longest the platform lets one request to a load-balancing endpoint run: 5.5 minutes,
+    /// then it answers `524`.
+    pub const LB_REQUEST_MS: u64 = 330_000;
+    /// Ports a load-balancing worker may listen on.
+    pub const PORT: std::ops::RangeInclusive<i128> = 1..=65_535;
 }
 
 /// The full configuration of one endpoint.
@@ -61,6 +73,9 @@ pub mod limits {
 pub struct EndpointConfig {
     /// The endpoint's name on the platform and in URLs (`/v2/{name}/run` locally).
     pub name: Text,
+    /// How the platform hands the endpoint its work: jobs through a queue, or HTTP requests
+    /// proxied straight to a worker's server.
+    pub kind: EndpointKind,
     /// What a worker runs on.
     pub hardware: Hardware,
     /// Worker bounds.
@@ -101,6 +116,39 @@ pub struct EndpointConfig {
     pub max_steps: Option<u32>,
     /// Rules opted out of with `allow(..)`.
     pub allow: List<Text>,
+}
+
+/// How the platform hands an endpoint its work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EndpointKind {
+    /// A queue endpoint: jobs (`/run`, `/runsync`, `/status`, `/stream`) that workers take.
+    Queue,
+    /// A load-balancing endpoint: the platform proxies each HTTP request to a healthy worker's
+    /// own server (`#[endpoint]` on a function that builds an axum `Router`).
+    LoadBalancer(LoadBalancer),
+}
+
+/// Where a load-balancing worker listens, and where the platform checks its health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    /// The app's port (`PORT`).
+    pub port: u16,
+    /// The health check's port (`PORT_HEALTH`); the app's port when they are the same.
+    pub health_port: u16,
+    /// The health check's path (`HEALTH_CHECK_PATH`), answered by the SDK: 204 while `init`
+    /// runs, 200 once the worker is ready.
+    pub health_path: Text,
+}
+
+impl Default for LoadBalancer {
+    fn default() -> Self {
+        LoadBalancer {
+            port: defaults::LB_PORT,
+            health_port: defaults::LB_PORT,
+            health_path: Cow::Borrowed(defaults::LB_HEALTH_PATH),
+        }
+    }
 }
 
 /// What a worker runs on.
@@ -198,6 +246,7 @@ impl EndpointConfig {
     pub fn new(name: impl Into<Text>) -> Self {
         EndpointConfig {
             name: name.into(),
+            kind: EndpointKind::Queue,
             hardware: Hardware::Cpu {
                 flavor: Cow::Borrowed("cpu3g-2-8"),
             },
@@ -237,6 +286,14 @@ impl EndpointConfig {
     /// Whether this is a CPU endpoint.
     pub fn is_cpu(&self) -> bool {
         matches!(self.hardware, Hardware::Cpu { .. })
+    }
+
+    /// The load-balancing settings, for a load-balancing endpoint.
+    pub fn load_balancer(&self) -> Option<&LoadBalancer> {
+        match &self.kind {
+            EndpointKind::LoadBalancer(lb) => Some(lb),
+            EndpointKind::Queue => None,
+        }
     }
 
     /// Whether a rule is opted out of with `allow(..)`.

@@ -75,6 +75,18 @@ pub struct Spec<S> {
     pub max_steps: Option<Int<S>>,
     /// `allow(rule, ..)`
     pub allow: Vec<Name<S>>,
+    /// Set when the function builds an HTTP app (returns an axum `Router`): a load-balancing
+    /// endpoint. The span is the return type's.
+    pub load_balancer: Option<S>,
+    /// `port = N` (load-balancing endpoints)
+    pub port: Option<Int<S>>,
+    /// `health_port = N` (load-balancing endpoints)
+    pub health_port: Option<Int<S>>,
+    /// `health_path = "/ping"` (load-balancing endpoints)
+    pub health_path: Option<Name<S>>,
+    /// The paths the app builder's body routes (`.route("/path", ..)` with a literal path), as
+    /// far as the macro can see them.
+    pub app_routes: Vec<Name<S>>,
 }
 
 impl<S: Copy> Spec<S> {
@@ -105,6 +117,11 @@ impl<S: Copy> Spec<S> {
             init: None,
             max_steps: None,
             allow: Vec::new(),
+            load_balancer: None,
+            port: None,
+            health_port: None,
+            health_path: None,
+            app_routes: Vec::new(),
         }
     }
 }

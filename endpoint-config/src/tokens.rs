@@ -7,7 +7,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, Scaler, Workers};
+use crate::model::{
+    EndpointConfig, EndpointKind, EnvVar, GpuChoice, Hardware, LoadBalancer, NetworkVolume, Scaler,
+    Workers,
+};
 
 /// `&EndpointConfig { .. }` for `c`, naming the model's types under `cfg` (the path generated
 /// code reaches `endpoint_config` by). `calls` are the callee name expressions, in order: the
@@ -15,6 +18,7 @@ use crate::model::{EndpointConfig, EnvVar, GpuChoice, Hardware, NetworkVolume, S
 pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream]) -> TokenStream {
     let EndpointConfig {
         name,
+        kind,
         hardware,
         workers: Workers { min, max },
         idle_timeout_s,
@@ -35,6 +39,7 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
         allow,
     } = c;
     let name = cow_str(name);
+    let kind = kind_expr(kind, cfg);
     let hardware = hardware_expr(hardware, cfg);
     let execution_timeout_ms = option(*execution_timeout_ms);
     let scaler = match scaler {
@@ -68,6 +73,7 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
     quote! {
         &#cfg::EndpointConfig {
             name: #name,
+            kind: #kind,
             hardware: #hardware,
             workers: #cfg::Workers { min: #min, max: #max },
             idle_timeout_s: #idle_timeout_s,
@@ -86,6 +92,22 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
             has_init: #has_init,
             max_steps: #max_steps,
             allow: #allow,
+        }
+    }
+}
+
+fn kind_expr(kind: &EndpointKind, cfg: &TokenStream) -> TokenStream {
+    match kind {
+        EndpointKind::Queue => quote!(#cfg::EndpointKind::Queue),
+        EndpointKind::LoadBalancer(LoadBalancer {
+            port,
+            health_port,
+            health_path,
+        }) => {
+            let health_path = cow_str(health_path);
+            quote!(#cfg::EndpointKind::LoadBalancer(#cfg::LoadBalancer {
+                port: #port, health_port: #health_port, health_path: #health_path
+            }))
         }
     }
 }

@@ -9,9 +9,11 @@ use quote::{quote, quote_spanned};
 use syn::{Ident, Path};
 
 /// The assertions, spanned on each callee. None when this endpoint has no ceiling (nothing to
-/// fit inside) or opts out with `allow(callee_timeout)`.
+/// fit inside) or opts out with `allow(callee_timeout)`. `caller_config` is the expression of
+/// this endpoint's `CONFIG` (through `Endpoint` or `LoadBalanced`).
 pub fn checks(
     fn_name: &Ident,
+    caller_config: &TokenStream,
     calls: &[Path],
     config: &EndpointConfig,
     krate: &Path,
@@ -33,14 +35,14 @@ pub fn checks(
             const _: () = ::core::assert!(
                 #krate::__private::callee_bounded(
                     <#callee as #krate::__private::Endpoint>::CONFIG,
-                    <#fn_name as #krate::__private::Endpoint>::CONFIG,
+                    #caller_config,
                 ),
                 #unbounded
             );
             const _: () = ::core::assert!(
                 #krate::__private::callee_fits(
                     <#callee as #krate::__private::Endpoint>::CONFIG,
-                    <#fn_name as #krate::__private::Endpoint>::CONFIG,
+                    #caller_config,
                 ),
                 #below
             );

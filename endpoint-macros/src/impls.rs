@@ -47,10 +47,11 @@ impl ToTokens for Generated<'_> {
             .map(|p| quote!(<#p as #krate::__private::Endpoint>::NAME))
             .collect();
         let config_expr = config_expr(config, &cfg, &names);
-        let init_body = self.init_body();
+        let init_body = init_body(self.parsed, self.sig.state.as_ref(), krate);
         let run_body = self.run_body();
         let methods = methods::typed(fn_name, vis, name, sig, krate, &input_ty);
-        let callee_checks = callees::checks(fn_name, calls, config, krate);
+        let caller_config = quote!(<#fn_name as #krate::__private::Endpoint>::CONFIG);
+        let callee_checks = callees::checks(fn_name, &caller_config, calls, config, krate);
         let doc = format!(
             "The `{name}` endpoint: [`{fn_name}`](fn@{fn_name}) running on Runpod Serverless. \
              Its configuration is `<{fn_name} as Endpoint>::CONFIG`."
@@ -137,22 +138,6 @@ impl Generated<'_> {
         (quote!(#struct_name), input_struct)
     }
 
-    /// `Handler::init`: the `init = ..` function's state, or nothing.
-    fn init_body(&self) -> TokenStream {
-        let krate = self.krate;
-        let Some(path) = &self.parsed.init else {
-            return quote!(#krate::__private::init_none());
-        };
-        let text = quote!(#path).to_string().replace(' ', "");
-        let span = SpanRange::of(path).start;
-        match &self.sig.state {
-            Some(state) => {
-                quote_spanned!(span=> #krate::__private::init_state::<#state, _>(#text, #path))
-            }
-            None => quote_spanned!(span=> #krate::__private::init_discard(#text, #path)),
-        }
-    }
-
     /// `Handler::run`: the handler called with the context, the state and the input's fields.
     /// When the signature is unusable (reported), a body of the right type that never runs.
     fn run_body(&self) -> TokenStream {
@@ -191,5 +176,21 @@ impl Generated<'_> {
             let __result = #fn_name(#(#call_args),*).await;
             #ret
         }
+    }
+}
+
+/// `init()`: the `init = ..` function's state (of type `state` when the function takes it), or
+/// nothing. Shared by queue handlers and load-balancing apps.
+pub fn init_body(parsed: &ParsedAttr, state: Option<&syn::Type>, krate: &Path) -> TokenStream {
+    let Some(path) = &parsed.init else {
+        return quote!(#krate::__private::init_none());
+    };
+    let text = quote!(#path).to_string().replace(' ', "");
+    let span = SpanRange::of(path).start;
+    match state {
+        Some(state) => {
+            quote_spanned!(span=> #krate::__private::init_state::<#state, _>(#text, #path))
+        }
+        None => quote_spanned!(span=> #krate::__private::init_discard(#text, #path)),
     }
 }

@@ -4,6 +4,7 @@
 //! signature and writes the config as tokens (so all of it is unit tested, and the rules are
 //! reused at run time); this crate puts the generated items together.
 
+mod app;
 mod callees;
 mod expand;
 mod impls;

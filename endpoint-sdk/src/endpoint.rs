@@ -14,7 +14,8 @@ use crate::config::EndpointConfig;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an endpoint",
     label = "not an `#[endpoint]` function",
-    note = "`calls = [..]` and typed calls take functions annotated with `#[endpoint(..)]`"
+    note = "`calls = [..]` and typed calls take functions annotated with `#[endpoint(..)]`",
+    note = "a load-balancing endpoint (a function returning a `Router`) takes HTTP requests: call it with its HTTP client, not through `calls = [..]`"
 )]
 pub trait Endpoint: Send + Sync + 'static {
     /// What the handler takes: the job's `input`.

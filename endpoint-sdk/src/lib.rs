@@ -46,20 +46,22 @@ pub mod server;
 pub mod session;
 pub mod worker;
 
+/// The axum this SDK is built with: a load-balancing endpoint's function returns its `Router`.
+pub use axum;
 pub use boxed::BoxFuture;
 pub use client::{CallError, Caller, Client};
 pub use endpoint::{Endpoint, NoError, NoInput};
 pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};
-pub use handler::{Ctx, EndpointDef, Handler, InitError};
+pub use handler::{Ctx, EndpointDef, Handler, InitError, LoadBalanced};
 pub use protocol::{FailureKind, JobFailure, JobStatus, StatusObject};
 
 /// The configuration model and the platform catalog (from `endpoint-config`).
 pub mod config {
     pub use endpoint_config::catalog;
     pub use endpoint_config::{
-        Diagnostic, EndpointConfig, EnvVar, GpuChoice, Hardware, Lint, NetworkVolume, Scaler,
-        Severity, Workers, defaults, limits,
+        Diagnostic, EndpointConfig, EndpointKind, EnvVar, GpuChoice, Hardware, Lint, LoadBalancer,
+        NetworkVolume, Scaler, Severity, Workers, defaults, limits,
     };
 }
 
@@ -108,9 +110,10 @@ pub mod __private {
     };
     pub use crate::endpoint::{Endpoint, NoError, NoInput};
     pub use crate::handler::{
-        Chunks, Ctx, Handler, InitError, init_discard, init_none, init_state,
+        Chunks, Ctx, Handler, InitError, LoadBalanced, init_discard, init_none, init_state,
     };
     pub use crate::registry::Registration;
+    pub use axum::Router;
     pub use endpoint_config as config;
     pub use endpoint_config::{callee_bounded, callee_fits};
     pub use inventory;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::handler::{EndpointDef, Handler};
+use crate::handler::{EndpointDef, Handler, LoadBalanced};
 
 /// One endpoint's entry in the link-time registry. Created by `#[endpoint]`.
 #[doc(hidden)]
@@ -16,10 +16,17 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// The registration of endpoint `E`.
+    /// The registration of queue endpoint `E`.
     pub const fn of<E: Handler>() -> Self {
         Registration {
             def: EndpointDef::of::<E>,
+        }
+    }
+
+    /// The registration of load-balancing endpoint `E`.
+    pub const fn app<E: LoadBalanced>() -> Self {
+        Registration {
+            def: EndpointDef::app_of::<E>,
         }
     }
 }

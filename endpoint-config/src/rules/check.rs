@@ -16,6 +16,12 @@ impl EndpointConfig {
         let i = |v: u64| Int::new(i128::from(v), ());
         let mut spec = Spec::new(n(&self.name), ());
         spec.name = Some(n(&self.name));
+        if let Some(lb) = self.load_balancer() {
+            spec.load_balancer = Some(());
+            spec.port = Some(i(u64::from(lb.port)));
+            spec.health_port = Some(i(u64::from(lb.health_port)));
+            spec.health_path = Some(n(&lb.health_path));
+        }
         match &self.hardware {
             Hardware::Gpu {
                 selection,
@@ -44,13 +50,16 @@ impl EndpointConfig {
             max: i(u64::from(self.workers.max)),
             span: (),
         });
-        // A config always has an idle timeout; it only means something with the queue-delay
-        // scaler (the attribute refuses `idle_timeout` next to `request_count`).
-        if matches!(self.scaler, crate::Scaler::QueueDelay(_)) {
+        // A config always has an idle timeout; on a queue endpoint it only means something with
+        // the queue-delay scaler (the attribute refuses `idle_timeout` next to `request_count`).
+        let lb = self.load_balancer().is_some();
+        if lb || matches!(self.scaler, crate::Scaler::QueueDelay(_)) {
             spec.idle_timeout = Some(i(u64::from(self.idle_timeout_s)));
         }
         spec.execution_timeout_ms = self.execution_timeout_ms.map(i);
-        spec.concurrency = Some(i(u64::from(self.concurrency)));
+        if !lb {
+            spec.concurrency = Some(i(u64::from(self.concurrency)));
+        }
         spec.scaler = Some(crate::spec::ScalerSpec {
             kind: n(self.scaler.kind()),
             value: i(u64::from(self.scaler.value())),
@@ -145,6 +154,30 @@ mod tests {
         assert_eq!(config.check(), vec![]);
         let mut d = Diagnostics::new();
         assert_eq!(validate(&config.to_spec(), &mut d), config);
+    }
+
+    #[test]
+    fn a_load_balancing_config_survives_the_round_trip_with_its_idle_timeout() {
+        let config = EndpointConfig {
+            kind: crate::EndpointKind::LoadBalancer(crate::LoadBalancer {
+                port: 8080,
+                health_port: 8081,
+                health_path: "/healthz".into(),
+            }),
+            scaler: Scaler::RequestCount(2),
+            concurrency: 1,
+            ..full()
+        };
+        assert_eq!(config.check(), vec![]);
+        let mut d = Diagnostics::new();
+        assert_eq!(validate(&config.to_spec(), &mut d), config);
+        let too_long = EndpointConfig {
+            execution_timeout_ms: Some(600_000),
+            ..config
+        };
+        let problems = too_long.check();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("5.5 minutes"));
     }
 
     #[test]

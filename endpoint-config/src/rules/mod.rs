@@ -4,7 +4,8 @@
 //! code that keeps follow-on errors away.
 //!
 //! One file per family of rules: `allow`, `name`, `workers`, `hardware`, `placement` (data
-//! centers and volumes), `env`, `timeouts`, `scaling`, `vram` (GPU memory) and `calls`; shared
+//! centers and volumes), `env`, `timeouts`, `scaling`, `vram` (GPU memory), `calls` and
+//! `load_balancer` (load-balancing endpoints' settings and the queue keys they refuse); shared
 //! helpers are in `support`, and `check` runs the rules on configs built in code. [`validate`]
 //! runs them in a fixed order, which is the order of the diagnostics the compiler shows.
 
@@ -13,6 +14,7 @@ mod calls;
 mod check;
 mod env;
 mod hardware;
+mod load_balancer;
 mod name;
 #[cfg(test)]
 mod order;
@@ -24,7 +26,7 @@ mod vram;
 mod workers;
 
 use crate::diagnostic::Diagnostics;
-use crate::model::{EndpointConfig, Hardware, defaults};
+use crate::model::{EndpointConfig, EndpointKind, Hardware, defaults};
 use crate::spec::Spec;
 
 use allow::check_allow;
@@ -45,17 +47,31 @@ use workers::{check_concurrency, check_warm_worker, check_workers};
 pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConfig {
     let allow = check_allow(spec, d);
     let name = check_name(spec, d);
+    let kind = load_balancer::check_kind(spec, d);
+    let lb = matches!(kind, EndpointKind::LoadBalancer(_));
     let workers = check_workers(spec, d);
     let hardware = check_hardware(spec, d);
     let datacenters = check_datacenters(spec, d, &hardware);
     let volumes = check_volumes(spec, d, &datacenters, &hardware);
     let (env, secrets) = check_env(spec, d);
 
-    check_idle_with_request_count(spec, d);
+    if !lb {
+        // The platform refuses it on queue endpoints only (REST v2's `idleTimeout`).
+        check_idle_with_request_count(spec, d);
+    }
     let idle_timeout_s = check_idle_timeout(spec, d);
     let execution_timeout_ms = check_execution_timeout(spec, d);
-    let concurrency = check_concurrency(spec, d);
-    let scaler = check_scaler(spec, d);
+    let concurrency = if lb {
+        defaults::CONCURRENCY
+    } else {
+        check_concurrency(spec, d)
+    };
+    let scaler = match (lb, &spec.scaler) {
+        (true, None) => load_balancer::default_scaler(),
+        // Refused by `check_kind` when it is the queue-delay scaler; the value is kept.
+        (true, Some(_)) => crate::Scaler::RequestCount(check_scaler(spec, d).value()),
+        (false, _) => check_scaler(spec, d),
+    };
 
     // Advice about the GPU selection only makes sense when every GPU name resolved.
     let gpu_names_ok = gpu_names_resolve(spec);
@@ -75,6 +91,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
 
     EndpointConfig {
         name,
+        kind,
         hardware,
         workers,
         idle_timeout_s,

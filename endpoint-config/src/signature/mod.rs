@@ -1,8 +1,11 @@
 //! What a handler's signature means (feature `syn`): which parameter is the `Ctx`, which
 //! receives the per-worker state, which are the job's input, and what the function returns;
 //! with an error, spanned on the offending tokens, for every signature generated code cannot
-//! call. The macro reads the item with [`parse_handler`] and the signature with [`analyze`].
+//! call. The macro reads the item with [`parse_handler`] and the signature with [`analyze`];
+//! a function returning a `Router` ([`returns_router`]) is a load-balancing endpoint's app
+//! builder, read with [`analyze_app`].
 
+mod app;
 mod item;
 mod output;
 mod params;
@@ -14,6 +17,7 @@ use syn::{Ident, Signature, Type};
 use crate::diagnostic::Diagnostics;
 use crate::parse::SpanRange;
 
+pub use app::{AppSig, AppState, analyze_app, literal_routes, returns_router};
 pub use item::{HandlerFn, parse_handler};
 
 /// A parameter that is part of the job's input.

@@ -208,3 +208,89 @@ fn anything_but_a_function_is_named_in_the_error() {
         );
     }
 }
+
+fn read_app(sig: Signature, has_init: bool) -> (super::AppSig, Vec<String>) {
+    let mut d = Diagnostics::<SpanRange>::new();
+    let app = super::analyze_app(&sig, has_init, &mut d);
+    let messages = d.into_vec().into_iter().map(|p| p.message).collect();
+    (app, messages)
+}
+
+#[test]
+fn a_function_returning_a_router_is_an_app_builder() {
+    assert!(super::returns_router(&parse_quote!(fn app() -> Router)).is_some());
+    assert!(super::returns_router(&parse_quote!(fn app() -> axum::Router<()>)).is_some());
+    assert!(super::returns_router(&parse_quote!(async fn f(x: u32) -> Routes)).is_none());
+    assert!(super::returns_router(&parse_quote!(async fn f(x: u32))).is_none());
+}
+
+#[test]
+fn an_app_builder_takes_nothing_or_the_workers_state() {
+    let (a, errors) = read_app(parse_quote!(fn app() -> Router), false);
+    assert!(
+        errors.is_empty() && a.usable && a.state.is_none(),
+        "{errors:?}"
+    );
+    let (a, errors) = read_app(parse_quote!(fn app(s: Arc<Model>) -> Router), true);
+    assert!(errors.is_empty() && a.usable, "{errors:?}");
+    assert!(matches!(a.state, Some(super::AppState::Arc(_))));
+    assert_eq!(ty(a.state_type().unwrap()), "Model");
+    let (a, _) = read_app(parse_quote!(fn app(s: &Model) -> Router), true);
+    assert!(matches!(a.state, Some(super::AppState::Ref(_))));
+}
+
+#[test]
+fn an_app_builder_refuses_what_belongs_to_a_request_or_a_job() {
+    for (sig, has_init, expected) in [
+        (parse_quote!(async fn app() -> Router), false, "plain `fn`"),
+        (
+            parse_quote!(fn app(ctx: Ctx) -> Router),
+            true,
+            "belongs to one request",
+        ),
+        (
+            parse_quote!(fn app(c: Chunks<u8>) -> Router),
+            true,
+            "streams through its responses",
+        ),
+        (
+            parse_quote!(fn app(s: Arc<Model>) -> Router),
+            false,
+            "has no `init`",
+        ),
+        (
+            parse_quote!(fn app(s: Model) -> Router),
+            true,
+            "`Arc<State>`",
+        ),
+        (
+            parse_quote!(fn app<T>() -> Router),
+            false,
+            "cannot be generic",
+        ),
+    ] {
+        let (a, errors) = read_app(sig, has_init);
+        assert!(!a.usable, "{expected}");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains(expected), "{expected}: {errors:?}");
+    }
+}
+
+#[test]
+fn literal_routes_are_read_from_the_body_at_any_depth() {
+    let f = parse_handler(quote::quote! {
+        fn app() -> Router {
+            let api = Router::new().route("/turn", post(turn));
+            Router::new()
+                .route("/ping", get(|| async { "pong" }))
+                .route(PATH, get(other))
+                .nest("/api", api)
+        }
+    })
+    .expect("a function");
+    let routes: Vec<String> = super::literal_routes(&f.body)
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(routes, ["/turn", "/ping"]);
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Ctx, Handler, InitError};
+use super::{Ctx, Handler, InitError, LoadBalanced};
 use crate::boxed::BoxFuture;
 use crate::config::EndpointConfig;
 use crate::protocol::{FailureKind, JobFailure, envelope};
@@ -42,6 +42,45 @@ trait ErasedHandler: Send + Sync {
     ) -> BoxFuture<'static, Result<Value, JobFailure>>;
     fn rust_path(&self) -> &'static str;
     fn build(&self) -> &'static str;
+}
+
+/// A load-balancing endpoint's app builder, behind its state's type.
+trait ErasedApp: Send + Sync {
+    fn init(&self) -> BoxFuture<'static, Result<WorkerState, InitError>>;
+    fn app(&self, state: &WorkerState) -> Option<axum::Router>;
+    fn rust_path(&self) -> &'static str;
+    fn build(&self) -> &'static str;
+}
+
+struct TypedApp<E>(PhantomData<fn() -> E>);
+
+impl<E: LoadBalanced> ErasedApp for TypedApp<E> {
+    fn init(&self) -> BoxFuture<'static, Result<WorkerState, InitError>> {
+        Box::pin(async {
+            let state = E::init().await?;
+            Ok(WorkerState(Arc::new(state)))
+        })
+    }
+
+    fn app(&self, state: &WorkerState) -> Option<axum::Router> {
+        let state = state.0.clone().downcast::<E::State>().ok()?;
+        Some(E::app(state))
+    }
+
+    fn rust_path(&self) -> &'static str {
+        std::any::type_name::<E>()
+    }
+
+    fn build(&self) -> &'static str {
+        E::BUILD
+    }
+}
+
+/// What runs an endpoint: a job handler, or a load-balancing endpoint's app.
+#[derive(Clone)]
+enum Body {
+    Jobs(Arc<dyn ErasedHandler>),
+    App(Arc<dyn ErasedApp>),
 }
 
 struct Typed<E>(PhantomData<fn() -> E>);
@@ -118,24 +157,32 @@ fn decode_input<E: Handler>(input: &Value) -> Result<E::Input, JobFailure> {
 pub struct EndpointDef {
     /// The endpoint's configuration.
     pub config: EndpointConfig,
-    handler: Arc<dyn ErasedHandler>,
+    body: Body,
 }
 
 impl fmt::Debug for EndpointDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EndpointDef")
             .field("name", &self.config.name)
-            .field("rust_path", &self.handler.rust_path())
+            .field("rust_path", &self.rust_path())
             .finish()
     }
 }
 
 impl EndpointDef {
-    /// The definition of endpoint `E`.
+    /// The definition of queue endpoint `E`.
     pub fn of<E: Handler>() -> Self {
         EndpointDef {
             config: E::CONFIG.clone(),
-            handler: Arc::new(Typed::<E>(PhantomData)),
+            body: Body::Jobs(Arc::new(Typed::<E>(PhantomData))),
+        }
+    }
+
+    /// The definition of load-balancing endpoint `E`.
+    pub fn app_of<E: LoadBalanced>() -> Self {
+        EndpointDef {
+            config: E::CONFIG.clone(),
+            body: Body::App(Arc::new(TypedApp::<E>(PhantomData))),
         }
     }
 
@@ -144,30 +191,68 @@ impl EndpointDef {
         &self.config.name
     }
 
+    /// Whether this is a load-balancing endpoint (an app that takes HTTP requests) rather than
+    /// a queue endpoint (a handler that takes jobs).
+    pub fn is_load_balancer(&self) -> bool {
+        matches!(self.body, Body::App(_))
+    }
+
     /// The Rust path of the endpoint's handle type, e.g. `my_app::scrape`.
     pub fn rust_path(&self) -> &'static str {
-        self.handler.rust_path()
+        match &self.body {
+            Body::Jobs(h) => h.rust_path(),
+            Body::App(a) => a.rust_path(),
+        }
     }
 
     /// The version tag of this endpoint's sessions: `<name>@<crate version>`.
     pub fn session_version(&self) -> String {
-        format!("{}@{}", self.config.name, self.handler.build())
+        let build = match &self.body {
+            Body::Jobs(h) => h.build(),
+            Body::App(a) => a.build(),
+        };
+        format!("{}@{build}", self.config.name)
     }
 
     /// Runs the per-worker initialiser (a no-op without `init`).
     pub fn init(&self) -> BoxFuture<'static, Result<WorkerState, InitError>> {
-        self.handler.init()
+        match &self.body {
+            Body::Jobs(h) => h.init(),
+            Body::App(a) => a.init(),
+        }
+    }
+
+    /// A load-balancing endpoint's app, built from a worker's `state` (from [`Self::init`]).
+    /// `None` for a queue endpoint.
+    pub fn app(&self, state: &WorkerState) -> Option<axum::Router> {
+        match &self.body {
+            Body::App(a) => a.app(state),
+            Body::Jobs(_) => None,
+        }
     }
 
     /// The handler's future for one job: decodes the input (inside its session envelope, if
     /// any), calls the handler, encodes the output. A panic propagates; runtimes use
-    /// [`execute`](super::execute), which catches it and enforces the deadline.
+    /// [`execute`](super::execute), which catches it and enforces the deadline. A
+    /// load-balancing endpoint takes no jobs: its future fails at once, saying so.
     pub fn run(
         &self,
         state: &WorkerState,
         ctx: Ctx,
         input: impl Into<Arc<Value>>,
     ) -> BoxFuture<'static, Result<Value, JobFailure>> {
-        self.handler.run(state.clone(), ctx, input.into())
+        match &self.body {
+            Body::Jobs(h) => h.run(state.clone(), ctx, input.into()),
+            Body::App(_) => {
+                let failure = JobFailure::new(
+                    FailureKind::Input,
+                    format!(
+                        "`{}` is a load-balancing endpoint: it serves HTTP requests, not jobs",
+                        self.config.name
+                    ),
+                );
+                Box::pin(std::future::ready(Err(failure)))
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! runtime (the local runtime, the production worker, test-input mode) drives the same way, with
 //! its per-worker state built once, and the one path that runs a job ([`execute`]).
 
+mod app;
 mod chunks;
 mod ctx;
 mod def;
@@ -11,6 +12,7 @@ mod init;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use app::LoadBalanced;
 pub use chunks::{Chunks, SendError};
 pub use ctx::{Ctx, CtxBuilder, JobSink};
 pub use def::{EndpointDef, WorkerState};
