@@ -102,7 +102,15 @@ pub async fn run(cli: Cli) -> Result<()> {
     registry::check(&defs)?;
     let command = match cli.command {
         Some(c) => c,
-        None if std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some() => {
+        // A queue worker's container has the job-take URL; a load-balancing worker's only its
+        // pod and endpoint ids.
+        None if [
+            crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB,
+            crate::protocol::vars::RUNPOD_POD_ID,
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some()) =>
+        {
             Command::Worker(WorkerArgs {
                 endpoint: std::env::var(crate::protocol::vars::ENDPOINT_NAME).ok(),
                 test_input: None,
@@ -130,6 +138,20 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
     let def = crate::worker::select(defs, args.endpoint.as_deref())?;
+    if def.is_load_balancer() {
+        if args.test_input.is_some() {
+            return Err(Error::Usage(format!(
+                "`{}` is a load-balancing endpoint: it takes HTTP requests, not a test job; run                  `app worker` (PORT sets its port) and send it requests, or use `app dev`",
+                def.name()
+            )));
+        }
+        let env = crate::worker::AppEnv::from_env(&def)?;
+        crate::worker::log::init(
+            std::env::var_os(crate::protocol::vars::RUNPOD_ENDPOINT_ID).is_some(),
+        );
+        crate::worker::serve_app(def, env).await?;
+        return Ok(());
+    }
     let on_platform = std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some();
     if args.test_input.is_some() || !on_platform {
         init_logging();

@@ -8,6 +8,7 @@ mod ctx;
 mod def;
 mod execute;
 mod init;
+mod request;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use execute::{Execution, Outcome, Placement, execute, job_budget};
 pub use init::{InitError, InitFn};
 #[doc(hidden)]
 pub use init::{init_discard, init_none, init_state};
+pub use request::RequestScope;
 
 use crate::endpoint::Endpoint;
 

@@ -10,6 +10,7 @@ mod health;
 pub(crate) mod hex;
 pub mod job;
 pub mod limits;
+pub mod load_balancer;
 mod request;
 mod status;
 pub mod trace_context;

@@ -33,6 +33,13 @@ pub const RUNPOD_ENDPOINT_ID: &str = "RUNPOD_ENDPOINT_ID";
 /// Worker: the log level.
 pub const RUNPOD_LOG_LEVEL: &str = "RUNPOD_LOG_LEVEL";
 
+/// Load-balancing worker: the app's port.
+pub const PORT: &str = "PORT";
+/// Load-balancing worker: the health check's port.
+pub const PORT_HEALTH: &str = "PORT_HEALTH";
+/// Load-balancing worker: the health check's path.
+pub const HEALTH_CHECK_PATH: &str = "HEALTH_CHECK_PATH";
+
 /// Sessions: the store (`redis://..`; memory when unset).
 pub const SESSION_STORE_URL: &str = "SESSION_STORE_URL";
 /// Sessions: how long an untouched session lives, in seconds.

@@ -16,6 +16,7 @@
 //! - handlers run on their own threads and the heartbeat on its own, so neither can starve the
 //!   job loop or the ping.
 
+mod app;
 pub mod env;
 mod heartbeat;
 mod job;
@@ -26,6 +27,7 @@ mod serve;
 mod slots;
 mod test_input;
 
+pub use app::{AppEnv, serve_app, serve_app_until};
 pub use env::{EnvError, WorkerEnv};
 pub use serve::{run, run_until};
 pub use test_input::{TestInputError, run_test_input};

@@ -27,7 +27,7 @@ pub async fn run(def: EndpointDef, env: WorkerEnv) -> Result<WorkerExit, WorkerE
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -43,7 +43,7 @@ async fn wait_for_signal() {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
