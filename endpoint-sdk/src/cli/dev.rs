@@ -15,6 +15,13 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
         .registry()
         .cold_start(Duration::from_millis(args.cold_start_ms));
     for name in &args.external {
+        if registry::find(name).is_some_and(|d| d.is_load_balancer()) {
+            return Err(Error::Usage(format!(
+                "--external {name}: `{name}` is a load-balancing endpoint, whose workers `app dev` \
+                 simulates; to try a worker process, run `app worker` with ENDPOINT_NAME={name} \
+                 and PORT, and send it requests directly"
+            )));
+        }
         if registry::find(name).is_none() {
             let known: Vec<String> = registry::endpoints()
                 .iter()
@@ -56,9 +63,12 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
         }
     );
     for c in runtime.configs() {
+        let route = match c.load_balancer() {
+            Some(_) => format!("HTTP {base}/lb/{}/..", c.name),
+            None => format!("POST {base}/v2/{}/run", c.name),
+        };
         println!(
-            "  {:<24} POST {base}/v2/{}/run   [{}]{}",
-            c.name,
+            "  {:<24} {route}   [{}]{}",
             c.name,
             describe(c),
             if args.external.iter().any(|e| *e == c.name) {

@@ -202,8 +202,13 @@ pub fn describe(c: &EndpointConfig) -> String {
         .map_or("no timeout".to_string(), |ms| {
             format!("timeout {} s", ms as f64 / 1000.0)
         });
+    let kind = if c.load_balancer().is_some() {
+        "load-balancing, "
+    } else {
+        ""
+    };
     format!(
-        "{hw}, workers {}..{}, {timeout}",
+        "{kind}{hw}, workers {}..{}, {timeout}",
         c.workers.min, c.workers.max
     )
 }

@@ -13,6 +13,24 @@ pub enum RuntimeError {
         /// The names that exist.
         known: Vec<String>,
     },
+    /// A job was sent to a load-balancing endpoint.
+    #[error(
+        "`{name}` is a load-balancing endpoint: it takes HTTP requests (`app dev` serves them \
+         at /lb/{name}/<path>, a client with `{name}::client(..)`), not jobs"
+    )]
+    LoadBalancing {
+        /// The endpoint.
+        name: String,
+    },
+    /// An HTTP request was sent to a queue endpoint.
+    #[error(
+        "`{name}` is a queue endpoint: it takes jobs (/v2/{name}/run or runsync), not HTTP \
+         requests"
+    )]
+    NotLoadBalancing {
+        /// The endpoint.
+        name: String,
+    },
     /// No job has this id (never submitted, or its result expired).
     #[error(
         "no job `{id}` on endpoint `{endpoint}`: it was never submitted, or its result expired"

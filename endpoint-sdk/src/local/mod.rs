@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod balancer;
 mod error;
 pub mod events;
 mod janitor;

@@ -19,7 +19,7 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     Some(value.strip_prefix("Bearer ").map_or(value, str::trim))
 }
 
-fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.api_key else {
         return Ok(());
     };

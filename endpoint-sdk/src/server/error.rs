@@ -37,7 +37,10 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::UnknownEndpoint { .. } | RuntimeError::UnknownJob { .. } => {
                 StatusCode::NOT_FOUND
             }
-            RuntimeError::Policy(_) | RuntimeError::NotRetryable { .. } => StatusCode::BAD_REQUEST,
+            RuntimeError::Policy(_)
+            | RuntimeError::NotRetryable { .. }
+            | RuntimeError::LoadBalancing { .. }
+            | RuntimeError::NotLoadBalancing { .. } => StatusCode::BAD_REQUEST,
             RuntimeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             RuntimeError::NoTokio | RuntimeError::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -1,5 +1,6 @@
 //! The local runtime behind Runpod's own HTTP API: the public endpoint API (`/v2/{endpoint}/run`,
-//! `runsync`, `status`, `stream`, `cancel`, `retry`, `purge-queue`, `health`) and the
+//! `runsync`, `status`, `stream`, `cancel`, `retry`, `purge-queue`, `health`), load-balancing
+//! endpoints' requests through the local balancer (`/lb/{endpoint}/<path>`), and the
 //! worker-facing job API (`job-take`, `job-take-batch`, `job-done`, `job-stream`, `ping`,
 //! `job-stop`), so that clients and workers written for the platform, ours or the official
 //! Python SDK, run against it unchanged.
@@ -18,6 +19,7 @@
 mod auth;
 mod error;
 mod job_api;
+mod lb;
 mod public;
 
 use std::future::Future;
@@ -119,7 +121,10 @@ impl Server {
             .route("/", get(public::index))
             .merge(public)
             .merge(workers)
-            .fallback(public::not_found)
+            // Load-balancing requests (`/lb/{endpoint}/..`) go through the fallback: a matched
+            // route would leave its path parameters in the request, where the app's own
+            // `Path` extractors would find them.
+            .fallback(lb::fallback)
             // Bodies are read with per-route limits (10 MB /run, 20 MB /runsync and results).
             .layer(DefaultBodyLimit::disable())
             .with_state(state)

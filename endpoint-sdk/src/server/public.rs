@@ -211,7 +211,10 @@ pub(crate) async fn index(State(s): State<AppState>) -> Json<Value> {
         .runtime
         .configs()
         .into_iter()
-        .map(|c| json!({ "name": c.name, "run": format!("/v2/{}/run", c.name) }))
+        .map(|c| match c.load_balancer() {
+            Some(_) => json!({ "name": c.name, "base": format!("/lb/{}", c.name) }),
+            None => json!({ "name": c.name, "run": format!("/v2/{}/run", c.name) }),
+        })
         .collect();
     Json(json!({ "endpoints": endpoints }))
 }
@@ -220,6 +223,7 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no such route: the API is /v2/{endpoint}/run|runsync|status/{id}|stream/{id}|\
-         cancel/{id}|retry/{id}|purge-queue|health (GET / lists the endpoints)",
+         cancel/{id}|retry/{id}|purge-queue|health, and /lb/{endpoint}/<path> for a \
+         load-balancing endpoint (GET / lists the endpoints)",
     )
 }

@@ -11,6 +11,7 @@ use super::{LocalRuntime, LocalTransport, RuntimeHandle};
 use crate::client::Client;
 use crate::config::EndpointConfig;
 use crate::handler::{EndpointDef, Handler};
+use crate::local::balancer::Balancer;
 use crate::local::events::Sinks;
 use crate::local::shared::Shared;
 use crate::local::shell::LocalEndpoint;
@@ -34,6 +35,11 @@ impl LocalRuntimeBuilder {
     /// Hosts endpoint `E`.
     pub fn endpoint<E: Handler>(self) -> Self {
         self.definition(EndpointDef::of::<E>())
+    }
+
+    /// Hosts load-balancing endpoint `E` behind a balancer.
+    pub fn app<E: crate::handler::LoadBalanced>(self) -> Self {
+        self.definition(EndpointDef::app_of::<E>())
     }
 
     /// Hosts an endpoint definition (e.g. one whose config a test adjusted).
@@ -115,8 +121,15 @@ impl LocalRuntimeBuilder {
             calls: std::sync::OnceLock::new(),
         });
         let mut endpoints = BTreeMap::new();
-        let all = self
+        let (apps, defs): (Vec<EndpointDef>, Vec<EndpointDef>) = self
             .defs
+            .into_iter()
+            .partition(EndpointDef::is_load_balancer);
+        let balancers: BTreeMap<String, Arc<Balancer>> = apps
+            .into_iter()
+            .map(|d| (d.name().to_string(), Balancer::new(d, shared.clone())))
+            .collect();
+        let all = defs
             .into_iter()
             .map(|d| (d.config.clone(), Some(d)))
             .chain(self.external.into_iter().map(|c| (c, None)));
@@ -129,6 +142,7 @@ impl LocalRuntimeBuilder {
         let shutdown = CancellationToken::new();
         let handle = Arc::new(RuntimeHandle {
             endpoints,
+            balancers,
             shared: shared.clone(),
             shutdown: shutdown.clone(),
         });
@@ -139,6 +153,9 @@ impl LocalRuntimeBuilder {
             .set(Client::with_transport(Arc::new(transport)));
         for ep in handle.endpoints.values() {
             tokio::spawn(janitor::run(ep.clone(), shutdown.clone()));
+        }
+        for b in handle.balancers.values() {
+            tokio::spawn(b.clone().run(shutdown.clone()));
         }
         Ok(LocalRuntime::from_handle(handle))
     }

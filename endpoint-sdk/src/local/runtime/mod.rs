@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 mod builder;
+mod load_balancing;
 mod transport;
 mod worker_api;
 
@@ -29,6 +30,8 @@ use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};
 /// in-process calls not keep the runtime alive).
 pub struct RuntimeHandle {
     pub(crate) endpoints: BTreeMap<String, Arc<LocalEndpoint>>,
+    /// The load-balancing endpoints, each behind its balancer.
+    pub(crate) balancers: BTreeMap<String, Arc<super::balancer::Balancer>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) shutdown: CancellationToken,
 }
@@ -71,18 +74,38 @@ impl LocalRuntime {
     }
 
     pub(crate) fn endpoint(&self, name: &str) -> Result<&Arc<LocalEndpoint>, RuntimeError> {
-        self.inner
-            .endpoints
-            .get(name)
-            .ok_or_else(|| RuntimeError::UnknownEndpoint {
+        if let Some(ep) = self.inner.endpoints.get(name) {
+            return Ok(ep);
+        }
+        if self.inner.balancers.contains_key(name) {
+            return Err(RuntimeError::LoadBalancing {
                 name: name.to_string(),
-                known: self.inner.endpoints.keys().cloned().collect(),
-            })
+            });
+        }
+        Err(self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> RuntimeError {
+        let mut known: Vec<String> = self.inner.endpoints.keys().cloned().collect();
+        known.extend(self.inner.balancers.keys().cloned());
+        known.sort();
+        RuntimeError::UnknownEndpoint {
+            name: name.to_string(),
+            known,
+        }
     }
 
     /// The hosted endpoints' configurations, sorted by name.
     pub fn configs(&self) -> Vec<&EndpointConfig> {
-        self.inner.endpoints.values().map(|e| &*e.config).collect()
+        let mut all: Vec<&EndpointConfig> = self
+            .inner
+            .endpoints
+            .values()
+            .map(|e| &*e.config)
+            .chain(self.inner.balancers.values().map(|b| &b.def().config))
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// The runtime's tunables.
@@ -214,8 +237,12 @@ impl LocalRuntime {
         self.endpoint(endpoint)?.stream_wait(id, wait).await
     }
 
-    /// Job and worker counts (`/health`).
+    /// Job and worker counts (`/health`); for a load-balancing endpoint, its requests in
+    /// flight and waiting, and its workers.
     pub fn health(&self, endpoint: &str) -> Result<Health, RuntimeError> {
+        if let Some(b) = self.inner.balancers.get(endpoint) {
+            return Ok(b.health());
+        }
         Ok(self.endpoint(endpoint)?.health())
     }
 
