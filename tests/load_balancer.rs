@@ -63,7 +63,47 @@ fn chat(seat: Arc<Seat>) -> Router {
         .route("/hold/{tag}", post(hold))
         .route("/sse/{tag}", get(sse))
         .route("/seen/{*rest}", any(seen))
+        .route("/whoami", get(whoami))
         .with_state(seat)
+}
+
+/// What a request's `Ctx` and headers say.
+async fn whoami(
+    State(seat): State<Arc<Seat>>,
+    ctx: Ctx,
+    headers: endpoint_sdk::axum::http::HeaderMap,
+) -> Json<Value> {
+    let hits = seat.hits.fetch_add(1, Ordering::SeqCst) + 1;
+    Json(json!({
+        "born": seat.born,
+        "hits": hits,
+        "session": ctx.session_id(),
+        "trace_id": ctx.trace_id(),
+        "remaining_ms": ctx.remaining().map(|r| r.as_millis() as u64),
+        "moved_from": headers.get("x-endpoint-moved-from").and_then(|v| v.to_str().ok()),
+    }))
+}
+
+/// A queue endpoint that calls `chat` (declared) and reports what the request saw.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 400_000, calls = [chat])]
+async fn asks_chat(ctx: Ctx) -> Result<Value, String> {
+    let r = chat::client(&ctx)
+        .get("/whoami")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut v: Value = r.json().await.map_err(|e| e.to_string())?;
+    v["caller_trace"] = json!(ctx.trace_id());
+    Ok(v)
+}
+
+/// A queue endpoint that calls `chat` without declaring it.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
+async fn sneaks_to_chat(ctx: Ctx) -> Result<u16, String> {
+    match chat::client(&ctx).get("/whoami").send().await {
+        Ok(r) => Ok(r.status()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 async fn hit(State(seat): State<Arc<Seat>>) -> Json<Value> {
@@ -106,6 +146,8 @@ fn runtime(cold_start: Duration) -> LocalRuntime {
     LocalRuntime::builder()
         .app::<chat>()
         .endpoint::<double>()
+        .endpoint::<asks_chat>()
+        .endpoint::<sneaks_to_chat>()
         .cold_start(cold_start)
         .build()
         .unwrap()
@@ -156,7 +198,10 @@ async fn a_request_cold_starts_a_worker_and_every_answer_names_its_worker() {
         "the cold start: {waited:?}"
     );
     assert_eq!(state["hits"], 1);
-    assert_eq!(rt.lb_workers("chat").unwrap(), std::slice::from_ref(&worker));
+    assert_eq!(
+        rt.lb_workers("chat").unwrap(),
+        std::slice::from_ref(&worker)
+    );
     // Warm now: the same worker, its state going on.
     let (again, state) = hit_as(&rt, None).await;
     assert_eq!((again, state["hits"].clone()), (worker, json!(2)));
@@ -404,4 +449,100 @@ async fn over_http_the_app_sees_its_own_path_and_events_arrive_as_they_are_writt
         health["workers"]["ready"].as_u64().unwrap() >= 1,
         "{health}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conversation_stays_on_its_worker_and_moves_with_a_word_when_it_is_gone() {
+    let rt = runtime(Duration::from_secs(1));
+    let conv = chat::client(&rt.client()).conversation("conv-1");
+    let first = conv.get("/whoami").send().await.unwrap();
+    let w = first.worker().unwrap().to_string();
+    assert!(first.moved_from().is_none());
+    let v: Value = first.json().await.unwrap();
+    assert_eq!(v["session"], "conv-1", "the session reaches the app's ctx");
+    for n in 2..4 {
+        let r = conv.get("/whoami").send().await.unwrap();
+        assert_eq!(r.worker(), Some(w.as_str()));
+        assert_eq!(r.json::<Value>().await.unwrap()["hits"], n);
+    }
+    assert_eq!(conv.worker().as_deref(), Some(w.as_str()));
+
+    // Its worker dies: the next turn lands elsewhere, says so, and the app is told.
+    assert!(rt.kill_worker("chat", &w).unwrap());
+    let moved = conv.get("/whoami").send().await.unwrap();
+    assert_eq!(moved.moved_from(), Some(w.as_str()));
+    let now_on = moved.worker().unwrap().to_string();
+    assert_ne!(now_on, w);
+    let v: Value = moved.json().await.unwrap();
+    assert_eq!(
+        v["hits"], 1,
+        "a fresh worker: the session must be rehydrated"
+    );
+    assert_eq!(v["moved_from"], w.as_str());
+    // And stays there.
+    let r = conv.get("/whoami").send().await.unwrap();
+    assert_eq!((r.worker(), r.moved_from()), (Some(now_on.as_str()), None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_balancers_own_answers_are_typed_errors() {
+    let rt = runtime(Duration::from_secs(180));
+    let c = chat::client(&rt.client());
+    match c.post("/hit").send().await {
+        Err(endpoint_sdk::client::LbError::Balancer { error, .. }) => {
+            assert_eq!(
+                error,
+                endpoint_sdk::protocol::load_balancer::BalancerError::NoWorkers
+            )
+        }
+        other => panic!(
+            "expected no workers available: {:?}",
+            other.map(|r| r.status())
+        ),
+    }
+    // The app's own 404 is an answer, not a balancer error (once the worker the first request
+    // started is up, 180 s in).
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let r = c.get("/nope").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.error_for_status().await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_calling_a_load_balancing_endpoint_passes_its_deadline_and_trace_and_must_declare_it()
+{
+    let rt = runtime(Duration::ZERO);
+    let opts = CallOptions::default().timeout(Duration::from_secs(20));
+    let v = asks_chat::call_with(&rt.client(), opts).await.unwrap();
+    let left = v["remaining_ms"].as_u64().unwrap();
+    assert!(
+        left <= 20_000,
+        "the caller's 20 s, not chat's 330 s: {left}"
+    );
+    assert_eq!(v["trace_id"], v["caller_trace"], "one trace");
+    let e = sneaks_to_chat::call(&rt.client()).await.unwrap_err();
+    assert!(e.to_string().contains("does not declare"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_typed_client_reads_events_as_they_are_written() {
+    let rt = runtime(Duration::ZERO);
+    let server = TestServer::start(rt.clone(), None).await;
+    let client = Client::http(endpoint_sdk::client::HttpRoutes::new(server.url("/v2")));
+    let conv = chat::client(&client).conversation("conv-http");
+    let r = conv.get("/sse/typed").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let w = r.worker().unwrap().to_string();
+    let mut events = r.events();
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("the first event before the rest is written")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.data, "first");
+    gate("typed").notify_one();
+    assert_eq!(events.next().await.unwrap().unwrap().data, "second");
+    assert!(events.next().await.is_none());
+    let again = conv.get("/whoami").send().await.unwrap();
+    assert_eq!(again.worker(), Some(w.as_str()), "pinned over HTTP too");
 }

@@ -31,7 +31,7 @@ impl ToTokens for GeneratedApp<'_> {
         let calls = &self.parsed.calls;
         let names: Vec<_> = calls
             .iter()
-            .map(|p| quote!(<#p as #krate::__private::Endpoint>::NAME))
+            .map(|p| quote!(<#p as #krate::__private::AnyEndpoint>::NAME))
             .collect();
         let config_expr = config_expr(config, &cfg, &names);
         let state_ty = self
@@ -58,6 +58,11 @@ impl ToTokens for GeneratedApp<'_> {
              served on Runpod Serverless. Its configuration is \
              `<{fn_name} as LoadBalanced>::CONFIG`."
         );
+        let client_doc = format!(
+            "An HTTP client of the `{name}` endpoint, in the caller's scope (its deadline, trace \
+             and step budget): `.post(\"/path\").json(&body).send()`, or `.conversation(id)` for \
+             requests pinned to the worker that holds a session."
+        );
         out.extend(quote! {
             #[doc = #doc]
             #[allow(non_camel_case_types)]
@@ -76,6 +81,18 @@ impl ToTokens for GeneratedApp<'_> {
 
                 fn app(__state: #krate::__private::Arc<Self::State>) -> #krate::__private::Router {
                     #build
+                }
+            }
+
+            impl #krate::__private::AnyEndpoint for #fn_name {
+                const NAME: &'static str = <Self as #krate::__private::LoadBalanced>::NAME;
+                const CONFIG: &'static #cfg::EndpointConfig = <Self as #krate::__private::LoadBalanced>::CONFIG;
+            }
+
+            impl #fn_name {
+                #[doc = #client_doc]
+                #vis fn client(caller: &impl #krate::__private::Caller) -> #krate::__private::LbClient {
+                    #krate::__private::LbClient::new(caller, <Self as #krate::__private::LoadBalanced>::NAME)
                 }
             }
 

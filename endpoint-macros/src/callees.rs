@@ -34,14 +34,14 @@ pub fn checks(
         out.extend(quote_spanned! {span=>
             const _: () = ::core::assert!(
                 #krate::__private::callee_bounded(
-                    <#callee as #krate::__private::Endpoint>::CONFIG,
+                    <#callee as #krate::__private::AnyEndpoint>::CONFIG,
                     #caller_config,
                 ),
                 #unbounded
             );
             const _: () = ::core::assert!(
                 #krate::__private::callee_fits(
-                    <#callee as #krate::__private::Endpoint>::CONFIG,
+                    <#callee as #krate::__private::AnyEndpoint>::CONFIG,
                     #caller_config,
                 ),
                 #below

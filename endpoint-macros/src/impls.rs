@@ -44,7 +44,7 @@ impl ToTokens for Generated<'_> {
         let calls = &self.parsed.calls;
         let names: Vec<_> = calls
             .iter()
-            .map(|p| quote!(<#p as #krate::__private::Endpoint>::NAME))
+            .map(|p| quote!(<#p as #krate::__private::AnyEndpoint>::NAME))
             .collect();
         let config_expr = config_expr(config, &cfg, &names);
         let init_body = init_body(self.parsed, self.sig.state.as_ref(), krate);
@@ -85,6 +85,11 @@ impl ToTokens for Generated<'_> {
                 fn run(__state: #krate::__private::Arc<Self::State>, __ctx: #krate::__private::Ctx, __input: Self::Input)
                     -> impl ::core::future::Future<Output = ::core::result::Result<Self::Output, Self::Error>> + ::core::marker::Send
                 { async move { #run_body } }
+            }
+
+            impl #krate::__private::AnyEndpoint for #fn_name {
+                const NAME: &'static str = <Self as #krate::__private::Endpoint>::NAME;
+                const CONFIG: &'static #cfg::EndpointConfig = <Self as #krate::__private::Endpoint>::CONFIG;
             }
 
             #methods

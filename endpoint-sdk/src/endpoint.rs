@@ -14,8 +14,7 @@ use crate::config::EndpointConfig;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an endpoint",
     label = "not an `#[endpoint]` function",
-    note = "`calls = [..]` and typed calls take functions annotated with `#[endpoint(..)]`",
-    note = "a load-balancing endpoint (a function returning a `Router`) takes HTTP requests: call it with its HTTP client, not through `calls = [..]`"
+    note = "typed calls take functions annotated with `#[endpoint(..)]`; a load-balancing endpoint (a function returning a `Router`) takes HTTP requests: call it with `name::client(..)`"
 )]
 pub trait Endpoint: Send + Sync + 'static {
     /// What the handler takes: the job's `input`.
@@ -35,6 +34,22 @@ pub trait Endpoint: Send + Sync + 'static {
     /// The version of the crate that defines the endpoint (its `CARGO_PKG_VERSION`): the
     /// version tag of its sessions, so a session stored by another build is refused.
     const BUILD: &'static str;
+}
+
+/// Any endpoint, queue or load-balancing: its name and checked configuration. What
+/// `calls = [..]` names (a caller's callees are wired by name at deploy time, and their
+/// timeouts must fit in the caller's). `#[endpoint]` implements it beside [`Endpoint`] or
+/// [`LoadBalanced`](crate::LoadBalanced).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an endpoint",
+    label = "not an `#[endpoint]` function",
+    note = "`calls = [..]` takes functions annotated with `#[endpoint(..)]`"
+)]
+pub trait AnyEndpoint: Send + Sync + 'static {
+    /// The endpoint's name.
+    const NAME: &'static str;
+    /// The endpoint's configuration, checked at compile time.
+    const CONFIG: &'static EndpointConfig;
 }
 
 /// The input type of an endpoint whose handler takes no input parameter. It reads any JSON

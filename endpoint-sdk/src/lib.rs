@@ -50,7 +50,7 @@ pub mod worker;
 pub use axum;
 pub use boxed::BoxFuture;
 pub use client::{CallError, Caller, Client};
-pub use endpoint::{Endpoint, NoError, NoInput};
+pub use endpoint::{AnyEndpoint, Endpoint, NoError, NoInput};
 pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};
 pub use handler::{Ctx, EndpointDef, Handler, InitError, LoadBalanced};
@@ -105,10 +105,10 @@ pub fn install_tls_provider() {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        CallError, CallOptions, CallStream, Caller, FanOut, JobHandle, attach, call, fan_out,
-        stream, submit,
+        CallError, CallOptions, CallStream, Caller, FanOut, JobHandle, LbClient, attach, call,
+        fan_out, stream, submit,
     };
-    pub use crate::endpoint::{Endpoint, NoError, NoInput};
+    pub use crate::endpoint::{AnyEndpoint, Endpoint, NoError, NoInput};
     pub use crate::handler::{
         Chunks, Ctx, Handler, InitError, LoadBalanced, init_discard, init_none, init_state,
     };

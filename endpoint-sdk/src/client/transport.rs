@@ -110,6 +110,24 @@ pub trait Transport: Send + Sync {
         id: &str,
         wait: Duration,
     ) -> BoxFuture<'_, Result<(JobStatus, Vec<Value>), TransportError>>;
+    /// Sends an HTTP request to load-balancing endpoint `endpoint` (its path as the endpoint's
+    /// app sees it) and returns the answer, its body streamed as it arrives. By default the
+    /// transport has no way to reach one.
+    fn http(
+        &self,
+        endpoint: &str,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> BoxFuture<'_, Result<axum::http::Response<axum::body::Body>, TransportError>> {
+        let _ = request;
+        let message = format!(
+            "{} cannot reach load-balancing endpoint `{endpoint}`",
+            self.describe()
+        );
+        Box::pin(std::future::ready(Err(TransportError::Rejected {
+            status: None,
+            message,
+        })))
+    }
     /// A short description for logs (`in-process`, `http://127.0.0.1:8000`).
     fn describe(&self) -> String;
 }

@@ -38,8 +38,16 @@ fn stateless() -> Router {
     Router::new().route("/", get(|| async { "ok" }))
 }
 
+// A queue endpoint lists a load-balancing one in `calls` and reaches it with its HTTP client.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 400_000, calls = [chat])]
+async fn asks(ctx: Ctx) -> Result<String, String> {
+    let r = chat::client(&ctx).post("/turn").send().await.map_err(|e| e.to_string())?;
+    r.text().await.map_err(|e| e.to_string())
+}
+
 #[tokio::main]
 async fn main() {
+    assert_eq!(<asks as Endpoint>::CONFIG.calls.as_ref(), ["chat"]);
     let config = <chat as LoadBalanced>::CONFIG;
     let EndpointKind::LoadBalancer(lb) = &config.kind else {
         panic!("a load-balancing endpoint");

@@ -17,6 +17,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+mod lb;
 mod runsync;
 
 use super::transport::{Running, Transport, TransportError};
@@ -472,6 +473,15 @@ impl Transport for HttpTransport {
             }
             Ok((status, chunks))
         })
+    }
+
+    fn http(
+        &self,
+        endpoint: &str,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> BoxFuture<'_, Result<axum::http::Response<axum::body::Body>, TransportError>> {
+        let endpoint = endpoint.to_string();
+        Box::pin(async move { self.lb_request(&endpoint, request).await })
     }
 
     fn describe(&self) -> String {

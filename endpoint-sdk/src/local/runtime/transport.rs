@@ -125,6 +125,18 @@ impl Transport for LocalTransport {
         Box::pin(async move { read?.await.map_err(from_runtime) })
     }
 
+    fn http(
+        &self,
+        endpoint: &str,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> BoxFuture<'_, Result<axum::http::Response<axum::body::Body>, TransportError>> {
+        let endpoint = endpoint.to_string();
+        Box::pin(async move {
+            let rt = self.runtime()?;
+            rt.request(&endpoint, request).await.map_err(from_runtime)
+        })
+    }
+
     fn describe(&self) -> String {
         "in-process".to_string()
     }
