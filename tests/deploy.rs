@@ -1047,7 +1047,7 @@ fn the_cli_prints_a_v2_manifest_with_the_image_and_the_call_graph() {
         String::from_utf8_lossy(&out.stderr)
     );
     let m = Manifest::from_json(std::str::from_utf8(&out.stdout).unwrap()).unwrap();
-    assert_eq!(m.manifest_version, 2);
+    assert_eq!(m.manifest_version, 3);
     assert_eq!(m.app, "test-worker");
     assert_eq!(m.image.as_deref(), Some(IMAGE));
     let edge = |caller: &str, callee: &str| endpoint_sdk::deploy::manifest::CallEdge {
@@ -1251,4 +1251,100 @@ async fn the_cli_undeploys_through_the_api_url_and_key_of_its_environment() {
         fake.writes().iter().map(|r| r.line()).collect::<Vec<_>>(),
         [format!("DELETE /v2/serverless/{mine}")]
     );
+}
+
+/// A load-balancing endpoint for the deploy tests.
+#[endpoint(name = "chat", cpu = "cpu3c-2-4", workers = (1, 4), scaler = request_count(2),
+           idle_timeout = 600, health_path = "/healthz", execution_timeout_ms = 300_000)]
+fn chat() -> endpoint_sdk::axum::Router {
+    endpoint_sdk::axum::Router::new()
+}
+
+#[endpoint(name = "asks-chat", cpu = "cpu3c-2-4", execution_timeout_ms = 400_000, calls = [chat])]
+async fn asks_chat() -> u32 {
+    1
+}
+
+#[tokio::test]
+async fn a_load_balancing_endpoint_deploys_as_one_and_its_callers_get_its_id() {
+    let fake = FakeManagement::start(KEY).await;
+    let m = Manifest::new(
+        "app",
+        &[
+            EndpointDef::app_of::<chat>(),
+            EndpointDef::of::<asks_chat>(),
+        ],
+    )
+    .unwrap()
+    .with_image(IMAGE);
+    let json: Value = serde_json::from_str(&m.to_json()).unwrap();
+    assert_eq!(
+        json["endpoints"][1]["config"]["kind"],
+        json!({"type": "load_balancer", "port": 80, "health_port": 80, "health_path": "/healthz"}),
+        "the manifest says which kind each endpoint is"
+    );
+    let (_, out) = deployed(&m, &fake).await;
+    let created = fake.endpoint("chat").unwrap();
+    assert_eq!(created["type"], "LOAD_BALANCER");
+    assert_eq!(
+        created["scaling"],
+        json!({"type": "REQUEST_COUNT", "requestCount": 2})
+    );
+    assert_eq!(created["workers"]["idleTimeout"], 600);
+    assert_eq!(created["ports"], json!(["80/http"]));
+    for (k, v) in [
+        ("PORT", "80"),
+        ("PORT_HEALTH", "80"),
+        ("HEALTH_CHECK_PATH", "/healthz"),
+    ] {
+        assert_eq!(created["env"][k], v, "{k}: always sent");
+    }
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        created["requestUrls"]["base"],
+        format!("https://{id}.api.runpod.ai")
+    );
+    let caller = fake.endpoint("asks-chat").unwrap();
+    assert_eq!(caller["env"][id_var("chat")], id.as_str());
+    assert!(
+        out.contains(&format!("HTTP https://{id}.api.runpod.ai/<path>")),
+        "where to send requests: {out}"
+    );
+
+    // Nothing changed: nothing sent.
+    fake.clear_requests();
+    deployed(&m, &fake).await;
+    assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
+}
+
+#[tokio::test]
+async fn a_queue_endpoint_cannot_become_load_balancing_without_force() {
+    let fake = FakeManagement::start(KEY).await;
+    let mut queue = EndpointConfig::new("chat");
+    queue.hardware = Hardware::Cpu {
+        flavor: "cpu3c-2-4".into(),
+    };
+    deployed(&manifest(vec![queue]), &fake).await;
+    let lb = Manifest::build(
+        "app",
+        vec![ManifestEndpoint {
+            rust_path: "app::chat".into(),
+            config: EndpointDef::app_of::<chat>().config,
+        }],
+    )
+    .unwrap()
+    .with_image(IMAGE);
+    let (r, _) = run(&lb, &opts(&fake), &no_env).await;
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("QUEUE → LOAD_BALANCER") && e.contains("--force"),
+        "{e}"
+    );
+    let forced = DeployOptions {
+        force: true,
+        ..opts(&fake)
+    };
+    let (r, out) = run(&lb, &forced, &no_env).await;
+    r.unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert_eq!(fake.endpoint("chat").unwrap()["type"], "LOAD_BALANCER");
 }

@@ -106,7 +106,7 @@ fn app_manifest_prints_every_endpoint_with_its_config() {
         String::from_utf8_lossy(&out.stderr)
     );
     let manifest: Manifest = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(manifest.manifest_version, 2);
+    assert_eq!(manifest.manifest_version, 3);
     assert_eq!(manifest.app, "test-worker");
     let names: Vec<&str> = manifest
         .endpoints

@@ -613,7 +613,11 @@ fn check_rules(inner: &Inner, e: &Value) -> Result<(), Problem> {
     Ok(())
 }
 
-fn request_urls(id: &str) -> Value {
+fn request_urls(id: &str, kind: &Value) -> Value {
+    if kind == "LOAD_BALANCER" {
+        let base = format!("https://{id}.api.runpod.ai");
+        return json!({"base": base, "health": format!("{base}/ping")});
+    }
     let b = format!("https://api.runpod.ai/v2/{id}");
     json!({"run": format!("{b}/run"), "runSync": format!("{b}/runsync"),
         "status": format!("{b}/status/{{job_id}}"), "stream": format!("{b}/stream/{{job_id}}"),
@@ -657,7 +661,7 @@ fn create_endpoint(inner: &mut Inner, body: &Value) -> Result<Value, Problem> {
     check_rules(inner, &e)?;
     let id = inner.id();
     e["id"] = json!(id);
-    e["requestUrls"] = request_urls(&id);
+    e["requestUrls"] = request_urls(&id, &e["type"]);
     inner.endpoints.push(e.clone());
     Ok(e)
 }

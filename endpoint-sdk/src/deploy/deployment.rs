@@ -114,10 +114,16 @@ pub async fn deploy(
     write_line(out, "endpoints:")?;
     let width = endpoint_ids.keys().map(String::len).max().unwrap_or(0);
     for (name, id) in &endpoint_ids {
-        write_line(
-            out,
-            &format!("  {name:<width$}  {id}  POST {PUBLIC_API}/{id}/run"),
-        )?;
+        let load_balancing = manifest
+            .endpoints
+            .iter()
+            .any(|e| e.config.name == *name && e.config.load_balancer().is_some());
+        let route = if load_balancing {
+            format!("HTTP https://{id}.api.runpod.ai/<path>")
+        } else {
+            format!("POST {PUBLIC_API}/{id}/run")
+        };
+        write_line(out, &format!("  {name:<width$}  {id}  {route}"))?;
     }
     write_line(out, "")?;
     write_text(out, &plan.cost().to_string())?;

@@ -12,7 +12,9 @@ use super::remote::{
 use super::resolve::{EnvValue, Resolve, Secrets};
 use super::volume::VolumeKey;
 use crate::config::{EndpointConfig, Hardware, Scaler, Severity, catalog, limits};
-use crate::protocol::vars::{ENDPOINT_APP, ENDPOINT_NAME, RUNPOD_API_KEY, id_var};
+use crate::protocol::vars::{
+    ENDPOINT_APP, ENDPOINT_NAME, HEALTH_CHECK_PATH, PORT, PORT_HEALTH, RUNPOD_API_KEY, id_var,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Compute {
@@ -24,7 +26,10 @@ pub(super) enum Compute {
 #[derive(Debug, Clone)]
 pub(super) struct Desired {
     pub(super) name: String,
+    pub(super) kind: EndpointType,
     pub(super) image: String,
+    /// Exposed ports: a load-balancing worker's app and health ports (`80/http`).
+    pub(super) ports: Option<Vec<String>>,
     pub(super) env: BTreeMap<String, EnvValue>,
     pub(super) compute: Compute,
     pub(super) workers: WorkersConfig,
@@ -40,6 +45,7 @@ pub(super) struct Desired {
 pub(super) struct Fields {
     pub(super) image: bool,
     pub(super) env: bool,
+    pub(super) ports: bool,
     pub(super) compute: bool,
     pub(super) clear_allowed_cuda: bool,
     pub(super) workers: bool,
@@ -79,9 +85,10 @@ impl Desired {
     pub(super) fn create(&self, r: &Resolve) -> Option<CreateEndpointRequest> {
         Some(CreateEndpointRequest {
             name: self.name.clone(),
-            kind: EndpointType::Queue,
+            kind: self.kind,
             image: self.image.clone(),
             env: self.env_map(r)?,
+            ports: self.ports.clone(),
             gpu: self.gpu(),
             cpu: self.cpu(),
             workers: self.workers,
@@ -103,6 +110,7 @@ impl Desired {
         Some(UpdateEndpointRequest {
             image: f.image.then(|| self.image.clone()),
             env: if f.env { Some(self.env_map(r)?) } else { None },
+            ports: if f.ports { self.ports.clone() } else { None },
             gpu: if f.compute { gpu } else { None },
             cpu: if f.compute { self.cpu() } else { None },
             workers: f.workers.then_some(self.workers),
@@ -157,6 +165,16 @@ pub(super) fn desire(
     }
     let compute = compute(&name, c, problems)?;
     let (scaling, idle_timeout) = scaling(&name, c, notes);
+    let (kind, ports) = match c.load_balancer() {
+        Some(lb) => {
+            let mut ports = vec![format!("{}/http", lb.port)];
+            if lb.health_port != lb.port {
+                ports.push(format!("{}/http", lb.health_port));
+            }
+            (EndpointType::LoadBalancer, Some(ports))
+        }
+        None => (EndpointType::Queue, None),
+    };
     let volumes: Vec<VolumeKey> = c.volumes.iter().map(VolumeKey::of).collect();
     let data_center_ids = data_centers(c, &volumes);
     let env = env_vars(cx, &name, c, secrets, problems);
@@ -164,6 +182,8 @@ pub(super) fn desire(
         return None;
     }
     Some(Desired {
+        kind,
+        ports,
         image: cx.image.to_string(),
         env,
         compute,
@@ -243,6 +263,11 @@ fn scaling(name: &str, c: &EndpointConfig, notes: &mut Vec<String>) -> (Scaling,
             Scaling::QueueDelay { queue_delay: v },
             Some(c.idle_timeout_s),
         ),
+        // On a load-balancing endpoint the API takes both.
+        Scaler::RequestCount(v) if c.load_balancer().is_some() => (
+            Scaling::RequestCount { request_count: v },
+            Some(c.idle_timeout_s),
+        ),
         Scaler::RequestCount(v) => {
             if c.idle_timeout_s != endpoint_config::defaults::IDLE_TIMEOUT_S {
                 notes.push(format!(
@@ -313,6 +338,16 @@ fn env_vars(
         }
     }
     vars.insert(ENDPOINT_NAME.to_string(), EnvValue::Plain(name.to_string()));
+    // The docs and the OpenAPI disagree on PORT_HEALTH's default: every one is always sent.
+    if let Some(lb) = c.load_balancer() {
+        let plain = |v: String| EnvValue::Plain(v);
+        vars.insert(PORT.to_string(), plain(lb.port.to_string()));
+        vars.insert(PORT_HEALTH.to_string(), plain(lb.health_port.to_string()));
+        vars.insert(
+            HEALTH_CHECK_PATH.to_string(),
+            plain(lb.health_path.to_string()),
+        );
+    }
     vars.insert(
         ENDPOINT_APP.to_string(),
         EnvValue::Plain(cx.app.to_string()),

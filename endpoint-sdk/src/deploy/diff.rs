@@ -49,8 +49,17 @@ pub struct Change {
 /// Why an existing endpoint cannot be PATCHed into `d`: the API cannot change an endpoint's type
 /// or compute family.
 pub(super) fn recreate_reason(d: &Desired, e: &RemoteEndpoint) -> Option<String> {
-    if e.kind == Some(EndpointType::LoadBalancer) {
-        return Some("it is a load-balancer endpoint; the type cannot change to QUEUE".into());
+    let deployed = e.kind.unwrap_or(EndpointType::Queue);
+    if deployed != d.kind {
+        let name = |k: EndpointType| match k {
+            EndpointType::Queue => "QUEUE",
+            EndpointType::LoadBalancer => "LOAD_BALANCER",
+        };
+        return Some(format!(
+            "{} → {}: an endpoint's type cannot change in place",
+            name(deployed),
+            name(d.kind)
+        ));
     }
     match (&d.compute, e.is_gpu()) {
         (Compute::Cpu(_), true) => Some("GPU → CPU: the compute family cannot change".into()),
@@ -136,6 +145,12 @@ pub(super) fn diff(d: &Desired, e: &RemoteEndpoint, live: &Resolve) -> (Fields, 
         );
     }
     diff_env(&mut x, d, e, live);
+    if let Some(ports) = &d.ports
+        && set(ports) != set(&e.ports)
+    {
+        x.fields.ports = true;
+        x.change("ports", list(&e.ports), list(ports), RollingRelease);
+    }
     match &d.compute {
         Compute::Gpu(g) => diff_gpu(&mut x, g, e),
         Compute::Cpu(c) => diff_cpu(&mut x, c, e),

@@ -2,11 +2,11 @@
 //! graph, the container image) as versioned JSON. `app deploy` turns a manifest into Runpod
 //! management API requests.
 //!
-//! # Schema (version 2)
+//! # Schema (version 3)
 //!
 //! ```text
 //! {
-//!   "manifest_version": 2,
+//!   "manifest_version": 3,
 //!   "app": "<application name: the binary's name unless --app says otherwise>",
 //!   "sdk_version": "<endpoint-sdk version>",
 //!   "image": "<container image reference>" | null,        (from --image)
@@ -21,7 +21,8 @@
 //! ```
 //!
 //! `config` is [`EndpointConfig`] serialized with serde:
-//! `name`, `hardware` (`{"kind":"gpu","selection":[{"kind":"type"|"pool"|"any","id":..}],
+//! `name`, `kind` (`{"type":"queue"}`, or `{"type":"load_balancer","port","health_port",
+//! "health_path"}`), `hardware` (`{"kind":"gpu","selection":[{"kind":"type"|"pool"|"any","id":..}],
 //! "count","min_cuda_version"}` or `{"kind":"cpu","flavor"}`), `workers` (`{"min","max"}`),
 //! `idle_timeout_s`, `execution_timeout_ms`, `concurrency`, `scaler` (`{"kind":"QUEUE_DELAY"|
 //! "REQUEST_COUNT","value"}`), `datacenters`, `volumes` (`{"name","size_gb","datacenter"}`), `env`
@@ -33,7 +34,8 @@
 //! deployment creates every callee before the callers that need its id. A cycle has no such
 //! order: [`Manifest::build`] refuses it.
 //!
-//! Version history: 1 had `app`, `sdk_version` and `endpoints` only.
+//! Version history: 1 had `app`, `sdk_version` and `endpoints` only; 2 added the call graph; 3
+//! the endpoints' `kind` (queue or load-balancing).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,7 +45,7 @@ use crate::config::EndpointConfig;
 use crate::handler::EndpointDef;
 
 /// The current manifest schema version.
-pub const MANIFEST_VERSION: u32 = 2;
+pub const MANIFEST_VERSION: u32 = 3;
 
 /// The whole application: every endpoint, the call graph between them, the image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -357,7 +359,7 @@ mod tests {
                 ("orchestrator", "scrape")
             ]
         );
-        assert_eq!(m.manifest_version, 2);
+        assert_eq!(m.manifest_version, 3);
         assert_eq!(m.image, None);
         let names: Vec<&str> = m.endpoints.iter().map(|e| e.config.name.as_ref()).collect();
         assert_eq!(names, ["embed", "orchestrator", "rerank", "scrape"]);
@@ -397,13 +399,13 @@ mod tests {
             Manifest::from_json(&stale.to_json()).unwrap_err(),
             ManifestError::StaleGraph
         );
-        let old = json.replace(r#""manifest_version": 2"#, r#""manifest_version": 1"#);
+        let old = json.replace(r#""manifest_version": 3"#, r#""manifest_version": 2"#);
         assert_eq!(
             Manifest::from_json(&old).unwrap_err(),
-            ManifestError::Version { found: 1 }
+            ManifestError::Version { found: 2 }
         );
         assert!(matches!(
-            Manifest::from_json("{\"manifest_version\": 2}").unwrap_err(),
+            Manifest::from_json("{\"manifest_version\": 3}").unwrap_err(),
             ManifestError::Json(_)
         ));
     }

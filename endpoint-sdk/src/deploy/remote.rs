@@ -11,7 +11,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EndpointType {
-    /// Queue-based: `/run`, `/runsync`, workers take jobs. The only kind this SDK deploys.
+    /// Queue-based: `/run`, `/runsync`, workers take jobs.
     Queue,
     /// Load balancer: HTTP straight to workers.
     LoadBalancer,
@@ -109,6 +109,9 @@ pub struct CreateEndpointRequest {
     pub image: String,
     /// Environment variables of every worker.
     pub env: BTreeMap<String, String>,
+    /// Exposed ports (`["80/http"]`): a load-balancing worker's app and health ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<String>>,
     /// GPU selection (GPU endpoints).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<GpuConfig>,
@@ -140,6 +143,9 @@ pub struct UpdateEndpointRequest {
     /// Every environment variable (replaces the current map).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<BTreeMap<String, String>>,
+    /// Exposed ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<String>>,
     /// GPU selection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<GpuConfig>,
@@ -184,6 +190,9 @@ pub struct RemoteEndpoint {
     /// Environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Exposed ports.
+    #[serde(default)]
+    pub ports: Vec<String>,
     /// GPU selection (GPU endpoints).
     #[serde(default)]
     pub gpu: Option<GpuConfig>,
@@ -261,6 +270,7 @@ mod tests {
             kind: EndpointType::Queue,
             image: "i:1".into(),
             env: BTreeMap::new(),
+            ports: None,
             gpu: None,
             cpu: Some(vec![CpuConfig {
                 id: "cpu5c".into(),

@@ -103,6 +103,7 @@ fn an_idle_timeout_left_from_queue_delay_is_dropped_when_switching_to_request_co
         name: "e".into(),
         kind: Some(EndpointType::Queue),
         image: Some("a:1".into()),
+        ports: vec![],
         env: BTreeMap::from([
             ("ENDPOINT_APP".to_string(), "app".to_string()),
             ("ENDPOINT_NAME".to_string(), "e".to_string()),
@@ -157,4 +158,86 @@ fn a_cpu_flavor_in_the_attribute_spelling_is_deployed_by_its_catalog_id() {
     };
     let err = plan(&manifest("a:1", vec![c]), &AccountState::unknown()).unwrap_err();
     assert!(err.to_string().contains("cpu9z-1-1"), "{err}");
+}
+
+fn lb(name: &str) -> EndpointConfig {
+    let mut c = cpu(name);
+    c.kind = crate::config::EndpointKind::LoadBalancer(crate::config::LoadBalancer {
+        port: 8080,
+        health_port: 8081,
+        health_path: "/healthz".into(),
+    });
+    c.scaler = Scaler::RequestCount(2);
+    c.idle_timeout_s = 300;
+    c.execution_timeout_ms = Some(120_000);
+    c
+}
+
+#[test]
+fn a_load_balancing_endpoint_is_created_with_its_type_scaler_ports_and_health_variables() {
+    let p = plan(&manifest("a:1", vec![lb("chat")]), &AccountState::unknown()).unwrap();
+    let body: Value = serde_json::from_str(p.requests()[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["type"], "LOAD_BALANCER");
+    assert_eq!(
+        body["scaling"],
+        serde_json::json!({"type": "REQUEST_COUNT", "requestCount": 2})
+    );
+    assert_eq!(
+        body["workers"]["idleTimeout"], 300,
+        "allowed on LB endpoints"
+    );
+    assert_eq!(body["ports"], serde_json::json!(["8080/http", "8081/http"]));
+    assert_eq!(body["env"]["PORT"], "8080");
+    assert_eq!(body["env"]["PORT_HEALTH"], "8081");
+    assert_eq!(body["env"]["HEALTH_CHECK_PATH"], "/healthz");
+    assert!(p.notes().is_empty(), "{:?}", p.notes());
+}
+
+#[test]
+fn a_queue_endpoint_becoming_load_balancing_needs_force() {
+    let m = manifest("a:1", vec![lb("chat")]);
+    let existing = RemoteEndpoint {
+        id: "ep1".into(),
+        name: "chat".into(),
+        kind: Some(EndpointType::Queue),
+        image: Some("a:1".into()),
+        ports: vec![],
+        env: BTreeMap::from([("ENDPOINT_APP".to_string(), "app".to_string())]),
+        gpu: None,
+        cpu: Some(vec![CpuConfig {
+            id: "cpu3c".into(),
+            vcpu_count: 2,
+        }]),
+        workers: None,
+        scaling: None,
+        data_center_ids: vec![],
+        network_volumes: vec![],
+        timeout: None,
+        flashboot: None,
+    };
+    let state = AccountState {
+        endpoints: vec![existing],
+        volumes: vec![],
+        read: true,
+    };
+    let err = plan(&m, &state).unwrap_err().to_string();
+    assert!(err.contains("QUEUE → LOAD_BALANCER"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    let forced = Plan::new(
+        &m,
+        &state,
+        &PlanOptions {
+            force: true,
+            ..PlanOptions::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    let requests = forced.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["DELETE", "POST"],
+        "deleted, then created as LOAD_BALANCER"
+    );
 }
