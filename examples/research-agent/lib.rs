@@ -2,7 +2,10 @@
 //!
 //! Three endpoints ([`endpoints`]): an orchestrator on an A100 80GB that decomposes the
 //! question into three sub-queries, fans out web retrieval ×3 on CPU workers, searches an
-//! internal knowledge base on an RTX 4090, then synthesises and critiques the answer.
+//! internal knowledge base on an RTX 4090, then synthesises and critiques the answer. A fourth,
+//! [`agent_chat`], serves multi-turn conversations with the agent directly: a load-balancing endpoint
+//! whose turns are pinned to the warm worker that holds the conversation, rehydrated from the
+//! session store when that worker is gone.
 //!
 //! Everything does real work offline by default: retrieval makes real HTTP requests (to a small
 //! bundled site served on loopback, [`site`], or any URL), extracts text from HTML and ranks
@@ -11,6 +14,7 @@
 //! use an OpenAI-compatible chat API when one is configured ([`llm`]), and otherwise a clearly
 //! labelled extractive fallback that quotes and cites its sources ([`pipeline`]).
 
+pub mod chat;
 pub mod embedding;
 pub mod endpoints;
 pub mod kb;
@@ -20,6 +24,7 @@ pub mod retrieval;
 pub mod site;
 pub mod text;
 
+pub use chat::agent_chat;
 pub use endpoints::{AgentEvent, Answer, Question, embed_search, orchestrate, retrieve};
 
 /// The HTTP client of retrieval and of the chat and embeddings APIs.

@@ -7,6 +7,8 @@
 //! The same binary serves the SDK's commands for these endpoints: `dev`, `worker`, `manifest`,
 //! `deploy --dry-run`.
 
+mod chat_cli;
+
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -26,9 +28,9 @@ use serde_json::Value;
 #[derive(Debug, Parser)]
 #[command(name = "research-agent", args_conflicts_with_subcommands = true)]
 struct Args {
-    /// An SDK command for these endpoints instead of a question.
+    /// `chat`, or an SDK command for these endpoints, instead of a question.
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<AgentCommand>,
     /// The question to research.
     question: Option<String>,
     /// Research these pages instead of the bundled site (repeat for several).
@@ -46,11 +48,22 @@ struct Args {
     cold_start_ms: u64,
 }
 
+/// The example's own command, and the SDK's.
+#[derive(Debug, clap::Subcommand)]
+enum AgentCommand {
+    /// Talk with the agent turn by turn through its chat endpoint (load-balancing): each turn
+    /// stays on the worker that holds the conversation; `/kill` shows it moving.
+    Chat(chat_cli::ChatArgs),
+    #[command(flatten)]
+    Sdk(Command),
+}
+
 #[tokio::main]
 async fn main() -> endpoint_sdk::Result<()> {
     let mut args = Args::parse();
     match (args.command.take(), args.question.clone()) {
-        (Some(command), _) => {
+        (Some(AgentCommand::Chat(chat)), _) => chat_cli::chat(chat).await,
+        (Some(AgentCommand::Sdk(command)), _) => {
             if matches!(command, Command::Dev(_)) {
                 // `dev` researches the bundled site when a request names no URL.
                 let site = research_agent::site::serve().await.map_err(io_error)?;

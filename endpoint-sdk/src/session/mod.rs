@@ -229,6 +229,12 @@ impl Session {
         s
     }
 
+    /// The stored result of step `name`, if it has finished (what a rehydrating worker reads
+    /// back: a conversation's earlier turns, say).
+    pub fn step_result<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, SessionError> {
+        self.stored(name)
+    }
+
     fn snapshot(&self) -> std::sync::MutexGuard<'_, Snapshot> {
         self.inner
             .snapshot
