@@ -82,3 +82,29 @@ pub async fn ticks_relay(ctx: Ctx, out: Chunks<Tick>, n: u32, paced: bool) -> Re
         .await
         .map_err(|e| e.to_string())
 }
+
+/// The load-balancing benchmark's app: an echo and a server-sent event stream whose first event
+/// is written at once. The same router is served bare by `bench-app floor-lb`.
+pub fn lb_router() -> axum::Router {
+    use axum::response::sse::{Event, Sse};
+    axum::Router::new()
+        .route(
+            "/echo",
+            axum::routing::post(|body: axum::body::Bytes| async move { body }),
+        )
+        .route(
+            "/sse",
+            axum::routing::get(|| async {
+                let first = Ok::<_, std::convert::Infallible>(Event::default().data("first"));
+                Sse::new(futures_util::stream::iter([first]))
+            }),
+        )
+}
+
+/// The load-balancing benchmark's endpoint: [`lb_router`] behind `bench-app dev`'s balancer, on
+/// one always-on worker that takes every request in flight.
+#[endpoint(name = "lb-echo", cpu = "cpu3c-2-4", workers = (1, 1),
+           scaler = request_count(1000), execution_timeout_ms = 60_000)]
+pub fn lb_echo() -> axum::Router {
+    lb_router()
+}

@@ -5,6 +5,7 @@
 //! - `bench-app worker` with the platform's variables and `ENDPOINT_NAME`: our production worker;
 //! - `bench-app floor --port P`: a bare axum route answering `POST /v2/{endpoint}/runsync` with
 //!   the input echoed in a status object, the floor any `/runsync` server can approach;
+//! - `bench-app floor-lb --port P`: the load-balancing benchmark's router served bare by axum;
 //! - `bench-app calls N [--direct]`: N typed in-process calls of the no-op endpoint, one after
 //!   the other on one thread (or N direct calls of its function), for counting instructions
 //!   under callgrind (`scripts/callgrind-calls.sh`).
@@ -30,6 +31,16 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
+    if args.get(1).map(String::as_str) == Some("floor-lb") {
+        let port = port_arg(&args, "floor-lb");
+        return match rt.block_on(floor_lb(port)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floor server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if args.get(1).map(String::as_str) == Some("floor") {
         let port = args
             .iter()
@@ -55,6 +66,24 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The `--port` argument of subcommand `name`.
+fn port_arg(args: &[String], name: &str) -> u16 {
+    args.iter()
+        .position(|a| a == "--port")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| {
+            eprintln!("usage: bench-app {name} --port <port>");
+            std::process::exit(2)
+        })
+}
+
+/// The load-balancing benchmark's floor: its app's router served bare by axum.
+async fn floor_lb(port: u16) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum::serve(listener, endpoint_bench::endpoints::lb_router()).await
 }
 
 /// `n` typed in-process calls of `noop` (or direct calls of its function), on one thread.
