@@ -3,7 +3,7 @@
 //! Three endpoints ([`endpoints`]): an orchestrator on an A100 80GB that decomposes the
 //! question into three sub-queries, fans out web retrieval ×3 on CPU workers, searches an
 //! internal knowledge base on an RTX 4090, then synthesises and critiques the answer. A fourth,
-//! [`agent_chat`], serves multi-turn conversations with the agent directly: a load-balancing endpoint
+//! [`chat`] (`agent-chat`), serves multi-turn conversations with the agent directly: a load-balancing endpoint
 //! whose turns are pinned to the warm worker that holds the conversation, rehydrated from the
 //! session store when that worker is gone.
 //!
