@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use support::TestServer;
 use support::redis::RedisServer;
 
+const BOUND: Duration = Duration::from_secs(30);
+
 /// A turn's events, by name, as they arrived.
 async fn events(r: LbResponse) -> Vec<(String, Value)> {
     let mut out = Vec::new();
@@ -127,7 +129,11 @@ async fn a_conversation_survives_the_death_of_its_worker_through_redis() {
     assert_eq!(meta["rehydrated"], true);
     assert_eq!(meta["turns_restored"], 2, "{meta}");
     assert_eq!(meta["worker"], third.as_str());
-    assert_eq!(orchestrations.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let counted = |n: usize| {
+        let o = orchestrations.clone();
+        move || (o.load(std::sync::atomic::Ordering::SeqCst) == n).then_some(())
+    };
+    support::until("three turns researched", BOUND, counted(3)).await;
 
     // Turn 4's answer is checkpointed; its worker dies before the user has it; sent again, the
     // turn is replayed from Redis by the next worker, not researched a second time.
@@ -141,8 +147,8 @@ async fn a_conversation_survives_the_death_of_its_worker_through_redis() {
     }
     assert!(rt.kill_worker("agent-chat", &fourth).unwrap());
     drop(s);
-    let researched = orchestrations.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(researched, 4);
+    support::until("four turns researched", BOUND, counted(4)).await;
+    let researched = 4;
     let (r, fifth) = say(&conv, "Which GPU for the orchestrator?", 4).await;
     assert_ne!(fifth, fourth);
     assert_eq!(r.moved_from(), Some(fourth.as_str()));
