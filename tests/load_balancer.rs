@@ -64,7 +64,21 @@ fn chat(seat: Arc<Seat>) -> Router {
         .route("/sse/{tag}", get(sse))
         .route("/seen/{*rest}", any(seen))
         .route("/whoami", get(whoami))
+        .route("/ws", get(shout))
         .with_state(seat)
+}
+
+/// A WebSocket that answers each text message in capitals.
+async fn shout(ws: endpoint_sdk::axum::extract::ws::WebSocketUpgrade) -> Response {
+    use endpoint_sdk::axum::extract::ws::Message;
+    ws.on_upgrade(|mut socket| async move {
+        while let Some(Ok(Message::Text(t))) = socket.recv().await {
+            let upper = t.to_uppercase();
+            if socket.send(Message::Text(upper.into())).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// What a request's `Ctx` and headers say.
@@ -545,4 +559,26 @@ async fn over_http_a_typed_client_reads_events_as_they_are_written() {
     assert!(events.next().await.is_none());
     let again = conv.get("/whoami").send().await.unwrap();
     assert_eq!(again.worker(), Some(w.as_str()), "pinned over HTTP too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_passes_through_the_balancer() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let rt = runtime(Duration::ZERO);
+    let server = TestServer::start(rt.clone(), None).await;
+    let url = server.url("/lb/chat/ws").replacen("http://", "ws://", 1);
+    let (mut ws, answer) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(answer.status(), 101);
+    assert!(answer.headers().contains_key("x-runpod-worker-id"));
+    for word in ["hello", "again"] {
+        ws.send(Message::text(word)).await.unwrap();
+        let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("an answer")
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.into_text().unwrap().as_str(), word.to_uppercase());
+    }
+    ws.close(None).await.unwrap();
 }
