@@ -178,4 +178,11 @@ async fn a_conversation_survives_the_death_of_its_worker_through_redis() {
         .map(|t| t["turn"].as_u64().unwrap())
         .collect();
     assert_eq!(turns, [1, 2, 3, 4]);
+
+    // A turn number that is taken, with another message, is refused, not replayed.
+    let (r, _) = say(&conv, "Something else entirely", 2).await;
+    let evs = events(r).await;
+    let error = one(&evs, "error").as_str().unwrap_or_default().to_string();
+    assert!(error.contains("turn 2 of this conversation was"), "{error}");
+    assert!(!evs.iter().any(|(n, _)| n == "answer"));
 }

@@ -514,9 +514,17 @@ async fn the_balancers_own_answers_are_typed_errors() {
             other.map(|r| r.status())
         ),
     }
+    // A request's own timeout ends its wait, and it is no longer counted.
+    let started = Instant::now();
+    match c.post("/hit").timeout(Duration::from_secs(10)).send().await {
+        Err(endpoint_sdk::client::LbError::DeadlineExceeded { .. }) => {}
+        other => panic!("expected its 10 s timeout: {:?}", other.map(|r| r.status())),
+    }
+    assert!(started.elapsed() < Duration::from_secs(11));
+    assert_eq!(rt.health("chat").unwrap().jobs.in_queue, 0);
     // The app's own 404 is an answer, not a balancer error (once the worker the first request
     // started is up, 180 s in).
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(50)).await;
     let r = c.get("/nope").send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.error_for_status().await.is_err());
@@ -581,4 +589,23 @@ async fn a_websocket_passes_through_the_balancer() {
         assert_eq!(echoed.into_text().unwrap().as_str(), word.to_uppercase());
     }
     ws.close(None).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_abandoned_while_it_waits_is_no_longer_counted_and_the_pool_shrinks_back() {
+    let rt = runtime(Duration::from_secs(20));
+    let waiting = tokio::spawn({
+        let rt = rt.clone();
+        async move { send(&rt, "POST", "/hit", None).await }
+    });
+    support::until("the request waits", Duration::from_secs(5), || {
+        (rt.health("chat").unwrap().jobs.in_queue == 1).then_some(())
+    })
+    .await;
+    waiting.abort();
+    let _ = waiting.await;
+    assert_eq!(rt.health("chat").unwrap().jobs.in_queue, 0, "uncounted");
+    // The worker it started comes up, idles past the 30 s idle timeout and retires.
+    tokio::time::sleep(Duration::from_secs(20 + 31)).await;
+    assert!(rt.lb_workers("chat").unwrap().is_empty());
 }

@@ -160,6 +160,15 @@ async fn run_turn(
 
     let step = step_name(n);
     let replayed = session.finished_steps().contains(&step);
+    if let Some(done) = turns.iter().find(|t| t.turn == n)
+        && done.message != turn.message
+    {
+        return Err(format!(
+            "turn {n} of this conversation was \"{}\"; send the next turn's number ({}), or none",
+            done.message,
+            turns.len() + 1
+        ));
+    }
     let question = Question {
         question: turn.message.clone(),
         urls: turn.urls.clone(),

@@ -54,7 +54,6 @@ pub async fn chat(args: ChatArgs) -> endpoint_sdk::Result<()> {
     println!("commands: /kill (kill that worker, as if its machine died), /workers, /quit\n");
     let conv = agent_chat::client(&runtime.client()).conversation(args.session.clone());
     let mut lines = stdin_lines();
-    let mut turn = 0u32;
     loop {
         print!("you> ");
         let _ = std::io::stdout().flush();
@@ -77,8 +76,7 @@ pub async fn chat(args: ChatArgs) -> endpoint_sdk::Result<()> {
                 None => println!("  no worker holds the conversation yet"),
             },
             message => {
-                turn += 1;
-                if let Err(e) = say(&conv, message, turn).await {
+                if let Err(e) = say(&conv, message).await {
                     println!("  the turn failed: {e}");
                 }
             }
@@ -103,9 +101,10 @@ fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
     rx
 }
 
-/// One turn: its events as they come, then the answer.
-async fn say(conv: &Conversation, message: &str, turn: u32) -> Result<(), String> {
-    let body = serde_json::json!({ "message": message, "turn": turn });
+/// One turn (the endpoint numbers it after the conversation's earlier turns, wherever they
+/// were): its events as they come, then the answer.
+async fn say(conv: &Conversation, message: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "message": message });
     let r = conv
         .post("/turn")
         .json(&body)
@@ -123,7 +122,8 @@ async fn say(conv: &Conversation, message: &str, turn: u32) -> Result<(), String
         let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
         match e.event.as_deref() {
             Some("meta") => println!(
-                "  [turn {turn} on worker {}{}]",
+                "  [turn {} on worker {}{}]",
+                data["turn"],
                 data["worker"].as_str().unwrap_or("?"),
                 meta_note(&data)
             ),

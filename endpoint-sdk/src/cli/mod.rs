@@ -141,7 +141,8 @@ async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
     if def.is_load_balancer() {
         if args.test_input.is_some() {
             return Err(Error::Usage(format!(
-                "`{}` is a load-balancing endpoint: it takes HTTP requests, not a test job; run                  `app worker` (PORT sets its port) and send it requests, or use `app dev`",
+                "`{}` is a load-balancing endpoint: it takes HTTP requests, not a test job; run \
+                 `app worker` (PORT sets its port) and send it requests, or use `app dev`",
                 def.name()
             )));
         }

@@ -121,6 +121,7 @@ impl LbClient {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             conversation: None,
+            timeout: None,
         }
     }
 
@@ -230,9 +231,17 @@ pub struct LbRequest {
     headers: HeaderMap,
     body: Bytes,
     conversation: Option<Conversation>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl LbRequest {
+    /// Waits at most `timeout` for the answer's headers (besides the caller's deadline); the
+    /// app sees it as the caller's deadline.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// Adds a header (an invalid name or value is left out).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
@@ -327,7 +336,10 @@ impl LbRequest {
     ) -> Result<LbResponse, LbError> {
         let endpoint = self.client.endpoint.to_string();
         let scope = &self.client.scope;
-        let remaining = scope.remaining();
+        let remaining = match (scope.remaining(), self.timeout) {
+            (Some(r), Some(t)) => Some(r.min(t)),
+            (r, t) => r.or(t),
+        };
         if remaining.is_some_and(|r| r.is_zero()) {
             return Err(LbError::DeadlineExceeded { endpoint });
         }

@@ -20,14 +20,17 @@ use crate::protocol::load_balancer::{
 };
 use crate::session::Sessions;
 
-/// What the host of a load-balancing app tells each request's [`Ctx`].
+/// What the host of a load-balancing app tells each request's [`Ctx`]. Cheap to clone (it is
+/// put in every request).
 #[derive(Clone)]
-pub struct RequestScope {
-    pub(crate) config: Arc<EndpointConfig>,
-    pub(crate) worker_id: Arc<str>,
-    pub(crate) client: Client,
-    pub(crate) sessions: Sessions,
-    pub(crate) session_version: Arc<str>,
+pub struct RequestScope(Arc<ScopeInner>);
+
+struct ScopeInner {
+    config: Arc<EndpointConfig>,
+    worker_id: Arc<str>,
+    client: Client,
+    sessions: Sessions,
+    session_version: Arc<str>,
 }
 
 impl RequestScope {
@@ -40,13 +43,13 @@ impl RequestScope {
         sessions: Sessions,
         session_version: impl Into<Arc<str>>,
     ) -> Self {
-        RequestScope {
+        RequestScope(Arc::new(ScopeInner {
             config,
             worker_id: worker_id.into(),
             client,
             sessions,
             session_version: session_version.into(),
-        }
+        }))
     }
 
     /// `app` with this scope in every request's extensions, so its handlers can take a `Ctx`.
@@ -58,6 +61,7 @@ impl RequestScope {
     /// deadline that is the sooner of the endpoint's execution timeout and the caller's, the
     /// caller's trace and session.
     pub fn ctx(&self, headers: &axum::http::HeaderMap) -> Ctx {
+        let scope = &*self.0;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let id = header("x-request-id")
             .map(str::to_string)
@@ -65,16 +69,20 @@ impl RequestScope {
         let caller_left = header(DEADLINE_HEADER)
             .and_then(parse_deadline_header)
             .map(|d| d.remaining());
-        let budget = job_budget(self.config.execution_timeout(), caller_left);
+        let budget = job_budget(scope.config.execution_timeout(), caller_left);
         let traceparent = header(TRACEPARENT_HEADER).and_then(|v| v.parse().ok());
         let session = header(SESSION_HEADER).map(str::to_string);
-        Ctx::builder(self.config.name.to_string(), id)
-            .worker_id(self.worker_id.to_string())
+        Ctx::builder(scope.config.name.to_string(), id)
+            .worker_id(scope.worker_id.to_string())
             .deadline(budget.map(|b| Instant::now() + b))
             .traceparent(traceparent)
-            .client(self.client.clone(), self.config.max_steps)
-            .config(self.config.clone())
-            .session(session, self.sessions.clone(), self.session_version.clone())
+            .client(scope.client.clone(), scope.config.max_steps)
+            .config(scope.config.clone())
+            .session(
+                session,
+                scope.sessions.clone(),
+                scope.session_version.clone(),
+            )
             .build()
     }
 }

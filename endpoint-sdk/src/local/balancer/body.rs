@@ -8,9 +8,9 @@ use std::task::{Context, Poll};
 
 use axum::body::{Body, BodyDataStream, Bytes};
 use futures_core::Stream;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::Balancer;
+use super::{Balancer, SimWorker};
 
 /// Ends a request's count in flight when dropped.
 pub(super) struct Release {
@@ -30,12 +30,14 @@ impl Drop for Release {
     }
 }
 
-/// `inner`, holding `release` until it ends, and ending with an error if `stop` fires first.
-pub(super) fn guarded(inner: Body, release: Release, stop: CancellationToken) -> Body {
+/// `inner`, holding `release` until it ends, and ending with an error if `worker` is stopped
+/// first.
+pub(super) fn guarded(inner: Body, release: Release, worker: Arc<SimWorker>) -> Body {
     Body::from_stream(Guarded {
         inner: inner.into_data_stream(),
         release: Some(release),
-        stop: Box::pin(stop.cancelled_owned()),
+        worker,
+        stop: None,
     })
 }
 
@@ -43,7 +45,19 @@ struct Guarded {
     inner: BodyDataStream,
     /// `None` once the body has ended.
     release: Option<Release>,
-    stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    worker: Arc<SimWorker>,
+    /// The worker's stop, waited on only once the body has to wait for its app (an answer
+    /// written at once costs no waiter).
+    stop: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+}
+
+impl Guarded {
+    fn lost(&mut self) -> Poll<Option<Result<Bytes, axum::Error>>> {
+        self.release = None;
+        Poll::Ready(Some(Err(axum::Error::new(
+            "the worker was lost while it sent this answer",
+        ))))
+    }
 }
 
 impl Stream for Guarded {
@@ -53,16 +67,25 @@ impl Stream for Guarded {
         if self.release.is_none() {
             return Poll::Ready(None);
         }
-        if self.stop.as_mut().poll(cx).is_ready() {
-            self.release = None;
-            return Poll::Ready(Some(Err(axum::Error::new(
-                "the worker was lost while it sent this answer",
-            ))));
+        if self.worker.stop.is_cancelled() {
+            return self.lost();
         }
-        let next = Pin::new(&mut self.inner).poll_next(cx);
-        if let Poll::Ready(None) = next {
-            self.release = None;
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(None) => {
+                self.release = None;
+                Poll::Ready(None)
+            }
+            Poll::Ready(some) => Poll::Ready(some),
+            Poll::Pending => {
+                let worker = self.worker.clone();
+                let stop = self
+                    .stop
+                    .get_or_insert_with(|| Box::pin(worker.stop.clone().cancelled_owned()));
+                if stop.as_mut().poll(cx).is_ready() {
+                    return self.lost();
+                }
+                Poll::Pending
+            }
         }
-        next
     }
 }

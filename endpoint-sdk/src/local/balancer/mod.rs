@@ -44,6 +44,20 @@ struct SimWorker {
     stop: CancellationToken,
 }
 
+/// A request counted among the waiting: uncounted when it stops waiting, however it stops.
+struct Waiting<'a> {
+    balancer: &'a Balancer,
+    counted: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            self.balancer.pool().waiting(-1);
+        }
+    }
+}
+
 /// A load-balancing endpoint in the local runtime.
 pub(crate) struct Balancer {
     name: Arc<str>,
@@ -123,7 +137,9 @@ impl Balancer {
             .get()
             .cloned()
             .expect("a ready worker has its app");
+        // The app first: an answer ready at its first poll sets no timer and no stop waiter.
         let answer = tokio::select! {
+            biased;
             r = tokio::time::timeout(self.cap, app.oneshot(req)) => match r {
                 Ok(Ok(resp)) => resp,
                 Ok(Err(never)) => match never {},
@@ -143,7 +159,7 @@ impl Balancer {
         if let Ok(v) = HeaderValue::from_str(&id) {
             parts.headers.insert(WORKER_ID_HEADER, v);
         }
-        Response::from_parts(parts, body::guarded(inner, release, worker.stop.clone()))
+        Response::from_parts(parts, body::guarded(inner, release, worker))
     }
 
     fn refuse(&self, e: BalancerError) -> Response {
@@ -158,12 +174,27 @@ impl Balancer {
         affinity: &Affinity,
     ) -> Result<(Arc<str>, Arc<SimWorker>), BalancerError> {
         let started = Instant::now();
-        let mut waiting = false;
+        // Counted among the waiting until this returns or is dropped (a caller that gave up).
+        let mut waiting = Waiting {
+            balancer: self,
+            counted: false,
+        };
+        // The first try registers no waiter: most requests find a worker at once. Anything
+        // else is routed again once the waiter is registered, so no change is missed.
+        let first = self.pool().route(affinity);
+        if let Route::To(id) = first {
+            match self.workers().get(&id).cloned() {
+                Some(w) => return Ok((id, w)),
+                None => self.release(&id),
+            }
+        }
         let result = loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let route = self.pool().route(affinity);
+            // Counted as waiting under the same lock as the route, so that a release right
+            // after it knows to wake this request.
+            let route = self.pool().route_waiting(affinity, waiting.counted);
             let bound = match route {
                 Route::To(id) => match self.workers().get(&id).cloned() {
                     Some(w) => break Ok((id, w)),
@@ -179,9 +210,8 @@ impl Balancer {
                 }
                 Route::Wait(bound) => bound,
             };
-            if !waiting {
-                waiting = true;
-                self.pool().waiting(1);
+            if !waiting.counted {
+                waiting.counted = true;
                 self.wake.notify_one();
             }
             let (limit, error) = match bound {
@@ -193,16 +223,20 @@ impl Balancer {
                 _ = tokio::time::sleep_until(started + limit) => break Err(error),
             }
         };
-        if waiting {
-            self.pool().waiting(-1);
-        }
+        drop(waiting);
         result
     }
 
-    /// A request routed to `id` is over.
+    /// A request routed to `id` is over. Wakes the requests waiting for room, if any.
     pub(crate) fn release(&self, id: &str) {
-        self.pool().release(id, Instant::now());
-        self.changed.notify_waiters();
+        let waiting = {
+            let mut pool = self.pool();
+            pool.release(id, Instant::now());
+            pool.has_waiting()
+        };
+        if waiting {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Starts a worker (`id`: resuming a retired one).

@@ -135,6 +135,16 @@ impl Pool {
         }
     }
 
+    /// Routes a request that waits when it finds no worker: counted among the waiting (once:
+    /// `counted` says it already is) when the route is to wait.
+    pub(crate) fn route_waiting(&mut self, affinity: &Affinity, counted: bool) -> Route {
+        let route = self.route(affinity);
+        if !counted && matches!(route, Route::Wait(_) | Route::Resume(_)) {
+            self.waiting += 1;
+        }
+        route
+    }
+
     /// Normal selection: the least loaded ready worker with room; when every worker is full
     /// and the pool may grow, none (the request waits for the worker the scaler starts); at
     /// the maximum, the least loaded anyway (its server takes what it is sent).
@@ -182,6 +192,11 @@ impl Pool {
     /// A request starts or stops waiting for a worker (the scaler counts it).
     pub(crate) fn waiting(&mut self, delta: i32) {
         self.waiting = self.waiting.saturating_add_signed(delta);
+    }
+
+    /// Whether any request waits for a worker or for room.
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.waiting > 0
     }
 
     /// Worker `id` starts (cold start and `init` follow).
