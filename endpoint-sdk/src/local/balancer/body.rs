@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::{Body, BodyDataStream, Bytes};
-use futures_core::Stream;
+use axum::body::{Body, Bytes};
+use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::{Balancer, SimWorker};
@@ -31,10 +31,10 @@ impl Drop for Release {
 }
 
 /// `inner`, holding `release` until it ends, and ending with an error if `worker` is stopped
-/// first.
+/// first. Its size (a known length stays a `Content-Length`) and trailers pass through.
 pub(super) fn guarded(inner: Body, release: Release, worker: Arc<SimWorker>) -> Body {
-    Body::from_stream(Guarded {
-        inner: inner.into_data_stream(),
+    Body::new(Guarded {
+        inner,
         release: Some(release),
         worker,
         stop: None,
@@ -42,7 +42,7 @@ pub(super) fn guarded(inner: Body, release: Release, worker: Arc<SimWorker>) -> 
 }
 
 struct Guarded {
-    inner: BodyDataStream,
+    inner: Body,
     /// `None` once the body has ended.
     release: Option<Release>,
     worker: Arc<SimWorker>,
@@ -51,8 +51,10 @@ struct Guarded {
     stop: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
+type Polled = Poll<Option<Result<Frame<Bytes>, axum::Error>>>;
+
 impl Guarded {
-    fn lost(&mut self) -> Poll<Option<Result<Bytes, axum::Error>>> {
+    fn lost(&mut self) -> Polled {
         self.release = None;
         Poll::Ready(Some(Err(axum::Error::new(
             "the worker was lost while it sent this answer",
@@ -60,17 +62,18 @@ impl Guarded {
     }
 }
 
-impl Stream for Guarded {
-    type Item = Result<Bytes, axum::Error>;
+impl HttpBody for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         if self.release.is_none() {
             return Poll::Ready(None);
         }
         if self.worker.stop.is_cancelled() {
             return self.lost();
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(None) => {
                 self.release = None;
                 Poll::Ready(None)
@@ -87,5 +90,13 @@ impl Stream for Guarded {
                 Poll::Pending
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
