@@ -65,7 +65,17 @@ fn chat(seat: Arc<Seat>) -> Router {
         .route("/seen/{*rest}", any(seen))
         .route("/whoami", get(whoami))
         .route("/ws", get(shout))
+        .route("/size", post(size))
+        .route(
+            "/upload",
+            post(size).layer(endpoint_sdk::axum::extract::DefaultBodyLimit::disable()),
+        )
         .with_state(seat)
+}
+
+/// The body's length (axum's own 2 MB limit on `/size`, none on `/upload`).
+async fn size(body: endpoint_sdk::axum::body::Bytes) -> String {
+    body.len().to_string()
 }
 
 /// A WebSocket that answers each text message in capitals.
@@ -608,4 +618,65 @@ async fn a_request_abandoned_while_it_waits_is_no_longer_counted_and_the_pool_sh
     // The worker it started comes up, idles past the 30 s idle timeout and retires.
     tokio::time::sleep(Duration::from_secs(20 + 31)).await;
     assert!(rt.lb_workers("chat").unwrap().is_empty());
+}
+
+/// POSTs `mb` megabytes to `path` chunked (no Content-Length) over a raw connection; the
+/// answer's status and body.
+async fn post_chunked(addr: &str, path: &str, mb: usize) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..mb {
+        let sent = async {
+            conn.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            conn.write_all(&chunk).await?;
+            conn.write_all(b"\r\n").await
+        };
+        // The server may answer (and close) before the rest is sent.
+        if sent.await.is_err() {
+            break;
+        }
+    }
+    let _ = conn.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_held_to_the_30_mb_limit_streamed_or_not_and_the_apps_own_limits_apply() {
+    let rt = runtime(Duration::ZERO);
+    let server = TestServer::start(rt.clone(), None).await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let (status, body) = post_chunked(&addr, "/lb/chat/upload", 3).await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&(3 << 20).to_string()), "{body}");
+    // Streamed (no Content-Length) past 30 MB: the app's read fails as too large.
+    let (status, _) = post_chunked(&addr, "/lb/chat/upload", 31).await;
+    assert_eq!(status, 413);
+    // The app's own limits are its own, as on the platform: axum's 2 MB default on `/size`
+    // (app dev lifts its own limit, not the app's).
+    let r = support::client()
+        .post(server.url("/lb/chat/size"))
+        .body(vec![b'x'; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
 }

@@ -24,7 +24,7 @@ pub(crate) async fn fallback(State(s): State<AppState>, req: Request) -> Respons
     forward(s, req).await
 }
 
-async fn forward(s: AppState, mut req: Request) -> Response {
+async fn forward(s: AppState, req: Request) -> Response {
     let path = req.uri().path();
     let rest = path.strip_prefix("/lb/").unwrap_or_default();
     let (name, tail) = match rest.split_once('/') {
@@ -35,13 +35,13 @@ async fn forward(s: AppState, mut req: Request) -> Response {
         Some(q) => format!("{tail}?{q}"),
         None => tail,
     };
-    match target.parse::<Uri>() {
-        Ok(uri) => *req.uri_mut() = uri,
+    let uri = match target.parse::<Uri>() {
+        Ok(uri) => uri,
         Err(e) => {
             return ApiError::bad_request(format!("bad path {target:?}: {e}")).into_response();
         }
-    }
-    match s.runtime.request(&name, req).await {
+    };
+    match s.runtime.request(&name, as_on_the_platform(req, uri)).await {
         Ok(resp) => resp,
         Err(RuntimeError::NotLoadBalancing { .. }) => {
             let e = BalancerError::NotLoadBalancing;
@@ -50,4 +50,20 @@ async fn forward(s: AppState, mut req: Request) -> Response {
         }
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The request as the app would get it from the platform's balancer: its path, method, headers
+/// and body, and the connection's upgrade (a WebSocket); none of `app dev`'s own extensions
+/// (its body limit, which would lift the app's, or its routing).
+fn as_on_the_platform(req: Request, uri: Uri) -> Request {
+    let (mut parts, body) = req.into_parts();
+    let mut clean = Request::new(body);
+    *clean.method_mut() = parts.method;
+    *clean.uri_mut() = uri;
+    *clean.version_mut() = parts.version;
+    *clean.headers_mut() = parts.headers;
+    if let Some(upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+        clean.extensions_mut().insert(upgrade);
+    }
+    clean
 }

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -122,6 +123,8 @@ impl Balancer {
         if too_large {
             return self.refuse(BalancerError::PayloadTooLarge);
         }
+        // A streamed upload is held to the limit too: past it, the app's body reads fail.
+        let req = req.map(|b| Body::new(http_body_util::Limited::new(b, PAYLOAD_LIMIT)));
         let affinity = Affinity::parse(
             req.headers()
                 .get(WORKER_ID_HEADER)
