@@ -18,6 +18,7 @@ const EXPECTED: &[&str] = &[
     "count",
     "echo",
     "fast_tokens",
+    "gated_ticks",
     "hang_async",
     "init_fails",
     "nap",

@@ -189,3 +189,18 @@ pub async fn session_agent(ctx: Ctx, question: String) -> Result<String, String>
         gather.join(" ")
     ))
 }
+
+/// `app call` tests: streams `first`, waits until the file `gate` exists (at most 30 s), streams
+/// `second`, returns 2.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
+pub async fn gated_ticks(ctx: Ctx, gate: String) -> u32 {
+    ctx.stream("first");
+    for _ in 0..1500 {
+        if std::path::Path::new(&gate).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ctx.stream("second");
+    2
+}

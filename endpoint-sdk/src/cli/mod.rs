@@ -1,5 +1,7 @@
 //! `endpoint_sdk::main()`: the subcommands of a user's binary.
 
+mod call;
+mod call_lb;
 mod dev;
 mod dev_log;
 
@@ -39,6 +41,10 @@ pub enum Command {
     Deploy(crate::deploy::DeployArgs),
     /// Delete this application's endpoints from Runpod Serverless.
     Undeploy(crate::deploy::UndeployArgs),
+    /// Run one job (or, for a load-balancing endpoint, one request) against `app dev`
+    /// (`--url` / `RUNPOD_ENDPOINT_BASE_URL`), the cloud (`RUNPOD_API_KEY`) or this process:
+    /// progress and stream chunks as they arrive, then the output; exit 1 unless it completed.
+    Call(call::CallArgs),
 }
 
 /// Options of `manifest`.
@@ -93,6 +99,18 @@ pub(crate) fn init_logging() {
         .try_init();
 }
 
+/// Logs to stderr at `warn` unless `RUST_LOG` says otherwise: a one-shot command prints its
+/// own lines.
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let defs = registry::endpoints();
@@ -133,6 +151,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Undeploy(args) => Ok(crate::deploy::run_undeploy(&defs, args).await?),
         Command::Dev(args) => dev::dev(args).await,
         Command::Worker(args) => worker(&defs, args).await,
+        Command::Call(args) => {
+            init_logging_quiet();
+            call::call(args).await
+        }
     }
 }
 
