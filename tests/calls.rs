@@ -712,6 +712,12 @@ async fn the_step_budget_stops_a_runaway_agent() {
     let e = results.into_iter().last().unwrap().unwrap_err();
     assert!(matches!(e, CallError::StepBudgetExhausted { limit: 3, .. }));
     assert!(e.to_string().contains("max_steps = 3"), "{e}");
+    // Counted in the process's metrics, under the job that ran out (or `client`).
+    let page = endpoint_sdk::metrics::global().render();
+    assert!(
+        page.contains(r#"endpoint_step_budget_exhausted_total{caller="client"}"#),
+        "{page}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -80,6 +80,12 @@ async fn a_502_on_the_first_status_read_does_not_run_the_child_twice() {
         "the read was retried: {:?}",
         proxy.seen
     );
+    // And counted in the process's metrics.
+    let page = endpoint_sdk::metrics::global().render();
+    assert!(
+        page.contains(r#"endpoint_call_retries_total{callee="counted"}"#),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,7 @@ mod error;
 pub mod handler;
 mod http;
 pub mod local;
+pub mod metrics;
 pub mod protocol;
 pub mod registry;
 pub mod server;

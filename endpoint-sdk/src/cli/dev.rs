@@ -36,6 +36,8 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
     }
     // The log follows the runtime's events at `info` (from the first worker's start); below
     // that, nothing listens and the runtime does not make per-job events at all.
+    // `/metrics` counts what the runtime's events say.
+    builder = builder.sink(Arc::new(crate::local::MetricsSink));
     let log = tracing::enabled!(tracing::Level::INFO).then(|| Arc::new(DevLog::new()));
     if let Some(log) = &log {
         builder = builder.sink(log.clone());
@@ -79,6 +81,7 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
             }
         );
     }
+    println!("metrics: {base}/metrics (Prometheus, OpenMetrics text)");
     println!("Ctrl-C to stop.");
     let log = log.map(|log| tokio::spawn(log.run()));
     let served = Server::new(runtime.clone())

@@ -172,6 +172,7 @@ async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
         crate::worker::log::init(
             std::env::var_os(crate::protocol::vars::RUNPOD_ENDPOINT_ID).is_some(),
         );
+        crate::worker::serve_metrics_from_env()?;
         crate::worker::serve_app(def, env).await?;
         return Ok(());
     }
@@ -197,6 +198,7 @@ async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
     }
     let env = crate::worker::WorkerEnv::from_env()?;
     crate::worker::log::init(env.endpoint_id.is_some());
+    crate::worker::serve_metrics_from_env()?;
     crate::worker::run(def, env).await?;
     Ok(())
 }

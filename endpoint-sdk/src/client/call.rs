@@ -270,6 +270,7 @@ impl<E: Endpoint> SubmittedJob<E> {
                 attempt = *attempts,
                 "submitting again in {wait:?}: {e}"
             );
+            crate::metrics::global().call_retried(endpoint);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = scope.cancel.cancelled() => {
@@ -436,9 +437,13 @@ impl<E: Endpoint> SubmittedJob<E> {
             };
             // Transient failures are retried on this same job (never cancelled, never submitted
             // again); when the reads give up, the job is left to run and the error names it.
-            let read = retry::read(&self.retry, self.submitted, self.wait_until, || {
-                transport.wait(endpoint, &self.id, chunk)
-            });
+            let read = retry::read(
+                E::NAME,
+                &self.retry,
+                self.submitted,
+                self.wait_until,
+                || transport.wait(endpoint, &self.id, chunk),
+            );
             tokio::select! {
                 st = read => {
                     let st = match st {
@@ -496,9 +501,7 @@ pub(crate) async fn call_in_scope<E: Endpoint>(
     scope.check_declared(endpoint)?;
     let options = options.unwrap_or_else(|| scope.client.options_for(endpoint));
     scope
-        .client
-        .steps
-        .take()
+        .take_step()
         .map_err(|limit| CallError::StepBudgetExhausted {
             endpoint: endpoint.into(),
             limit,

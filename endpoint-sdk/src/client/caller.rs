@@ -176,6 +176,15 @@ impl CallScope {
 }
 
 impl CallScope {
+    /// Takes a step of the caller's budget; `Err(limit)` when it is spent (counted in the
+    /// metrics under the calling endpoint, or `client`).
+    pub(crate) fn take_step(&self) -> Result<(), u32> {
+        self.client.steps.take().inspect_err(|_| {
+            let caller = self.endpoint_config.as_ref().map_or("client", |c| &c.name);
+            crate::metrics::global().step_budget_exhausted(caller);
+        })
+    }
+
     pub(crate) fn remaining(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(Instant::now()))

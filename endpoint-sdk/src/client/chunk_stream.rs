@@ -135,7 +135,7 @@ fn read_stream(
     submitted: Option<Instant>,
 ) -> Read {
     Box::pin(async move {
-        retry::read(&policy, submitted, None, || {
+        retry::read(endpoint, &policy, submitted, None, || {
             transport.stream(endpoint, &id, STREAM_WAIT)
         })
         .await

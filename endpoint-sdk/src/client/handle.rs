@@ -30,7 +30,7 @@ impl<E: Endpoint> JobHandle<E> {
     /// final its typed result (transient failures are retried, see [`super::RetryPolicy`]).
     pub async fn status(&self) -> Result<JobState<E>, CallError<E::Error>> {
         let (job, transport) = (&self.job, &self.job.scope.client.transport);
-        let st = retry::read(&job.retry, job.submitted, None, || {
+        let st = retry::read(E::NAME, &job.retry, job.submitted, None, || {
             transport.status(E::NAME, &job.id)
         })
         .await
@@ -160,9 +160,7 @@ pub(super) async fn submit_in_scope<E: Endpoint>(
     scope.check_declared(E::NAME)?;
     let options = options.unwrap_or_else(|| scope.client.options_for(E::NAME));
     scope
-        .client
-        .steps
-        .take()
+        .take_step()
         .map_err(|limit| CallError::StepBudgetExhausted {
             endpoint: E::NAME.into(),
             limit,

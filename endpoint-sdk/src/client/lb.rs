@@ -284,9 +284,7 @@ impl LbRequest {
             });
         }
         scope
-            .client
-            .steps
-            .take()
+            .take_step()
             .map_err(|limit| LbError::StepBudgetExhausted {
                 endpoint: endpoint.clone(),
                 limit,

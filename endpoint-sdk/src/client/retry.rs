@@ -75,6 +75,7 @@ fn read_pause(
 /// by its id, whose 404 means it does not exist)
 /// (with no bound, at most [`READS_WITHOUT_BOUND`] failures in a row).
 pub(super) async fn read<T, F, Fut>(
+    callee: &str,
     policy: &RetryPolicy,
     submitted: Option<Instant>,
     until: Option<Instant>,
@@ -102,6 +103,7 @@ where
             return Err(e);
         }
         tracing::debug!(failures, "a read failed, retrying in {wait:?}: {e}");
+        crate::metrics::global().call_retried(callee);
         tokio::time::sleep(wait).await;
     }
 }
@@ -131,7 +133,7 @@ mod tests {
         let policy = RetryPolicy::default();
         let mut answers = vec![Err(unknown()), Err(not_found()), Ok(7)].into_iter();
         let submitted = Instant::now();
-        let got = read(&policy, Some(submitted), None, || {
+        let got = read("e", &policy, Some(submitted), None, || {
             std::future::ready(answers.next().unwrap())
         })
         .await;
@@ -145,7 +147,7 @@ mod tests {
         e: TransportError,
     ) -> u32 {
         let mut calls = 0;
-        let got: Result<(), _> = read(&RetryPolicy::default(), submitted, until, || {
+        let got: Result<(), _> = read("e", &RetryPolicy::default(), submitted, until, || {
             calls += 1;
             std::future::ready(Err(e.clone()))
         })

@@ -31,6 +31,7 @@ mod balancer;
 mod error;
 pub mod events;
 mod janitor;
+mod metrics_sink;
 mod options;
 mod runtime;
 pub(crate) mod scaler;
@@ -41,6 +42,7 @@ mod state;
 
 pub use error::RuntimeError;
 pub use events::{EventSink, Interest, RuntimeEvent, StopReason};
+pub use metrics_sink::MetricsSink;
 pub use options::RuntimeOptions;
 pub use runtime::{LocalRuntime, LocalRuntimeBuilder, LocalTransport, RuntimeHandle};
 pub use state::JobReport;

@@ -35,6 +35,8 @@ pub(crate) struct LocalEndpoint {
     /// Workers waiting for a job now: a new job goes straight to one of them, and the janitor
     /// need not be woken to scale.
     waiting_takers: AtomicUsize,
+    /// Stream chunks written by its jobs (the process's metrics).
+    chunks: prometheus_client::metrics::counter::Counter,
 }
 
 /// Counts a worker waiting for a job while it waits.
@@ -62,6 +64,7 @@ impl LocalEndpoint {
     ) -> Self {
         let settings = Arc::new(Settings::new(&config, &shared.options, simulate));
         LocalEndpoint {
+            chunks: crate::metrics::global().stream_chunks(&settings.name),
             name: settings.name.clone(),
             simulate,
             state: Mutex::new(EndpointState::new(settings, Instant::now())),
@@ -349,6 +352,7 @@ impl LocalEndpoint {
     }
 
     pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
+        self.chunks.inc();
         let (kept, readers) = {
             let mut st = self.lock();
             let kept = st.stream_chunk(worker, id, value);

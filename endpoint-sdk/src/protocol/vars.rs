@@ -40,6 +40,9 @@ pub const PORT_HEALTH: &str = "PORT_HEALTH";
 /// Load-balancing worker: the health check's path.
 pub const HEALTH_CHECK_PATH: &str = "HEALTH_CHECK_PATH";
 
+/// Worker: the port of its Prometheus `/metrics` (none when unset).
+pub const ENDPOINT_METRICS_PORT: &str = "ENDPOINT_METRICS_PORT";
+
 /// Sessions: the store (`redis://..`; memory when unset).
 pub const SESSION_STORE_URL: &str = "SESSION_STORE_URL";
 /// Sessions: how long an untouched session lives, in seconds.

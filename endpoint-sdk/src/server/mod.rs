@@ -119,6 +119,7 @@ impl Server {
         };
         Router::new()
             .route("/", get(public::index))
+            .route("/metrics", get(public::metrics))
             .merge(public)
             .merge(workers)
             // Load-balancing requests (`/lb/{endpoint}/..`) go through the fallback: a matched

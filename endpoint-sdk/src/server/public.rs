@@ -205,6 +205,25 @@ pub(crate) async fn health(
     Ok(Json(s.runtime.health(&endpoint)?))
 }
 
+/// `GET /metrics`: the process's metrics, with each endpoint's queue, jobs in progress and
+/// workers as they are now.
+pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
+    let m = crate::metrics::global();
+    for c in s.runtime.configs() {
+        if let Ok(h) = s.runtime.health(&c.name) {
+            m.set_state(&c.name, &h);
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        m.render(),
+    )
+        .into_response()
+}
+
 /// `GET /`: what this server hosts.
 pub(crate) async fn index(State(s): State<AppState>) -> Json<Value> {
     let endpoints: Vec<Value> = s

@@ -91,6 +91,7 @@ enum Health {
 
 /// What both servers share: the health, the app once built, and where the check lives.
 struct Host {
+    endpoint: String,
     health: AtomicU8,
     app: OnceLock<Router>,
     health_path: String,
@@ -168,6 +169,7 @@ pub async fn serve_app_until(
     };
     let shared_port = env.health_port == env.port;
     let host = Arc::new(Host {
+        endpoint: def.name().to_string(),
         health: AtomicU8::new(Health::Initializing as u8),
         app: OnceLock::new(),
         health_path: env.health_path.clone(),
@@ -305,6 +307,12 @@ async fn dispatch(State(host): State<Arc<Host>>, mut req: Request) -> Response {
             "{method} {path} answered {} (headers) in {:?}",
             resp.status().as_u16(),
             started.elapsed()
+        );
+        crate::metrics::global().lb_request(
+            &host.endpoint,
+            resp.status().as_u16(),
+            crate::metrics::PinOutcome::None,
+            started.elapsed(),
         );
         resp.map(Body::new)
     }

@@ -12,6 +12,7 @@ use super::platform::Platform;
 use super::posts::OrderedPosts;
 use super::slots::Slots;
 use crate::handler::{Ctx, EndpointDef, Outcome, Placement, WorkerState, execute, job_budget};
+use crate::metrics::WorkerHandles;
 use crate::protocol::limits::RESULT_LIMIT;
 use crate::protocol::{JobFailure, JobObject, envelope};
 
@@ -29,6 +30,8 @@ pub(super) struct JobRunner {
     pub(super) sessions: crate::session::Sessions,
     /// The endpoint's session version tag, made once for the worker's jobs.
     pub(super) session_version: Arc<str>,
+    /// The endpoint's metrics, looked up once.
+    pub(super) metrics: Arc<WorkerHandles>,
 }
 
 impl JobRunner {
@@ -51,7 +54,8 @@ impl JobRunner {
         // The platform enforces the ceiling; the caller's deadline reaches us in the envelope.
         let caller_left = meta.deadline.map(|d| d.remaining());
         let timeout = job_budget(self.def.config.execution_timeout(), caller_left);
-        let posts = OrderedPosts::start(self.platform.clone(), id.clone());
+        let chunks = self.metrics.chunks.clone();
+        let posts = OrderedPosts::start(self.platform.clone(), id.clone(), chunks);
         let ctx = Ctx::builder(self.def.name(), &id)
             .worker_id(&self.platform.env().worker_id)
             .deadline(timeout.map(|t| started + t))
@@ -70,9 +74,11 @@ impl JobRunner {
         );
         let placement = Placement::On(self.handlers.clone());
         let input = Arc::new(job.input);
+        let running = Running::start(&self.metrics);
         let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)
             .instrument(tracing::Span::current())
             .await;
+        running.ended(&done.outcome, started.elapsed());
         if done.stuck {
             tracing::error!("the handler ignored cancellation: its thread is stuck");
             self.replace.cancel();
@@ -126,4 +132,32 @@ impl JobRunner {
 
 fn failure_body(f: JobFailure) -> Value {
     serde_json::json!({ "error": f.to_wire() })
+}
+
+/// A job counted among the worker's jobs in progress (the process's metrics) until it ends.
+struct Running<'a>(&'a WorkerHandles);
+
+impl<'a> Running<'a> {
+    fn start(m: &'a WorkerHandles) -> Running<'a> {
+        m.in_progress.inc();
+        Running(m)
+    }
+
+    /// The job ended with `outcome` after `took`.
+    fn ended(self, outcome: &Outcome, took: std::time::Duration) {
+        let m = self.0;
+        match outcome {
+            Outcome::Completed(_) => m.completed.inc(),
+            Outcome::Failed(_) => m.failed.inc(),
+            Outcome::TimedOut(_) => m.timed_out.inc(),
+            Outcome::Stopped => m.cancelled.inc(),
+        };
+        m.execution.observe(took.as_secs_f64());
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.in_progress.dec();
+    }
 }

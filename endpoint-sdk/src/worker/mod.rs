@@ -21,6 +21,7 @@ pub mod env;
 mod heartbeat;
 mod job;
 pub(crate) mod log;
+mod metrics_port;
 mod platform;
 mod posts;
 mod serve;
@@ -29,6 +30,7 @@ mod test_input;
 
 pub use app::{AppEnv, serve_app, serve_app_until};
 pub use env::{EnvError, WorkerEnv};
+pub use metrics_port::serve_metrics_from_env;
 pub use serve::{run, run_until};
 pub use test_input::{TestInputError, run_test_input};
 

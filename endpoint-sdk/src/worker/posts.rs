@@ -59,6 +59,8 @@ impl Backlog {
 pub(super) struct OrderedPosts {
     tx: mpsc::UnboundedSender<Posted>,
     backlog: Arc<Backlog>,
+    /// The endpoint's stream chunks (the process's metrics).
+    chunks: prometheus_client::metrics::counter::Counter,
 }
 
 impl JobSink for OrderedPosts {
@@ -67,6 +69,7 @@ impl JobSink for OrderedPosts {
     }
 
     fn stream(&self, value: Value) {
+        self.chunks.inc();
         let bytes = serde_json::to_vec(&value).expect("a JSON value serializes");
         self.backlog.add(bytes.len());
         let _ = self.tx.send(Posted::Stream(bytes));
@@ -78,11 +81,19 @@ impl JobSink for OrderedPosts {
 }
 
 impl OrderedPosts {
-    pub(super) fn start(platform: Platform, job: String) -> Arc<OrderedPosts> {
+    pub(super) fn start(
+        platform: Platform,
+        job: String,
+        chunks: prometheus_client::metrics::counter::Counter,
+    ) -> Arc<OrderedPosts> {
         let (tx, rx) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
         tokio::spawn(post_all(platform, job, rx, backlog.clone()));
-        Arc::new(OrderedPosts { tx, backlog })
+        Arc::new(OrderedPosts {
+            tx,
+            backlog,
+            chunks,
+        })
     }
 
     /// Waits until every update sent so far is posted.

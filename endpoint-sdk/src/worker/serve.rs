@@ -96,6 +96,7 @@ pub async fn run_until(
         config: Arc::new(def.config.clone()),
         sessions,
         session_version: Arc::from(def.session_version()),
+        metrics: Arc::new(crate::metrics::global().worker_handles(def.name())),
     };
     take_jobs(&job, def.config.concurrency.max(1) as usize, &shutdown).await;
     drain(&slots).await;

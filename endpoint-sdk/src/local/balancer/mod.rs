@@ -32,6 +32,7 @@ use super::shared::Shared;
 use super::state::new_worker_id;
 use crate::client::Client;
 use crate::handler::{EndpointDef, RequestScope, panic_message};
+use crate::metrics::PinOutcome;
 use crate::protocol::load_balancer::{
     Affinity, BalancerError, NO_WORKER_WAIT, PAYLOAD_LIMIT, REQUEST_CAP, STRICT_WAIT,
     WORKER_ID_HEADER,
@@ -115,24 +116,50 @@ impl Balancer {
     /// Serves one request, as the platform's balancer would: to a worker's app (the path as the
     /// app sees it on the platform), or the balancer's own error.
     pub(crate) async fn handle(self: &Arc<Self>, req: Request) -> Response {
+        let started = Instant::now();
+        let pinned = Affinity::parse(
+            req.headers()
+                .get(WORKER_ID_HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let (resp, refused) = self.serve(req, &pinned).await;
+        let served_by = resp.headers().get(WORKER_ID_HEADER);
+        let outcome = match (pinned.worker(), served_by, refused) {
+            (_, _, Some(BalancerError::WorkerGone)) => PinOutcome::Gone,
+            (_, _, Some(BalancerError::WorkerTimeout)) => PinOutcome::Timeout,
+            (None, _, _) => PinOutcome::None,
+            (Some(p), Some(w), _) if w.as_bytes() == p.as_bytes() => PinOutcome::Kept,
+            (Some(_), Some(_), _) => PinOutcome::Moved,
+            (Some(_), None, _) => PinOutcome::Unserved,
+        };
+        crate::metrics::global().lb_request(
+            &self.name,
+            resp.status().as_u16(),
+            outcome,
+            started.elapsed(),
+        );
+        resp
+    }
+
+    /// The answer, and the balancer's own error when it refused the request.
+    async fn serve(
+        self: &Arc<Self>,
+        req: Request,
+        affinity: &Affinity,
+    ) -> (Response, Option<BalancerError>) {
         let too_large = req
             .headers()
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             .is_some_and(|n| n > PAYLOAD_LIMIT);
         if too_large {
-            return self.refuse(BalancerError::PayloadTooLarge);
+            return self.refused(BalancerError::PayloadTooLarge);
         }
         // A streamed upload is held to the limit too: past it, the app's body reads fail.
         let req = req.map(|b| Body::new(http_body_util::Limited::new(b, PAYLOAD_LIMIT)));
-        let affinity = Affinity::parse(
-            req.headers()
-                .get(WORKER_ID_HEADER)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let (id, worker) = match self.acquire(&affinity).await {
+        let (id, worker) = match self.acquire(affinity).await {
             Ok(w) => w,
-            Err(e) => return self.refuse(e),
+            Err(e) => return self.refused(e),
         };
         let release = body::Release::new(self.clone(), id.clone());
         let app = worker
@@ -146,15 +173,12 @@ impl Balancer {
             r = tokio::time::timeout(self.cap, app.oneshot(req)) => match r {
                 Ok(Ok(resp)) => resp,
                 Ok(Err(never)) => match never {},
-                Err(_) => return self.refuse(BalancerError::RequestTimeout),
+                Err(_) => return self.refused(BalancerError::RequestTimeout),
             },
             _ = worker.stop.cancelled() => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                return (
-                    StatusCode::BAD_GATEWAY,
-                    format!("worker {id} was lost while it served this request"),
-                )
-                    .into_response();
+                let lost = format!("worker {id} was lost while it served this request");
+                return ((StatusCode::BAD_GATEWAY, lost).into_response(), None);
             }
         };
         self.answered.fetch_add(1, Ordering::Relaxed);
@@ -162,7 +186,12 @@ impl Balancer {
         if let Ok(v) = HeaderValue::from_str(&id) {
             parts.headers.insert(WORKER_ID_HEADER, v);
         }
-        Response::from_parts(parts, body::guarded(inner, release, worker))
+        let resp = Response::from_parts(parts, body::guarded(inner, release, worker));
+        (resp, None)
+    }
+
+    fn refused(&self, e: BalancerError) -> (Response, Option<BalancerError>) {
+        (self.refuse(e), Some(e))
     }
 
     fn refuse(&self, e: BalancerError) -> Response {
