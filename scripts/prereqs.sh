@@ -2,6 +2,7 @@
 # Prerequisites of the tests and benchmarks, installed once and exported for them:
 #   RUNPOD_PYTHON  a Python with the official Runpod SDK (`runpod` 1.12), for the interop tests
 #   redis-server   a Redis server binary on PATH, for the session tests (Debian's package)
+#   chromium       Debian's Chromium, for the dashboard's browser test
 # Sourced by scripts/test.sh and scripts/bench.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,4 +21,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || sudo_="sudo"
   $sudo_ apt-get update -q >/dev/null
   $sudo_ apt-get install -y -q redis-server >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium (Debian package; first run only)"
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -q >/dev/null
+  $sudo_ apt-get install -y -q chromium >/dev/null
 fi

@@ -283,6 +283,20 @@ async fn the_api_key_is_required_when_set() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // The dashboard's view of a job shows its input and output: it needs the key too.
+    let done: Value = r.json().await.unwrap();
+    let detail = s.url(&format!("/_dev/jobs/echo/{}", done["id"].as_str().unwrap()));
+    let r = client().get(&detail).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client()
+        .get(&detail)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let detail: Value = r.json().await.unwrap();
+    assert_eq!(detail["status"]["output"], json!(1), "{detail}");
     // Workers send the raw key, as the Python SDK does.
     let take = s.url("/v2/echo/ping/w1");
     let r = client().get(&take).send().await.unwrap();

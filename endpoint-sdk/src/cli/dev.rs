@@ -13,7 +13,9 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
     init_logging();
     let mut builder = LocalRuntime::builder()
         .registry()
-        .cold_start(Duration::from_millis(args.cold_start_ms));
+        .cold_start(Duration::from_millis(args.cold_start_ms))
+        // The dashboard shows finished jobs' inputs.
+        .with_options(|o| o.keep_inputs = true);
     for name in &args.external {
         if registry::find(name).is_some_and(|d| d.is_load_balancer()) {
             return Err(Error::Usage(format!(
@@ -81,7 +83,7 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
             }
         );
     }
-    println!("metrics: {base}/metrics (Prometheus, OpenMetrics text)");
+    println!("dashboard: {base}/   metrics: {base}/metrics (Prometheus)");
     println!("Ctrl-C to stop.");
     let log = log.map(|log| tokio::spawn(log.run()));
     let served = Server::new(runtime.clone())

@@ -224,6 +224,12 @@ impl Ctx {
         self.client().trace().records()
     }
 
+    /// The calls made so far, if the job used its client at all (unlike [`Ctx::calls`], this
+    /// makes no client for a job that made no call).
+    pub(crate) fn calls_made(&self) -> Option<Vec<CallRecord>> {
+        self.inner.client.get().map(|c| c.trace().records())
+    }
+
     /// An environment variable the endpoint declares, with the value it has deployed: a key
     /// set with `env(KEY = "..")` has that value (locally too, whatever the shell says), and a
     /// name in `secrets = [..]` is read from the process environment (the platform injects

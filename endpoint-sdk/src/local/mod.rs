@@ -30,6 +30,7 @@
 mod balancer;
 mod error;
 pub mod events;
+mod inspect;
 mod janitor;
 mod metrics_sink;
 mod options;
@@ -42,6 +43,7 @@ mod state;
 
 pub use error::RuntimeError;
 pub use events::{EventSink, Interest, RuntimeEvent, StopReason};
+pub use inspect::{JobDetail, JobSummary};
 pub use metrics_sink::MetricsSink;
 pub use options::RuntimeOptions;
 pub use runtime::{LocalRuntime, LocalRuntimeBuilder, LocalTransport, RuntimeHandle};

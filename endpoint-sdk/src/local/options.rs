@@ -41,6 +41,9 @@ pub struct RuntimeOptions {
     /// How long a job of a session waits for the worker holding that session (if it is alive
     /// and busy) before any worker may take it. Default: 2 s.
     pub affinity_wait: Duration,
+    /// Keep every finished job's input while its result is kept (`app dev`'s dashboard shows
+    /// it); by default only a failed or timed-out job's is kept (for `/retry`).
+    pub keep_inputs: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -62,6 +65,7 @@ impl Default for RuntimeOptions {
             webhook_retry_delay: Duration::from_secs(10),
             sessions: crate::session::Sessions::memory(),
             affinity_wait: Duration::from_secs(2),
+            keep_inputs: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::RuntimeError;
+use super::inspect::{JobDetail, JobSummary};
 use super::shared::Shared;
 use super::state::JobReport;
 use super::state::{Direct, Effects, EndpointState, JobId, Runner, Settings, TakenJob};
@@ -349,6 +350,46 @@ impl LocalEndpoint {
 
     pub(crate) fn progress(&self, worker: &str, id: &str, value: Value) -> bool {
         self.lock().progress(worker, id, value)
+    }
+
+    /// Keeps the calls job `id` made, for the dashboard.
+    pub(crate) fn record_calls(&self, id: &str, calls: Vec<crate::client::CallRecord>) {
+        if let Some(job) = self.lock().jobs.get_mut(id) {
+            job.calls = calls;
+        }
+    }
+
+    /// Everything the runtime knows of job `id`.
+    pub(crate) fn detail(&self, id: &str) -> Result<JobDetail, RuntimeError> {
+        let now = Instant::now();
+        let st = self.lock();
+        let job = st.jobs.get(id).ok_or_else(|| self.unknown_job(id))?;
+        Ok(JobDetail {
+            endpoint: self.name.to_string(),
+            status: job.status_object(now),
+            input: (*job.input).clone(),
+            stream: job.stream.clone(),
+            calls: job.calls.clone(),
+            trace_id: job.trace_id.to_string(),
+            age: now.saturating_duration_since(job.submitted),
+        })
+    }
+
+    /// The `limit` most recent jobs the runtime still holds, newest first.
+    pub(crate) fn recent(&self, limit: usize) -> Vec<JobSummary> {
+        let now = Instant::now();
+        let st = self.lock();
+        let mut jobs: Vec<&crate::local::state::JobRecord> =
+            st.jobs.values().map(|j| &**j).collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.submitted));
+        jobs.into_iter()
+            .take(limit)
+            .map(|j| JobSummary {
+                endpoint: self.name.to_string(),
+                status: j.status_object(now),
+                age: now.saturating_duration_since(j.submitted),
+            })
+            .collect()
     }
 
     pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {

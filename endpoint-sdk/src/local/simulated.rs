@@ -132,15 +132,21 @@ pub(crate) async fn run_job(
     if let Some(client) = runner.client.clone() {
         ctx = ctx.client(client, ep.config.max_steps);
     }
+    let ctx = ctx.build();
+    let calls_of = ctx.clone();
     let done = execute(
         &def,
         &runner.state,
-        ctx.build(),
+        ctx,
         job.input,
         timeout,
         &Placement::Inline,
     )
     .await;
+    // The job's calls, kept with it for the dashboard's waterfall (none made, nothing kept).
+    if let Some(calls) = calls_of.calls_made().filter(|c| !c.is_empty()) {
+        ep.record_calls(&job.id, calls);
+    }
     let outcome = match done.outcome {
         Outcome::Completed(v) => JobReport::Output(v),
         Outcome::Failed(f) => JobReport::Error(f.to_wire()),

@@ -17,6 +17,7 @@
 //! ```
 
 mod auth;
+mod dashboard;
 mod error;
 mod job_api;
 mod lb;
@@ -93,7 +94,9 @@ impl Server {
             .route("/v2/{endpoint}/cancel/{id}", post(public::cancel))
             .route("/v2/{endpoint}/retry/{id}", post(public::retry))
             .route("/v2/{endpoint}/purge-queue", post(public::purge_queue))
-            .route("/v2/{endpoint}/health", get(public::health));
+            .route("/v2/{endpoint}/health", get(public::health))
+            // A job's input and output: behind the key, like its status.
+            .route("/_dev/jobs/{endpoint}/{id}", get(dashboard::job));
         let workers = Router::new()
             .route("/v2/{endpoint}/job-take/{worker}", get(job_api::take))
             .route(
@@ -118,7 +121,9 @@ impl Server {
             (public, workers)
         };
         Router::new()
-            .route("/", get(public::index))
+            .route("/", get(dashboard::root))
+            .route("/_dev/state", get(dashboard::state))
+            .route("/_dev/events", get(dashboard::events))
             .route("/metrics", get(public::metrics))
             .merge(public)
             .merge(workers)

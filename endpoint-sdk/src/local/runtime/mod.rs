@@ -237,6 +237,28 @@ impl LocalRuntime {
         self.endpoint(endpoint)?.stream_wait(id, wait).await
     }
 
+    /// Everything the runtime knows of job `id` of `endpoint` (the dashboard's job page).
+    pub fn job_detail(
+        &self,
+        endpoint: &str,
+        id: &str,
+    ) -> Result<crate::local::JobDetail, RuntimeError> {
+        self.endpoint(endpoint)?.detail(id)
+    }
+
+    /// The `limit` most recent jobs the runtime holds, across its endpoints, newest first.
+    pub fn recent_jobs(&self, limit: usize) -> Vec<crate::local::JobSummary> {
+        let mut all: Vec<crate::local::JobSummary> = self
+            .inner
+            .endpoints
+            .values()
+            .flat_map(|e| e.recent(limit))
+            .collect();
+        all.sort_by_key(|j| j.age);
+        all.truncate(limit);
+        all
+    }
+
     /// Job and worker counts (`/health`); for a load-balancing endpoint, its requests in
     /// flight and waiting, and its workers.
     pub fn health(&self, endpoint: &str) -> Result<Health, RuntimeError> {

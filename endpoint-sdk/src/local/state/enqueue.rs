@@ -120,6 +120,7 @@ impl EndpointState {
             parent_span,
             session: meta.session,
             caller_deadline: meta.deadline,
+            calls: Vec::new(),
         }
     }
 

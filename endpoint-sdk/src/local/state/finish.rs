@@ -60,7 +60,7 @@ impl EndpointState {
         let retain_until = (now + retention).min(job.expires_at);
         job.retain_until = Some(retain_until);
         // Only a failed or timed-out job can be retried: others do not need their input.
-        if !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
+        if !settings.keep_inputs && !matches!(status, JobStatus::Failed | JobStatus::TimedOut) {
             job.input = null_input();
         }
         if let Some(cancel) = job.cancel.take() {

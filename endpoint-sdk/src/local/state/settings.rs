@@ -30,6 +30,8 @@ pub(crate) struct Settings {
     pub(crate) max_attempts: u32,
     pub(crate) affinity_wait: Duration,
     pub(crate) sweep_every: Duration,
+    /// Keep a finished job's input (the dashboard shows it); else only a retryable job's.
+    pub(crate) keep_inputs: bool,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             max_attempts: options.max_attempts,
             affinity_wait: options.affinity_wait,
             sweep_every: options.sweep_every,
+            keep_inputs: options.keep_inputs,
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) fn settings() -> Settings {
         max_attempts: 3,
         affinity_wait: Duration::from_secs(2),
         sweep_every: Duration::from_secs(1),
+        keep_inputs: false,
     }
 }
 

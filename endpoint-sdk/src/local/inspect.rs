@@ -1,0 +1,41 @@
+//! What the runtime shows of its jobs besides their status objects (the dashboard reads these):
+//! a job's input, its stream so far (every chunk, read or not), the calls it made and its
+//! trace; and the recent jobs.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::client::CallRecord;
+use crate::protocol::StatusObject;
+
+/// Everything the runtime knows of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobDetail {
+    /// Its endpoint.
+    pub endpoint: String,
+    /// Its status object, as `/status` answers it.
+    pub status: StatusObject,
+    /// Its input (without the envelope).
+    pub input: Value,
+    /// Every stream chunk it wrote so far.
+    pub stream: Vec<Value>,
+    /// The calls it made, with their jobs, once it ended.
+    pub calls: Vec<CallRecord>,
+    /// Its W3C trace id.
+    pub trace_id: String,
+    /// How long ago it was submitted.
+    pub age: Duration,
+}
+
+/// A job in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummary {
+    /// Its endpoint.
+    pub endpoint: String,
+    /// Its status object.
+    pub status: StatusObject,
+    /// How long ago it was submitted.
+    pub age: Duration,
+}
