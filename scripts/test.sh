@@ -15,6 +15,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== the SDK without its default features (no OpenTelemetry)"
+cargo clippy -p endpoint-sdk --no-default-features -- -D warnings
 echo "== cargo doc (a broken or ambiguous link is an error)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"

@@ -45,6 +45,7 @@ pub mod protocol;
 pub mod registry;
 pub mod server;
 pub mod session;
+pub mod telemetry;
 pub mod worker;
 
 /// The axum this SDK is built with: a load-balancing endpoint's function returns its `Router`.

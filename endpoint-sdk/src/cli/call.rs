@@ -11,8 +11,10 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::Value;
 
-use crate::client::{HttpRoutes, HttpTransport, Transport};
+use crate::client::{CallRecord, HttpRoutes, HttpTransport, Trace, Transport};
 use crate::local::LocalRuntime;
+use crate::protocol::envelope::JobMeta;
+use crate::protocol::trace_context::SpanId;
 use crate::protocol::{JobFailure, JobStatus, RunRequest, StatusObject};
 use crate::{Error, Result};
 
@@ -118,11 +120,13 @@ pub(crate) async fn call(args: CallArgs) -> Result<()> {
     }
     eprintln!("calling `{}` on {}", args.endpoint, target.describe());
     let transport = target.transport();
+    // The call starts a trace: the job and every call it makes join it.
+    let call = TracedCall::start();
     let id = transport
-        .submit(&args.endpoint, RunRequest::from(input))
+        .submit(&args.endpoint, RunRequest::from(call.wrap(input)))
         .await
         .map_err(|e| Error::JobFailed(format!("the submit failed: {e}")))?;
-    eprintln!("job {id}");
+    eprintln!("job {id} · trace {}", call.trace.id());
     let deadline = args
         .timeout
         .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
@@ -146,7 +150,53 @@ pub(crate) async fn call(args: CallArgs) -> Result<()> {
             )));
         }
     };
+    call.ended(&args.endpoint, &status);
     finish(status)
+}
+
+/// The one call `app call` makes, as a span of a new trace (exported when OTLP is on).
+struct TracedCall {
+    trace: Trace,
+    span: SpanId,
+    started: tokio::time::Instant,
+}
+
+impl TracedCall {
+    fn start() -> Self {
+        TracedCall {
+            trace: Trace::root(),
+            span: SpanId::random(),
+            started: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The input in an envelope carrying the call's `traceparent`.
+    fn wrap(&self, input: Value) -> Value {
+        let meta = JobMeta {
+            traceparent: Some(self.trace.context_for(self.span)),
+            ..JobMeta::default()
+        };
+        meta.wrap(input)
+    }
+
+    fn ended(&self, endpoint: &str, st: &StatusObject) {
+        let ms = |v: Option<u64>| v.map(Duration::from_millis);
+        self.trace.push(CallRecord {
+            endpoint: endpoint.to_string(),
+            span_id: self.span,
+            parent_id: self.trace.span_id(),
+            job_id: Some(st.id.clone()),
+            worker_id: st.worker_id.clone(),
+            status: Some(st.status),
+            started: self.trace.offset(self.started),
+            ended: self.trace.elapsed(),
+            queue_delay: ms(st.delay_time),
+            execution: ms(st.execution_time),
+            attempts: 1,
+            error: st.error.clone(),
+        });
+        crate::telemetry::client_ended(&format!("app call {endpoint}"), &self.trace);
+    }
 }
 
 /// Prints the job's stream chunks (stdout) and progress (stderr) until it ends; its status.

@@ -149,13 +149,26 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Deploy(args) => Ok(crate::deploy::run_deploy(&defs, args).await?),
         Command::Undeploy(args) => Ok(crate::deploy::run_undeploy(&defs, args).await?),
-        Command::Dev(args) => dev::dev(args).await,
+        Command::Dev(args) => traced(&crate::deploy::app_name(), dev::dev(args)).await,
         Command::Worker(args) => worker(&defs, args).await,
         Command::Call(args) => {
             init_logging_quiet();
-            call::call(args).await
+            traced(&crate::deploy::app_name(), call::call(args)).await
         }
     }
+}
+
+/// Runs `command` with the OTLP exporter on when the environment asks for it
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`), as service `service` unless `OTEL_SERVICE_NAME` says
+/// otherwise; sends the last spans before returning.
+async fn traced<T>(service: &str, command: impl Future<Output = Result<T>>) -> Result<T> {
+    let telemetry =
+        crate::telemetry::Telemetry::from_env(service).map_err(|e| Error::Usage(e.to_string()))?;
+    let result = command.await;
+    if let Some(t) = telemetry {
+        t.shutdown().await;
+    }
+    result
 }
 
 async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
@@ -173,8 +186,11 @@ async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
             std::env::var_os(crate::protocol::vars::RUNPOD_ENDPOINT_ID).is_some(),
         );
         crate::worker::serve_metrics_from_env()?;
-        crate::worker::serve_app(def, env).await?;
-        return Ok(());
+        let name = def.name().to_string();
+        return traced(&name, async {
+            Ok(crate::worker::serve_app(def, env).await.map(drop)?)
+        })
+        .await;
     }
     let on_platform = std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some();
     if args.test_input.is_some() || !on_platform {
@@ -199,8 +215,11 @@ async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
     let env = crate::worker::WorkerEnv::from_env()?;
     crate::worker::log::init(env.endpoint_id.is_some());
     crate::worker::serve_metrics_from_env()?;
-    crate::worker::run(def, env).await?;
-    Ok(())
+    let name = def.name().to_string();
+    traced(&name, async {
+        Ok(crate::worker::run(def, env).await.map(drop)?)
+    })
+    .await
 }
 
 /// A one-line summary of an endpoint's hardware and scaling.

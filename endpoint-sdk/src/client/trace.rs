@@ -6,7 +6,7 @@
 //! request is rebuilt across processes.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -52,6 +52,8 @@ pub struct Trace {
     /// The trace id in hex, written when first asked for.
     id: std::sync::OnceLock<String>,
     start: Instant,
+    /// The wall clock at `start`: where exported spans place the calls.
+    wall_start: SystemTime,
     calls: Mutex<Vec<CallRecord>>,
 }
 
@@ -63,6 +65,7 @@ impl Trace {
             span_id,
             id: std::sync::OnceLock::new(),
             start: Instant::now(),
+            wall_start: SystemTime::now(),
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -95,6 +98,12 @@ impl Trace {
     /// Time since the trace started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// The wall-clock time at `offset` from the start of the trace (a record's `started` or
+    /// `ended`).
+    pub fn wall_time(&self, offset: Duration) -> SystemTime {
+        self.wall_start + offset
     }
 
     pub(crate) fn offset(&self, t: Instant) -> Duration {

@@ -73,6 +73,18 @@ pub(crate) struct CtxInner {
     /// `None`: the endpoint's name serves as the tag.
     pub(crate) session_version: Option<Arc<str>>,
     pub(crate) session: tokio::sync::OnceCell<Session>,
+    /// A load-balancing request's span, exported when the last clone of its context goes (its
+    /// handler and any body it streams are done with it). `None` for jobs, whose runtimes
+    /// export their spans, and when no exporter runs.
+    pub(crate) request_span: Option<crate::telemetry::RequestSpan>,
+}
+
+impl Drop for CtxInner {
+    fn drop(&mut self) {
+        if let Some(request) = &self.request_span {
+            crate::telemetry::request_ended(self, request);
+        }
+    }
 }
 
 impl fmt::Debug for Ctx {
@@ -111,6 +123,7 @@ impl Ctx {
             session_id: None,
             sessions: None,
             session_version: None,
+            request_span: None,
         }
     }
 
@@ -227,7 +240,12 @@ impl Ctx {
     /// The calls made so far, if the job used its client at all (unlike [`Ctx::calls`], this
     /// makes no client for a job that made no call).
     pub(crate) fn calls_made(&self) -> Option<Vec<CallRecord>> {
-        self.inner.client.get().map(|c| c.trace().records())
+        self.calls_trace().map(Trace::records)
+    }
+
+    /// The job's calls with their clock, if the job used its client at all.
+    pub(crate) fn calls_trace(&self) -> Option<&Trace> {
+        self.inner.client.get().map(|c| c.trace())
     }
 
     /// An environment variable the endpoint declares, with the value it has deployed: a key
@@ -310,6 +328,7 @@ pub struct CtxBuilder {
     session_id: Option<String>,
     sessions: Option<Sessions>,
     session_version: Option<Arc<str>>,
+    request_span: Option<crate::telemetry::RequestSpan>,
 }
 
 impl CtxBuilder {
@@ -382,6 +401,13 @@ impl CtxBuilder {
         self
     }
 
+    /// Marks the context as a load-balancing request's, whose span is exported when the
+    /// context is dropped.
+    pub(crate) fn request_span(mut self, span: Option<crate::telemetry::RequestSpan>) -> Self {
+        self.request_span = span;
+        self
+    }
+
     /// The context.
     pub fn build(self) -> Ctx {
         let (trace_id, parent_span) = self.trace.unwrap_or_else(|| (TraceId::random(), None));
@@ -405,6 +431,7 @@ impl CtxBuilder {
                 sessions: self.sessions,
                 session_version: self.session_version,
                 session: tokio::sync::OnceCell::new(),
+                request_span: self.request_span,
             }),
         }
     }

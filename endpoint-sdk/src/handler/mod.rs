@@ -4,7 +4,7 @@
 
 mod app;
 mod chunks;
-mod ctx;
+pub(crate) mod ctx;
 mod def;
 mod execute;
 mod init;

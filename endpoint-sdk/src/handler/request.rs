@@ -52,15 +52,25 @@ impl RequestScope {
         }))
     }
 
-    /// `app` with this scope in every request's extensions, so its handlers can take a `Ctx`.
+    /// `app` with this scope in every request's extensions, so its handlers can take a `Ctx`
+    /// (and, while an OpenTelemetry exporter runs, each request exported as a span).
     pub fn serve(&self, app: axum::Router) -> axum::Router {
-        app.layer(axum::Extension(self.clone()))
+        app.layer(axum::middleware::from_fn(traced))
+            .layer(axum::Extension(self.clone()))
     }
 
     /// The context of one request: its id (the caller's `x-request-id`, or a new one), a
     /// deadline that is the sooner of the endpoint's execution timeout and the caller's, the
     /// caller's trace and session.
     pub fn ctx(&self, headers: &axum::http::HeaderMap) -> Ctx {
+        self.ctx_with(headers, None)
+    }
+
+    fn ctx_with(
+        &self,
+        headers: &axum::http::HeaderMap,
+        span: Option<crate::telemetry::RequestSpan>,
+    ) -> Ctx {
         let scope = &*self.0;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let id = header("x-request-id")
@@ -83,8 +93,31 @@ impl RequestScope {
                 scope.sessions.clone(),
                 scope.session_version.clone(),
             )
+            .request_span(span)
             .build()
     }
+}
+
+/// While an exporter runs: one context per request, made before the app sees it (so that its
+/// handler's `Ctx` is the request's span), told the response's status.
+async fn traced(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let scope = req.extensions().get::<RequestScope>().cloned();
+    let span = scope.as_ref().and_then(|_| {
+        crate::telemetry::RequestSpan::start(req.method().as_str(), req.uri().path())
+    });
+    let (Some(scope), Some(span)) = (scope, span) else {
+        return next.run(req).await;
+    };
+    let ctx = scope.ctx_with(req.headers(), Some(span));
+    req.extensions_mut().insert(ctx.clone());
+    let response = next.run(req).await;
+    if let Some(span) = &ctx.inner.request_span {
+        span.answered(response.status().as_u16());
+    }
+    response
 }
 
 /// A route handler of a load-balancing endpoint takes `ctx: Ctx` like any axum extractor.
@@ -92,6 +125,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = (StatusCode, &'static str);
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Ctx, Self::Rejection> {
+        if let Some(ctx) = parts.extensions.get::<Ctx>() {
+            return Ok(ctx.clone());
+        }
         match parts.extensions.get::<RequestScope>() {
             Some(scope) => Ok(scope.ctx(&parts.headers)),
             None => Err((

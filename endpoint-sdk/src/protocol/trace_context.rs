@@ -68,6 +68,11 @@ impl TraceId {
     pub fn from_hex(s: &str) -> Option<Self> {
         nonzero_hex(s, 32).map(TraceId)
     }
+
+    /// Its 16 bytes, most significant first (as its hex digits read; what OpenTelemetry takes).
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
 }
 
 impl SpanId {
@@ -84,6 +89,11 @@ impl SpanId {
     /// Parses 16 lowercase hex digits (not all zero).
     pub fn from_hex(s: &str) -> Option<Self> {
         nonzero_hex(s, 16).map(|v| SpanId(v as u64))
+    }
+
+    /// Its 8 bytes, most significant first (as its hex digits read; what OpenTelemetry takes).
+    pub fn to_bytes(self) -> [u8; 8] {
+        self.0.to_be_bytes()
     }
 }
 

@@ -75,10 +75,13 @@ impl JobRunner {
         let placement = Placement::On(self.handlers.clone());
         let input = Arc::new(job.input);
         let running = Running::start(&self.metrics);
+        let (of_job, wall_start) = (ctx.clone(), std::time::SystemTime::now());
         let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)
             .instrument(tracing::Span::current())
             .await;
         running.ended(&done.outcome, started.elapsed());
+        // The platform knows the job's queue delay; the worker does not.
+        crate::telemetry::job_done(&of_job, wall_start, &done.outcome, None);
         if done.stuck {
             tracing::error!("the handler ignored cancellation: its thread is stuck");
             self.replace.cancel();

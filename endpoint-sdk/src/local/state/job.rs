@@ -142,6 +142,8 @@ pub(crate) struct TakenJob {
     pub(crate) parent_span: Option<SpanId>,
     pub(crate) session: Option<String>,
     pub(crate) caller_deadline: Option<Deadline>,
+    /// Time it spent in the queue (the platform's `delayTime`).
+    pub(crate) queue_delay: Duration,
 }
 
 impl TakenJob {

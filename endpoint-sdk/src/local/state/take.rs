@@ -153,6 +153,7 @@ pub(crate) fn start(
         parent_span: job.parent_span,
         session: job.session.clone(),
         caller_deadline: job.caller_deadline,
+        queue_delay: now.saturating_duration_since(job.submitted),
     }
 }
 
