@@ -132,6 +132,9 @@ impl Cdp {
                 json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }),
             )
             .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("`{expr}` threw in the page: {e}");
+        }
         r["result"]["value"].clone()
     }
 
@@ -188,11 +191,52 @@ async fn the_dashboard_sends_a_job_through_its_form_and_shows_its_waterfall() {
     )
     .await;
 
-    // Send chain_top's input through the form: it calls chain_mid (which fans out to
-    // time_left) and time_left.
+    // `greet` takes a struct that derives JsonSchema: the form has a field per property, of
+    // its type, with its doc comment, starting from the type's Default.
+    let pick = |ep: &str| {
+        format!(
+            "(() => {{ const s = document.querySelector('#send-endpoint'); s.value = '{ep}';
+               s.dispatchEvent(new Event('change')); return true; }})()"
+        )
+    };
+    cdp.eval(&pick("greet")).await;
+    cdp.until(
+        "greet's fields",
+        "!!document.querySelector('#field-name') && document.querySelector('#field-times').type === 'number' && document.querySelector('#field-loud').type === 'checkbox'",
+    )
+    .await;
+    let note = cdp
+        .eval("document.querySelector('#send-fields').textContent")
+        .await;
+    assert!(note.as_str().unwrap().contains("Who to greet."), "{note}");
+    assert_eq!(
+        cdp.eval("document.querySelector('#field-times').value")
+            .await,
+        "0"
+    );
     cdp.eval(
-        "document.querySelector('#send-endpoint').value = 'chain_top';
-         document.querySelector('#send-input').value = '1';
+        "document.querySelector('#field-name').value = 'Ada';
+         document.querySelector('#field-times').value = '2';
+         document.querySelector('#field-loud').checked = true;
+         document.querySelector('#send-button').click(); true",
+    )
+    .await;
+    cdp.until(
+        "greet's output",
+        "(document.querySelector('#detail-body pre:nth-of-type(2)') || {}).textContent === '\"HELLO, ADA! HELLO, ADA!\"'",
+    )
+    .await;
+
+    // Send chain_top's input (an integer: one number field) through the form: it calls
+    // chain_mid (which fans out to time_left) and time_left.
+    cdp.eval(&pick("chain_top")).await;
+    cdp.until(
+        "chain_top's one field",
+        "(document.querySelector('#field-input') || {}).type === 'number'",
+    )
+    .await;
+    cdp.eval(
+        "document.querySelector('#field-input').value = '1';
          document.querySelector('#send-button').click(); true",
     )
     .await;

@@ -86,10 +86,7 @@ fn manifest(configs: Vec<EndpointConfig>) -> Manifest {
         "app",
         configs
             .into_iter()
-            .map(|config| ManifestEndpoint {
-                rust_path: format!("app::{}", config.name),
-                config,
-            })
+            .map(|config| ManifestEndpoint::new(format!("app::{}", config.name), config))
             .collect(),
     )
     .unwrap()
@@ -1327,10 +1324,10 @@ async fn a_queue_endpoint_cannot_become_load_balancing_without_force() {
     deployed(&manifest(vec![queue]), &fake).await;
     let lb = Manifest::build(
         "app",
-        vec![ManifestEndpoint {
-            rust_path: "app::chat".into(),
-            config: EndpointDef::app_of::<chat>().config,
-        }],
+        vec![ManifestEndpoint::new(
+            "app::chat",
+            EndpointDef::app_of::<chat>().config,
+        )],
     )
     .unwrap()
     .with_image(IMAGE);

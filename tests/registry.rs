@@ -19,6 +19,7 @@ const EXPECTED: &[&str] = &[
     "echo",
     "fast_tokens",
     "gated_ticks",
+    "greet",
     "hang_async",
     "init_fails",
     "nap",
@@ -122,4 +123,38 @@ fn app_manifest_prints_every_endpoint_with_its_config() {
         .unwrap();
     assert_eq!(&echo_entry.config, <echo as Endpoint>::CONFIG);
     assert_eq!(echo_entry.rust_path, "endpoint_tests::echo");
+
+    // Each endpoint's input and output schema, where its types have one.
+    let entry = |name: &str| {
+        manifest
+            .endpoints
+            .iter()
+            .find(|e| e.config.name == name)
+            .unwrap()
+    };
+    let greet = entry("greet");
+    let input = greet
+        .input_schema
+        .as_ref()
+        .expect("Greeting derives JsonSchema");
+    assert_eq!(input["title"], "Greeting");
+    assert_eq!(input["properties"]["name"]["type"], "string");
+    assert_eq!(input["properties"]["name"]["description"], "Who to greet.");
+    assert_eq!(input["properties"]["times"]["type"], "integer");
+    assert_eq!(input["properties"]["loud"]["type"], "boolean");
+    assert_eq!(greet.output_schema.as_ref().unwrap()["type"], "string");
+    // Rust's own types describe themselves.
+    let chain = entry("chain_top");
+    assert_eq!(chain.input_schema.as_ref().unwrap()["type"], "integer");
+    assert_eq!(chain.output_schema.as_ref().unwrap()["type"], "integer");
+    // A type without a schema leaves the field out (and a load-balancing endpoint has none).
+    let raw = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        raw.matches("\"input_schema\"").count(),
+        manifest
+            .endpoints
+            .iter()
+            .filter(|e| e.input_schema.is_some())
+            .count()
+    );
 }

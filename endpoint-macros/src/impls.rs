@@ -49,6 +49,7 @@ impl ToTokens for Generated<'_> {
         let config_expr = config_expr(config, &cfg, &names);
         let init_body = init_body(self.parsed, self.sig.state.as_ref(), krate);
         let run_body = self.run_body();
+        let schemas = self.schemas(&input_ty);
         let methods = methods::typed(fn_name, vis, name, sig, krate, &input_ty);
         let caller_config = quote!(<#fn_name as #krate::__private::Endpoint>::CONFIG);
         let callee_checks = callees::checks(fn_name, &caller_config, calls, config, krate);
@@ -72,6 +73,8 @@ impl ToTokens for Generated<'_> {
                 const NAME: &'static str = #name;
                 const BUILD: &'static str = ::core::env!("CARGO_PKG_VERSION");
                 const CONFIG: &'static #cfg::EndpointConfig = #config_expr;
+
+                #schemas
             }
 
             impl #krate::__private::Handler for #fn_name {
@@ -141,6 +144,50 @@ impl Generated<'_> {
             }
         };
         (quote!(#struct_name), input_struct)
+    }
+
+    /// `Endpoint::schemas`: each type asked for its JSON Schema (and the input for an example),
+    /// without requiring it to have one; the input made of several parameters is an object of
+    /// theirs. Nothing when the signature is unusable (reported): the trait's default stands.
+    fn schemas(&self, input_ty: &TokenStream) -> TokenStream {
+        let (sig, krate) = (self.sig, self.krate);
+        if !sig.usable {
+            return TokenStream::new();
+        }
+        let probe = quote!(#krate::__private::schema::Probe);
+        let output_ty = &sig.output;
+        let (input, example) = if sig.inputs.len() > 1 && sig.input_is_concrete() {
+            let wire: Vec<_> = sig.inputs.iter().map(|i| &i.wire_name).collect();
+            let tys: Vec<_> = sig.inputs.iter().map(|i| &i.ty).collect();
+            (
+                quote!(#krate::__private::schema::object(::std::vec![
+                    #( (#wire, (&#probe::<#tys>::new()).schema()), )*
+                ])),
+                quote!(#krate::__private::schema::example_object(::std::vec![
+                    #( (#wire, (&#probe::<#tys>::new()).example()), )*
+                ])),
+            )
+        } else {
+            (
+                quote!((&#probe::<#input_ty>::new()).schema()),
+                quote!((&#probe::<#input_ty>::new()).example()),
+            )
+        };
+        quote! {
+            #[allow(clippy::needless_borrow)]
+            fn schemas() -> #krate::__private::schema::Schemas {
+                #[allow(unused_imports)]
+                use #krate::__private::schema::{
+                    ExampleViaDefault as _, ExampleViaNothing as _, ViaJsonSchema as _,
+                    ViaNothing as _,
+                };
+                #krate::__private::schema::Schemas {
+                    input: #input,
+                    output: (&#probe::<#output_ty>::new()).schema(),
+                    example: #example,
+                }
+            }
+        }
     }
 
     /// `Handler::run`: the handler called with the context, the state and the input's fields.

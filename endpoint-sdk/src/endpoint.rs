@@ -34,6 +34,12 @@ pub trait Endpoint: Send + Sync + 'static {
     /// The version of the crate that defines the endpoint (its `CARGO_PKG_VERSION`): the
     /// version tag of its sessions, so a session stored by another build is refused.
     const BUILD: &'static str;
+
+    /// The JSON Schema of its input and output and an example input, as far as its types say
+    /// (see [`crate::schema`]). `#[endpoint]` asks the types; nothing by default.
+    fn schemas() -> crate::schema::Schemas {
+        crate::schema::Schemas::default()
+    }
 }
 
 /// Any endpoint, queue or load-balancing: its name and checked configuration. What
@@ -67,6 +73,17 @@ impl Serialize for NoInput {
 impl<'de> Deserialize<'de> for NoInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         serde::de::IgnoredAny::deserialize(d).map(|_| NoInput)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for NoInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoInput".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "description": "No input: send {}." })
     }
 }
 

@@ -43,6 +43,7 @@ pub mod local;
 pub mod metrics;
 pub mod protocol;
 pub mod registry;
+pub mod schema;
 pub mod server;
 pub mod session;
 pub mod telemetry;
@@ -57,6 +58,9 @@ pub use endpoint_macros::endpoint;
 pub use error::{Error, Result};
 pub use handler::{Ctx, EndpointDef, Handler, InitError, LoadBalanced};
 pub use protocol::{FailureKind, JobFailure, JobStatus, StatusObject};
+/// The JSON Schema crate whose `JsonSchema` the `schema` feature reads (see [`schema`]).
+#[cfg(feature = "schema")]
+pub use schemars;
 
 /// The configuration model and the platform catalog (from `endpoint-config`).
 pub mod config {
@@ -115,6 +119,7 @@ pub mod __private {
         Chunks, Ctx, Handler, InitError, LoadBalanced, init_discard, init_none, init_state,
     };
     pub use crate::registry::Registration;
+    pub use crate::schema;
     pub use axum::Router;
     pub use endpoint_config as config;
     pub use endpoint_config::{callee_bounded, callee_fits};

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use endpoint_sdk::client::CallRecord;
 use endpoint_sdk::prelude::*;
+// The inputs describe themselves: `app manifest` and the dashboard's form read their schemas.
+use endpoint_sdk::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -15,7 +17,7 @@ use crate::pipeline::{self, Evidence, Source, SourceKind};
 use crate::retrieval::{self, Passage, RetrievalError};
 
 /// A question for the agent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Question {
     /// The question.
     pub question: String,
@@ -63,7 +65,7 @@ pub enum AgentError {
 }
 
 /// One retrieval job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RetrievalRequest {
     /// What to look for.
     pub query: String,
@@ -90,7 +92,7 @@ pub struct Retrieved {
 }
 
 /// A knowledge-base search.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SearchQuery {
     /// What to look for.
     pub query: String,

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endpoint_sdk::prelude::*;
+use endpoint_sdk::schemars::{self, JsonSchema};
 use serde_json::Value;
 
 /// How many times `echo` ran (the load test counts duplicates with it).
@@ -14,6 +15,26 @@ pub static ECHO_CALLS: AtomicUsize = AtomicUsize::new(0);
 pub async fn echo(v: Value) -> Value {
     ECHO_CALLS.fetch_add(1, Ordering::Relaxed);
     v
+}
+
+/// What `greet` takes: an input its JSON Schema describes field by field (the dashboard's form
+/// and the manifest read it).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, JsonSchema)]
+pub struct Greeting {
+    /// Who to greet.
+    pub name: String,
+    /// How many times.
+    pub times: u8,
+    /// In capitals.
+    pub loud: bool,
+}
+
+/// Greets `name`, `times` times.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 10_000)]
+pub async fn greet(g: Greeting) -> String {
+    let one = format!("hello, {}!", g.name);
+    let all = vec![one; usize::from(g.times.max(1))].join(" ");
+    if g.loud { all.to_uppercase() } else { all }
 }
 
 /// Sleeps `ms`, then returns it.

@@ -215,10 +215,7 @@ mod tests {
             "a",
             configs
                 .into_iter()
-                .map(|config| ManifestEndpoint {
-                    rust_path: "a::e".into(),
-                    config,
-                })
+                .map(|config| ManifestEndpoint::new("a::e", config))
                 .collect(),
         )
         .unwrap()

@@ -72,6 +72,24 @@ pub struct ManifestEndpoint {
     pub rust_path: String,
     /// Its configuration.
     pub config: EndpointConfig,
+    /// The JSON Schema of its input, when its type has one (see [`crate::schema`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<serde_json::Value>,
+    /// The JSON Schema of its output, when its type has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Value>,
+}
+
+impl ManifestEndpoint {
+    /// An endpoint with no schemas.
+    pub fn new(rust_path: impl Into<String>, config: EndpointConfig) -> Self {
+        ManifestEndpoint {
+            rust_path: rust_path.into(),
+            config,
+            input_schema: None,
+            output_schema: None,
+        }
+    }
 }
 
 /// The calls between endpoints (from each endpoint's `calls = [..]`).
@@ -142,9 +160,13 @@ impl Manifest {
         Manifest::build(
             app,
             defs.iter()
-                .map(|d| ManifestEndpoint {
-                    rust_path: d.rust_path().to_string(),
-                    config: d.config.clone(),
+                .map(|d| {
+                    let schemas = d.schemas();
+                    ManifestEndpoint {
+                        input_schema: schemas.input,
+                        output_schema: schemas.output,
+                        ..ManifestEndpoint::new(d.rust_path(), d.config.clone())
+                    }
                 })
                 .collect(),
         )
@@ -323,10 +345,7 @@ mod tests {
     fn ep(name: &str, calls: &[&str]) -> ManifestEndpoint {
         let mut config = EndpointConfig::new(name.to_string());
         config.calls = calls.iter().map(|c| c.to_string().into()).collect();
-        ManifestEndpoint {
-            rust_path: format!("app::{name}"),
-            config,
-        }
+        ManifestEndpoint::new(format!("app::{name}"), config)
     }
 
     #[test]

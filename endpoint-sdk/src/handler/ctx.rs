@@ -82,7 +82,7 @@ pub(crate) struct CtxInner {
 impl Drop for CtxInner {
     fn drop(&mut self) {
         if let Some(request) = &self.request_span {
-            crate::telemetry::request_ended(self, request);
+            super::span::request_ended(self, request);
         }
     }
 }

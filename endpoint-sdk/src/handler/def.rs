@@ -42,6 +42,7 @@ trait ErasedHandler: Send + Sync {
     ) -> BoxFuture<'static, Result<Value, JobFailure>>;
     fn rust_path(&self) -> &'static str;
     fn build(&self) -> &'static str;
+    fn schemas(&self) -> crate::schema::Schemas;
 }
 
 /// A load-balancing endpoint's app builder, behind its state's type.
@@ -133,6 +134,10 @@ impl<E: Handler> ErasedHandler for Typed<E> {
     fn build(&self) -> &'static str {
         E::BUILD
     }
+
+    fn schemas(&self) -> crate::schema::Schemas {
+        E::schemas()
+    }
 }
 
 /// Reads a job's input (inside its session envelope, if it has one) without copying it.
@@ -195,6 +200,15 @@ impl EndpointDef {
     /// a queue endpoint (a handler that takes jobs).
     pub fn is_load_balancer(&self) -> bool {
         matches!(self.body, Body::App(_))
+    }
+
+    /// The JSON Schema of a queue endpoint's input and output and an example input, as far as
+    /// its types say (see [`crate::schema`]); nothing for a load-balancing endpoint.
+    pub fn schemas(&self) -> crate::schema::Schemas {
+        match &self.body {
+            Body::Jobs(h) => h.schemas(),
+            Body::App(_) => crate::schema::Schemas::default(),
+        }
     }
 
     /// The Rust path of the endpoint's handle type, e.g. `my_app::scrape`.

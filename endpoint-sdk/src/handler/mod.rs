@@ -4,11 +4,12 @@
 
 mod app;
 mod chunks;
-pub(crate) mod ctx;
+mod ctx;
 mod def;
 mod execute;
 mod init;
 mod request;
+mod span;
 
 use std::future::Future;
 use std::sync::Arc;

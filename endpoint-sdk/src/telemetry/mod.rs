@@ -31,8 +31,6 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::client::Trace;
-use crate::handler::ctx::CtxInner;
-use crate::handler::{Ctx, Outcome};
 use crate::protocol::JobStatus;
 use crate::protocol::trace_context::{SpanId, TraceId};
 
@@ -128,65 +126,21 @@ pub(crate) struct JobSpan<'a> {
     pub(crate) http: Option<(&'a str, &'a str, u16)>,
 }
 
-impl<'a> JobSpan<'a> {
-    fn of(ctx: &'a CtxInner, started: SystemTime, status: JobStatus) -> Self {
-        JobSpan {
-            endpoint: &ctx.endpoint,
-            job_id: &ctx.job_id,
-            worker_id: &ctx.worker_id,
-            trace_id: ctx.trace_id,
-            span_id: ctx.span_id,
-            parent: ctx.parent_span,
-            started,
-            ended: SystemTime::now(),
-            status,
-            error: None,
-            queue_delay: None,
-            http: None,
-        }
-    }
-}
-
-/// Exports the span of a job that ended and of the calls it made (`calls`: its client's trace,
-/// if it used its client). Nothing happens unless an exporter runs.
-fn job_ended(job: &JobSpan<'_>, calls: Option<&Trace>) {
+/// Exports the span of a job (or request) that ended and of the calls it made (`calls`: its
+/// client's trace, if it used its client). Nothing happens unless an exporter runs.
+pub(crate) fn job_ended(job: &JobSpan<'_>, calls: Option<&Trace>) {
     #[cfg(feature = "otel")]
     otlp::job_ended(job, calls);
     #[cfg(not(feature = "otel"))]
     let _ = (job, calls);
 }
 
-/// Exports the span of the job `ctx` ran, which started at `started` and ended with `outcome`
-/// (and of its calls). Nothing happens unless an exporter runs.
-pub(crate) fn job_done(
-    ctx: &Ctx,
-    started: SystemTime,
-    outcome: &Outcome,
-    queue_delay: Option<Duration>,
-) {
-    if !enabled() {
-        return;
-    }
-    let (status, error) = match outcome {
-        Outcome::Completed(_) => (JobStatus::Completed, None),
-        Outcome::Failed(f) => (JobStatus::Failed, Some(f.message.as_str())),
-        Outcome::TimedOut(f) => (JobStatus::TimedOut, Some(f.message.as_str())),
-        Outcome::Stopped => (JobStatus::Cancelled, None),
-    };
-    let job = JobSpan {
-        error,
-        queue_delay,
-        ..JobSpan::of(&ctx.inner, started, status)
-    };
-    job_ended(&job, ctx.calls_trace());
-}
-
 /// A load-balancing request in progress, for its span: made only while an exporter runs.
 #[derive(Debug)]
 pub(crate) struct RequestSpan {
-    started: SystemTime,
-    method: String,
-    path: String,
+    pub(crate) started: SystemTime,
+    pub(crate) method: String,
+    pub(crate) path: String,
     /// The response's status, once the app answered (0 before).
     status: AtomicU16,
 }
@@ -206,30 +160,11 @@ impl RequestSpan {
     pub(crate) fn answered(&self, status: u16) {
         self.status.store(status, Ordering::Relaxed);
     }
-}
 
-/// Exports the span of a load-balancing request whose context is gone (its handler, and any
-/// body it streamed, are done), with the calls it made.
-pub(crate) fn request_ended(ctx: &CtxInner, request: &RequestSpan) {
-    let code = request.status.load(Ordering::Relaxed);
-    // No answer (the client went away first), or a server error.
-    let failed = code == 0 || code >= 500;
-    let error = if code == 0 {
-        "the request ended before the app answered".to_string()
-    } else {
-        format!("HTTP {code}")
-    };
-    let status = if failed {
-        JobStatus::Failed
-    } else {
-        JobStatus::Completed
-    };
-    let job = JobSpan {
-        error: failed.then_some(error.as_str()),
-        http: Some((&request.method, &request.path, code)),
-        ..JobSpan::of(ctx, request.started, status)
-    };
-    job_ended(&job, ctx.client.get().map(|c| c.trace()));
+    /// The response's status; 0 if the app never answered.
+    pub(crate) fn status_code(&self) -> u16 {
+        self.status.load(Ordering::Relaxed)
+    }
 }
 
 /// Exports the calls a client made outside any job (`app call`), under a span named `name`

@@ -11,10 +11,7 @@ fn manifest(image: &str, configs: Vec<EndpointConfig>) -> Manifest {
         "app",
         configs
             .into_iter()
-            .map(|config| ManifestEndpoint {
-                rust_path: "app::e".into(),
-                config,
-            })
+            .map(|config| ManifestEndpoint::new("app::e", config))
             .collect(),
     )
     .unwrap()

@@ -108,6 +108,17 @@ impl LocalRuntime {
         all
     }
 
+    /// What queue endpoint `name`'s types say of its input and output (see
+    /// [`crate::schema`]); nothing for an endpoint it does not host or knows no types of.
+    pub fn schemas(&self, name: &str) -> crate::schema::Schemas {
+        self.inner
+            .endpoints
+            .get(name)
+            .and_then(|e| e.def.as_ref())
+            .map(crate::EndpointDef::schemas)
+            .unwrap_or_default()
+    }
+
     /// The runtime's tunables.
     pub fn options(&self) -> &RuntimeOptions {
         &self.inner.shared.options

@@ -4,7 +4,8 @@
 //! its calls as a waterfall across levels), and a form to send a job. The page is one file
 //! embedded in the binary (no build step); it reads:
 //!
-//! - `GET /_dev/state`: the endpoints (config, kind, health) and the recent jobs;
+//! - `GET /_dev/state`: the endpoints (config, kind, health, the JSON Schema of their input and
+//!   output and an example input when their types give them) and the recent jobs;
 //! - `GET /_dev/jobs/{endpoint}/{id}`: a job's detail with its call tree;
 //! - `GET /_dev/events`: server-sent events: `state` every second, `job` as jobs move.
 
@@ -41,21 +42,26 @@ pub(crate) async fn root(state: State<AppState>, req: Request) -> Response {
     }
 }
 
-/// One endpoint as the page shows it.
-fn endpoint_json(rt: &LocalRuntime, c: &crate::config::EndpointConfig) -> Value {
+/// One endpoint as the page shows it; with its schemas and example input for the form (sent
+/// once, not every second).
+fn endpoint_json(rt: &LocalRuntime, c: &crate::config::EndpointConfig, schemas: bool) -> Value {
     let kind = if c.load_balancer().is_some() {
         "load-balancing"
     } else {
         "queue"
     };
     let gpus: Vec<&str> = c.gpu_types().iter().map(|t| t.id).collect();
-    json!({
+    let mut v = json!({
         "name": c.name,
         "kind": kind,
         "config": c,
         "gpu_types": gpus,
         "health": rt.health(&c.name).ok(),
-    })
+    });
+    if schemas {
+        v["schemas"] = json!(rt.schemas(&c.name));
+    }
+    v
 }
 
 fn job_json(j: &crate::local::JobSummary) -> Value {
@@ -70,11 +76,11 @@ fn job_json(j: &crate::local::JobSummary) -> Value {
     })
 }
 
-fn state_json(rt: &LocalRuntime) -> Value {
+fn state_json(rt: &LocalRuntime, schemas: bool) -> Value {
     let endpoints: Vec<Value> = rt
         .configs()
         .into_iter()
-        .map(|c| endpoint_json(rt, c))
+        .map(|c| endpoint_json(rt, c, schemas))
         .collect();
     let jobs: Vec<Value> = rt.recent_jobs(50).iter().map(job_json).collect();
     json!({ "endpoints": endpoints, "jobs": jobs })
@@ -82,7 +88,7 @@ fn state_json(rt: &LocalRuntime) -> Value {
 
 /// `GET /_dev/state`.
 pub(crate) async fn state(State(s): State<AppState>) -> Json<Value> {
-    Json(state_json(&s.runtime))
+    Json(state_json(&s.runtime, true))
 }
 
 /// `GET /_dev/jobs/{endpoint}/{id}`: the job, and its calls as a tree with offsets in ms from
@@ -116,7 +122,7 @@ pub(crate) async fn events(
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             let next = tokio::select! {
-                _ = tick.tick() => Some(Event::default().event("state").data(state_json(&rt).to_string())),
+                _ = tick.tick() => Some(Event::default().event("state").data(state_json(&rt, false).to_string())),
                 e = events.recv() => match e {
                     Ok(e) => event_json(&e).map(|(name, v)| Event::default().event(name).data(v.to_string())),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
