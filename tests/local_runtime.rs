@@ -917,3 +917,43 @@ async fn handlers_see_their_env_and_declared_secrets_locally_and_nothing_else() 
         "an undeclared variable of the developer's shell would not exist deployed"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_jobs_call_tree_outlives_the_records_of_its_calls() {
+    use endpoint_tests::{chain_mid, chain_top, time_left};
+    let rt = LocalRuntime::builder()
+        .endpoint::<chain_top>()
+        .endpoint::<chain_mid>()
+        .endpoint::<time_left>()
+        .build()
+        .unwrap();
+    let id = rt.submit("chain_top", json!(1).into()).unwrap();
+    let st = until("chain_top ended", || {
+        rt.status("chain_top", &id)
+            .ok()
+            .filter(|s| s.status.is_final())
+    })
+    .await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    // chain_top → chain_mid → time_left, and chain_top → time_left.
+    let check = |rt: &LocalRuntime| {
+        let detail = rt.job_detail("chain_top", &id).unwrap();
+        let mut calls: Vec<_> = detail.calls.iter().collect();
+        calls.sort_by(|a, b| a.call.endpoint.cmp(&b.call.endpoint));
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].call.endpoint, "chain_mid");
+        assert_eq!(calls[0].calls.len(), 1);
+        assert_eq!(calls[0].calls[0].call.endpoint, "time_left");
+        assert!(calls[1].calls.is_empty());
+        calls[0].call.job_id.clone().unwrap()
+    };
+    let mid_job = check(&rt);
+    assert!(rt.job_detail("chain_mid", &mid_job).is_ok());
+    // A call's job is a /runsync job, kept a minute; the top job (/run) half an hour.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(
+        rt.job_detail("chain_mid", &mid_job).is_err(),
+        "the call's own record is gone"
+    );
+    check(&rt);
+}

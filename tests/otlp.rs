@@ -271,12 +271,18 @@ async fn app_call_against_app_dev_roots_the_tree_in_the_clients_span() {
         .await;
     let failed = one(&spans, "execute_tool refuse");
     let call = one(&spans, "call refuse");
+    let client = one(&spans, "app call refuse");
     assert_eq!(failed.parent_id, call.span_id);
-    for s in [failed, call] {
+    assert_eq!(call.parent_id, client.span_id);
+    for s in [failed, call, client] {
         assert_eq!(s.status, ERROR, "{s:#?}");
         assert_eq!(s.attr("error.type"), "FAILED", "{s:#?}");
-        assert_eq!(s.attr("runpod.job.status"), "FAILED", "{s:#?}");
+        // The handler's message, not the platform's JSON around it.
+        assert_eq!(s.status_message, "refused: no", "{s:#?}");
     }
+    assert_eq!(failed.attr("runpod.job.status"), "FAILED");
+    assert_eq!(call.attr("runpod.job.status"), "FAILED");
+    assert_eq!(client.attr("runpod.endpoint"), "refuse");
 }
 
 #[test]

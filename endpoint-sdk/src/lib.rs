@@ -101,6 +101,10 @@ pub async fn main() -> Result<()> {
 /// ("No rustls crypto provider is configured") if it is built before any provider is installed.
 /// [`main`] and the SDK's own clients call this; call it first where you build a client before
 /// either runs. Idempotent.
+// rustls 0.23.48 deprecates `ring::default_provider` (ring has no post-quantum key exchange);
+// ring stays the provider so that a build needs no C toolchain for aws-lc, and a user's newer
+// lockfile must not print warnings from the SDK.
+#[allow(deprecated)]
 pub fn install_tls_provider() {
     // Another part of the process may have installed a provider already; either is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -30,6 +30,8 @@ pub struct Seen {
     pub attrs: HashMap<String, String>,
     /// OTLP's status code: 0 unset, 1 ok, 2 error.
     pub status: i32,
+    /// The status's description (an error's message).
+    pub status_message: String,
     pub start_ns: u64,
     pub end_ns: u64,
 }
@@ -143,7 +145,8 @@ async fn export(State(spans): State<Spans>, headers: HeaderMap, body: Bytes) -> 
                 parent_id: hex(&span.parent_span_id),
                 kind: span.kind,
                 attrs: attrs(&span.attributes),
-                status: span.status.map_or(0, |s| s.code),
+                status: span.status.as_ref().map_or(0, |s| s.code),
+                status_message: span.status.map(|s| s.message).unwrap_or_default(),
                 start_ns: span.start_time_unix_nano,
                 end_ns: span.end_time_unix_nano,
             });

@@ -8,7 +8,8 @@
 //! - `bench-app floor-lb --port P`: the load-balancing benchmark's router served bare by axum;
 //! - `bench-app calls N [--direct]`: N typed in-process calls of the no-op endpoint, one after
 //!   the other on one thread (or N direct calls of its function), for counting instructions
-//!   under callgrind (`scripts/callgrind-calls.sh`).
+//!   under callgrind (`scripts/callgrind-calls.sh`); with `OTEL_EXPORTER_OTLP_ENDPOINT` set,
+//!   every job's span is exported as `app dev` would.
 //!
 //! It exits when the benchmark that started it dies.
 
@@ -94,6 +95,8 @@ fn calls(n: u64, direct: bool) {
         .build()
         .expect("a Tokio runtime");
     rt.block_on(async {
+        let telemetry = endpoint_sdk::telemetry::Telemetry::from_env("bench-app")
+            .expect("the OTLP exporter starts");
         let local = endpoint_sdk::local::LocalRuntime::builder()
             .endpoint::<noop>()
             .build()
@@ -108,6 +111,9 @@ fn calls(n: u64, direct: bool) {
                 noop::call(&client, i).await.expect("a call")
             };
             assert_eq!(std::hint::black_box(out), i);
+        }
+        if let Some(t) = telemetry {
+            t.shutdown().await;
         }
     });
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::CallRecord;
 use crate::protocol::StatusObject;
 
 /// Everything the runtime knows of one job.
@@ -21,8 +20,9 @@ pub struct JobDetail {
     pub input: Value,
     /// Every stream chunk it wrote so far.
     pub stream: Vec<Value>,
-    /// The calls it made, with their jobs, once it ended.
-    pub calls: Vec<CallRecord>,
+    /// The calls it made once it ended, each with its callee's own calls.
+    #[serde(serialize_with = "super::call_trees::as_slice")]
+    pub calls: std::sync::Arc<[super::CallNode]>,
     /// Its W3C trace id.
     pub trace_id: String,
     /// How long ago it was submitted.

@@ -28,6 +28,7 @@
 //! ```
 
 mod balancer;
+mod call_trees;
 mod error;
 pub mod events;
 mod inspect;
@@ -41,6 +42,7 @@ mod shell;
 mod simulated;
 mod state;
 
+pub use call_trees::CallNode;
 pub use error::RuntimeError;
 pub use events::{EventSink, Interest, RuntimeEvent, StopReason};
 pub use inspect::{JobDetail, JobSummary};

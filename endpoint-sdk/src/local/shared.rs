@@ -15,6 +15,8 @@ pub(crate) struct Shared {
     /// Calls into this runtime, for the jobs it runs; set once the runtime is built, before any
     /// worker starts.
     pub(crate) calls: OnceLock<Client>,
+    /// The calls the recent jobs made, nested (the dashboard's waterfall).
+    pub(crate) call_trees: super::call_trees::CallTrees,
 }
 
 impl Shared {

@@ -353,12 +353,6 @@ impl LocalEndpoint {
     }
 
     /// Keeps the calls job `id` made, for the dashboard.
-    pub(crate) fn record_calls(&self, id: &str, calls: Vec<crate::client::CallRecord>) {
-        if let Some(job) = self.lock().jobs.get_mut(id) {
-            job.calls = calls;
-        }
-    }
-
     /// Everything the runtime knows of job `id`.
     pub(crate) fn detail(&self, id: &str) -> Result<JobDetail, RuntimeError> {
         let now = Instant::now();
@@ -369,7 +363,7 @@ impl LocalEndpoint {
             status: job.status_object(now),
             input: (*job.input).clone(),
             stream: job.stream.clone(),
-            calls: job.calls.clone(),
+            calls: self.shared.call_trees.get(id),
             trace_id: job.trace_id.to_string(),
             age: now.saturating_duration_since(job.submitted),
         })

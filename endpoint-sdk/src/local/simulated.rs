@@ -147,7 +147,7 @@ pub(crate) async fn run_job(
     calls_of.job_ended(wall_start, &done.outcome, Some(job.queue_delay));
     // The job's calls, kept with it for the dashboard's waterfall (none made, nothing kept).
     if let Some(calls) = calls_of.calls_made().filter(|c| !c.is_empty()) {
-        ep.record_calls(&job.id, calls);
+        ep.shared.call_trees.record(&job.id, calls);
     }
     let outcome = match done.outcome {
         Outcome::Completed(v) => JobReport::Output(v),

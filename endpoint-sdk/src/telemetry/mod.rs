@@ -76,6 +76,8 @@ impl Telemetry {
         if !wanted || disabled {
             return Ok(None);
         }
+        // The exporter's HTTP client is the SDK's reqwest on rustls, which needs a provider.
+        crate::install_tls_provider();
         Self::start(service)
     }
 

@@ -199,22 +199,42 @@ pub(super) fn client_ended(name: &str, trace: &Trace) {
     let Some(end) = records.iter().map(|c| c.ended).max() else {
         return;
     };
+    let endpoints: Vec<&str> = records.iter().map(|c| c.endpoint.as_str()).collect();
     let builder = tracer
         .span_builder(name.to_string())
         .with_kind(SpanKind::Internal)
-        .with_start_time(trace.wall_time(std::time::Duration::ZERO));
-    let span = start_span(
+        .with_start_time(trace.wall_time(std::time::Duration::ZERO))
+        .with_attributes([KeyValue::new("runpod.endpoint", endpoints.join(","))]);
+    let mut span = start_span(
         tracer,
         builder,
         &Context::new(),
         trace.trace_id(),
         trace.span_id(),
     );
+    // The client failed if a call it made did.
+    if let Some((status, error)) = records.iter().find_map(call_failure) {
+        failed(&mut span, status, error.as_deref());
+    }
     let cx = Context::new().with_span(span);
     for call in &records {
         call_span(tracer, &cx, trace, call);
     }
     cx.span().end_with_timestamp(trace.wall_time(end));
+}
+
+/// How a call that did not complete ended: its status and its error's message (a job's error
+/// travels as the platform's JSON).
+fn call_failure(call: &CallRecord) -> Option<(&'static str, Option<String>)> {
+    if call.status == Some(JobStatus::Completed) {
+        return None;
+    }
+    let status = call.status.map_or("ERROR", |s| s.as_str());
+    let error = call
+        .error
+        .as_deref()
+        .map(|e| crate::protocol::JobFailure::from_wire(e).message);
+    Some((status, error))
 }
 
 /// One call, as its caller saw it: from its submission to its result, with the callee's queue
@@ -249,9 +269,8 @@ fn call_span(tracer: &SdkTracer, parent: &Context, trace: &Trace, call: &CallRec
         .with_start_time(trace.wall_time(call.started))
         .with_attributes(attrs);
     let mut span = start_span(tracer, builder, parent, trace.trace_id(), call.span_id);
-    if call.status != Some(JobStatus::Completed) {
-        let status = call.status.map_or("ERROR", |s| s.as_str());
-        failed(&mut span, status, call.error.as_deref());
+    if let Some((status, error)) = call_failure(call) {
+        failed(&mut span, status, error.as_deref());
     }
     span.end_with_timestamp(trace.wall_time(call.ended));
 }

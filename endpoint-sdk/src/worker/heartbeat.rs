@@ -88,7 +88,7 @@ impl Drop for Heartbeat {
 
 async fn beat(env: WorkerEnv, running: Arc<RunningIds>, stop: Arc<AtomicBool>) {
     // A connection of its own: the shared client's connections belong to the main runtime.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_tls_provider();
     let http = match reqwest::Client::builder().build() {
         Ok(c) => c,
         Err(e) => {

@@ -12,6 +12,9 @@ use crate::client::Client;
 use crate::config::EndpointConfig;
 use crate::handler::{EndpointDef, Handler};
 use crate::local::balancer::Balancer;
+
+/// How many recent jobs' call trees the runtime keeps (the dashboard's waterfalls).
+const CALL_TREES: usize = 1_000;
 use crate::local::events::Sinks;
 use crate::local::shared::Shared;
 use crate::local::shell::LocalEndpoint;
@@ -119,6 +122,7 @@ impl LocalRuntimeBuilder {
             options: self.options,
             sinks: Sinks::new(self.sinks, broadcast),
             calls: std::sync::OnceLock::new(),
+            call_trees: crate::local::call_trees::CallTrees::new(CALL_TREES),
         });
         let mut endpoints = BTreeMap::new();
         let (apps, defs): (Vec<EndpointDef>, Vec<EndpointDef>) = self

@@ -120,7 +120,6 @@ impl EndpointState {
             parent_span,
             session: meta.session,
             caller_deadline: meta.deadline,
-            calls: Vec::new(),
         }
     }
 

@@ -73,8 +73,6 @@ pub(crate) struct JobRecord {
     pub(crate) session: Option<String>,
     /// When the caller stops waiting (from its envelope).
     pub(crate) caller_deadline: Option<Deadline>,
-    /// The calls the job made, as its `Ctx` recorded them (for the dashboard's waterfall).
-    pub(crate) calls: Vec<crate::client::CallRecord>,
 }
 
 impl JobRecord {

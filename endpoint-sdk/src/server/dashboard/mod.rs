@@ -98,7 +98,7 @@ pub(crate) async fn job(
     Path((endpoint, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let detail = s.runtime.job_detail(&endpoint, &id)?;
-    let calls = tree::calls(&s.runtime, &detail, 0.0, 0);
+    let calls = tree::calls(&detail.calls, 0.0);
     Ok(Json(json!({
         "endpoint": detail.endpoint,
         "status": detail.status,

@@ -4,26 +4,17 @@
 
 use serde_json::{Value, json};
 
-use crate::local::{JobDetail, LocalRuntime};
+use crate::local::CallNode;
 
-/// How deep the tree goes (an agent's fan-out of fan-outs is rarely deeper).
-const MAX_DEPTH: usize = 6;
-
-/// The calls of `job`, which started `at` ms into the root job, with their own calls nested.
-pub(super) fn calls(rt: &LocalRuntime, job: &JobDetail, at: f64, depth: usize) -> Vec<Value> {
+/// The calls of a job that started `at` ms into the root job, with their own calls nested.
+pub(super) fn calls(nodes: &[CallNode], at: f64) -> Vec<Value> {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    job.calls
+    nodes
         .iter()
-        .map(|c| {
+        .map(|n| {
+            let c = &n.call;
             let start = at + ms(c.started);
             let queued = c.queue_delay.map_or(0.0, ms);
-            let children = match (&c.job_id, depth < MAX_DEPTH) {
-                (Some(id), true) => rt
-                    .job_detail(&c.endpoint, id)
-                    .map(|d| calls(rt, &d, start + queued, depth + 1))
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
             json!({
                 "endpoint": c.endpoint,
                 "job_id": c.job_id,
@@ -32,8 +23,8 @@ pub(super) fn calls(rt: &LocalRuntime, job: &JobDetail, at: f64, depth: usize) -
                 "start_ms": start,
                 "queue_ms": queued,
                 "end_ms": at + ms(c.ended),
-                "error": c.error,
-                "calls": children,
+                "error": c.error.as_deref().map(|e| crate::protocol::JobFailure::from_wire(e).message),
+                "calls": calls(&n.calls, start + queued),
             })
         })
         .collect()
