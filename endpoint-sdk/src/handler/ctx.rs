@@ -79,10 +79,31 @@ pub(crate) struct CtxInner {
     pub(crate) request_span: Option<crate::telemetry::RequestSpan>,
 }
 
+impl CtxInner {
+    /// The job's span, started at `started` and ending now, completed unless told otherwise.
+    pub(crate) fn job_span(&self, started: std::time::SystemTime) -> crate::telemetry::JobSpan<'_> {
+        crate::telemetry::JobSpan {
+            endpoint: &self.endpoint,
+            job_id: &self.job_id,
+            worker_id: &self.worker_id,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent: self.parent_span,
+            started,
+            ended: std::time::SystemTime::now(),
+            status: crate::protocol::JobStatus::Completed,
+            error: None,
+            queue_delay: None,
+            http: None,
+        }
+    }
+}
+
 impl Drop for CtxInner {
     fn drop(&mut self) {
         if let Some(request) = &self.request_span {
-            super::span::request_ended(self, request);
+            let calls = self.client.get().map(|c| c.trace());
+            request.ended(self.job_span(request.started), calls);
         }
     }
 }

@@ -9,7 +9,7 @@ mod def;
 mod execute;
 mod init;
 mod request;
-mod span;
+pub(crate) mod span;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -144,7 +144,7 @@ pub(crate) async fn run_job(
         &Placement::Inline,
     )
     .await;
-    calls_of.job_ended(wall_start, &done.outcome, Some(job.queue_delay));
+    crate::handler::span::job_ended(&calls_of, wall_start, &done.outcome, Some(job.queue_delay));
     // The job's calls, kept with it for the dashboard's waterfall (none made, nothing kept).
     if let Some(calls) = calls_of.calls_made().filter(|c| !c.is_empty()) {
         ep.shared.call_trees.record(&job.id, calls);

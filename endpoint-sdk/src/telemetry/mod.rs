@@ -163,9 +163,27 @@ impl RequestSpan {
         self.status.store(status, Ordering::Relaxed);
     }
 
-    /// The response's status; 0 if the app never answered.
-    pub(crate) fn status_code(&self) -> u16 {
-        self.status.load(Ordering::Relaxed)
+    /// Exports the request's span (`span`: its context's, from its start to now) and its calls,
+    /// with the response's status: an error when the app never answered or answered 5xx.
+    pub(crate) fn ended(&self, span: JobSpan<'_>, calls: Option<&Trace>) {
+        let code = self.status.load(Ordering::Relaxed);
+        let failed = code == 0 || code >= 500;
+        let error = if code == 0 {
+            "the request ended before the app answered".to_string()
+        } else {
+            format!("HTTP {code}")
+        };
+        let job = JobSpan {
+            status: if failed {
+                JobStatus::Failed
+            } else {
+                JobStatus::Completed
+            },
+            error: failed.then_some(error.as_str()),
+            http: Some((&self.method, &self.path, code)),
+            ..span
+        };
+        job_ended(&job, calls);
     }
 }
 

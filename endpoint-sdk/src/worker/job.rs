@@ -81,7 +81,7 @@ impl JobRunner {
             .await;
         running.ended(&done.outcome, started.elapsed());
         // The platform knows the job's queue delay; the worker does not.
-        of_job.job_ended(wall_start, &done.outcome, None);
+        crate::handler::span::job_ended(&of_job, wall_start, &done.outcome, None);
         if done.stuck {
             tracing::error!("the handler ignored cancellation: its thread is stuck");
             self.replace.cancel();
