@@ -46,6 +46,7 @@ pub mod registry;
 pub mod schema;
 pub mod server;
 pub mod session;
+pub mod simulate;
 pub mod telemetry;
 pub mod worker;
 

@@ -4,6 +4,7 @@ mod call;
 mod call_lb;
 mod dev;
 mod dev_log;
+mod simulate;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -45,6 +46,10 @@ pub enum Command {
     /// (`--url` / `RUNPOD_ENDPOINT_BASE_URL`), the cloud (`RUNPOD_API_KEY`) or this process:
     /// progress and stream chunks as they arrive, then the output; exit 1 unless it completed.
     Call(call::CallArgs),
+    /// Run the endpoints, as configured and in variants, under a scenario's traffic in virtual
+    /// time (a day in seconds): latency, cold starts met, timeouts, workers and cost, side by
+    /// side.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Options of `manifest`.
@@ -154,6 +159,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Call(args) => {
             init_logging_quiet();
             traced(&crate::deploy::app_name(), call::call(args)).await
+        }
+        Command::Simulate(args) => {
+            init_logging_quiet();
+            simulate::run(&defs, args)
         }
     }
 }

@@ -19,6 +19,11 @@ use crate::protocol::{FailureKind, JobFailure, envelope};
 pub struct WorkerState(Arc<dyn Any + Send + Sync>);
 
 impl WorkerState {
+    /// A state holding nothing (a worker that runs no handler: the simulator's).
+    pub(crate) fn empty() -> Self {
+        WorkerState(Arc::new(()))
+    }
+
     /// A worker state holding `state` (the runtimes build theirs with [`EndpointDef::init`]).
     #[cfg(test)]
     pub(crate) fn new(state: impl Any + Send + Sync) -> Self {

@@ -40,7 +40,7 @@ pub(crate) mod scaler;
 mod shared;
 mod shell;
 mod simulated;
-mod state;
+pub(crate) mod state;
 
 pub use call_trees::CallNode;
 pub use error::RuntimeError;

@@ -69,6 +69,10 @@ impl EndpointState {
                 None
             }
         };
+        self.next_expiry = Some(
+            self.next_expiry
+                .map_or(record.expires_at, |e| e.min(record.expires_at)),
+        );
         self.jobs.insert(id.clone(), Box::new(record));
         Ok((id, started))
     }

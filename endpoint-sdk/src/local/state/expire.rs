@@ -48,16 +48,23 @@ impl EndpointState {
                 gone.push(id);
             }
         }
-        // Unfinished jobs past their TTL (few: the queue and what runs).
-        for id in self
-            .queue
-            .iter()
-            .chain(self.low_queue.iter())
-            .chain(self.workers.values().flat_map(|w| w.running.iter()))
-        {
-            if self.jobs.get(id).is_some_and(|j| j.expires_at <= now) {
-                gone.push(id.clone());
+        // Unfinished jobs past their TTL (the queue and what runs), read only when one may
+        // have expired; the scan also finds the next moment one may.
+        if self.next_expiry.is_some_and(|e| e <= now) {
+            let mut next: Option<Instant> = None;
+            for id in self
+                .queue
+                .iter()
+                .chain(self.low_queue.iter())
+                .chain(self.workers.values().flat_map(|w| w.running.iter()))
+            {
+                match self.jobs.get(id).map(|j| j.expires_at) {
+                    Some(at) if at <= now => gone.push(id.clone()),
+                    Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                    None => {}
+                }
             }
+            self.next_expiry = next;
         }
         // Finished jobs whose TTL is shorter than their retention window.
         gone.extend(
@@ -153,5 +160,42 @@ mod tests {
         assert!(st.visible(&done, t0 + Duration::from_secs(30)).is_none());
         st.sweep(t0 + Duration::from_secs(31), &mut fx());
         assert!(!st.jobs.contains_key(&done));
+    }
+
+    #[test]
+    fn a_later_job_with_a_shorter_ttl_expires_first_and_the_sweep_reads_the_queue_only_when_due() {
+        let (mut st, t0) = state(settings());
+        let ttl = |n, ms| RunRequest {
+            policy: Some(Policy {
+                ttl: Some(ms),
+                ..Policy::default()
+            }),
+            ..RunRequest::from(json!(n))
+        };
+        let s = Duration::from_secs;
+        let long = st
+            .enqueue(t0, ttl(1, 60_000), false, false, &mut fx())
+            .unwrap()
+            .0;
+        assert_eq!(st.next_expiry, Some(t0 + s(60)));
+        st.sweep(t0 + s(1), &mut fx());
+        assert_eq!(st.next_expiry, Some(t0 + s(60)), "nothing was due: no scan");
+        let short = st
+            .enqueue(t0 + s(2), ttl(2, 5_000), false, false, &mut fx())
+            .unwrap()
+            .0;
+        assert_eq!(st.next_expiry, Some(t0 + s(7)));
+        st.sweep(t0 + s(6), &mut fx());
+        assert!(st.jobs.contains_key(&short));
+        st.sweep(t0 + s(7), &mut fx());
+        assert!(!st.jobs.contains_key(&short) && st.jobs.contains_key(&long));
+        assert_eq!(
+            st.next_expiry,
+            Some(t0 + s(60)),
+            "the scan found the next one due"
+        );
+        st.sweep(t0 + s(60), &mut fx());
+        assert!(!st.jobs.contains_key(&long));
+        assert_eq!(st.next_expiry, None);
     }
 }

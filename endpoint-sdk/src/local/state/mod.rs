@@ -65,6 +65,10 @@ pub(crate) struct EndpointState {
     pub(crate) init_failures: u32,
     pub(crate) init_backoff_until: Option<Instant>,
     pub(crate) next_sweep: Instant,
+    /// No unfinished job's TTL ends before this (`None`: no job yet), so the sweep scans the
+    /// queue and the running jobs only when one may have expired: a queue of thousands is not
+    /// read every second.
+    pub(crate) next_expiry: Option<Instant>,
     /// Finished jobs in the order they finished, with the end of their retention window (the
     /// window is fixed per kind, so this is also nearly expiry order). Entries of jobs retried
     /// or removed meanwhile are skipped.
@@ -87,6 +91,7 @@ impl EndpointState {
             init_failures: 0,
             init_backoff_until: None,
             next_sweep: now,
+            next_expiry: None,
             finished: VecDeque::new(),
             retired: VecDeque::new(),
             holders: HashMap::new(),
