@@ -290,6 +290,11 @@ impl LocalEndpoint {
                 _ = &mut notified => {}
                 _ = stop.cancelled() => return Vec::new(),
             }
+            // Woken for a job with no slot free (jobs started directly took them meanwhile): pass
+            // the wake-up on, or the job would wait for this worker while another one idles.
+            if runner.slots.available_permits() == 0 {
+                self.job_ready.notify_one();
+            }
         }
     }
 

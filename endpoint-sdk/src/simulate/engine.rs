@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use rustc_hash::FxBuildHasher;
 use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::plan::{EndpointModel, Model};
@@ -117,6 +118,13 @@ impl Ord for Scheduled {
 struct WorkerSim {
     phase: Phase,
     ready_at: Option<Duration>,
+    /// Its slots (a permit per running job), once ready.
+    runner: Option<Arc<Runner>>,
+    /// Whether its task waits to be told of a job (it looked and had a slot left): in `app
+    /// dev` it then counts as a taker waiting, and the scaler is not woken early.
+    parked: bool,
+    /// When it began waiting (then a sequence number): the first waiting is woken first.
+    waiting: (Duration, u64),
 }
 
 struct Ep {
@@ -128,6 +136,8 @@ struct Ep {
     workers: HashMap<Arc<str>, WorkerSim, FxBuildHasher>,
     /// When the next tick is due, if one is scheduled.
     tick_at: Option<Duration>,
+    /// Wake-ups sent to the workers waiting for a job (`jobs_ready`), not yet delivered.
+    notifies: u32,
     counts: EndpointCounts,
     session_version: Arc<str>,
 }
@@ -143,6 +153,8 @@ struct JobSim {
     cold: bool,
     rng: fastrand::Rng,
     fails: bool,
+    /// The worker's slot it holds while it runs.
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 /// How long a run may go on after its arrivals stop, for the jobs still running to end.
@@ -195,6 +207,7 @@ impl Engine {
                 timeout: c.execution_timeout(),
                 workers: HashMap::default(),
                 tick_at: None,
+                notifies: 0,
                 counts: EndpointCounts::default(),
                 session_version: Arc::from(c.name.as_ref()),
             })
@@ -301,19 +314,22 @@ impl Engine {
     fn submit(&mut self, i: usize, parent: Option<JobId>, rng: fastrand::Rng) -> Option<JobId> {
         let now = self.instant();
         let mut fx = Effects::new(true, true);
+        // A call is a `/runsync` job that starts on a free slot at once when nothing is queued
+        // before it, as an in-process call does in `app dev`.
         let sync = parent.is_some();
         let ep = &mut self.eps[i];
         ep.counts.jobs += 1;
-        let id = match ep
-            .state
-            .enqueue(now, RunRequest::from(Value::Null), sync, false, &mut fx)
-        {
-            Ok((id, _)) => id,
-            Err(_) => {
-                ep.counts.rejected += 1;
-                return None;
-            }
-        };
+        let (id, slot) =
+            match ep
+                .state
+                .enqueue(now, RunRequest::from(Value::Null), sync, sync, &mut fx)
+            {
+                Ok((id, direct)) => (id, direct.map(|d| d.slot)),
+                Err(_) => {
+                    ep.counts.rejected += 1;
+                    return None;
+                }
+            };
         self.jobs.insert(
             id.clone(),
             JobSim {
@@ -327,6 +343,7 @@ impl Engine {
                 cold: false,
                 rng,
                 fails: false,
+                slot,
             },
         );
         if self.eps[i].tick_at.is_none() {
@@ -466,50 +483,77 @@ impl Engine {
             worker: worker.clone(),
             session_version: ep.session_version.clone(),
         });
+        if let Some(w) = ep.workers.get_mut(&worker) {
+            w.runner = Some(runner.clone());
+        }
         let mut fx = Effects::new(true, true);
         let startup = ep.model.cold_start;
         ep.state.worker_ready(runner, startup, now, &mut fx);
         self.absorb(i, fx);
-        self.mark(i);
+        self.look(i, &worker);
     }
 
-    /// Ready workers of endpoint `i` with free slots take queued jobs, as each simulated
-    /// worker's task does in `app dev` when a job is queued or a slot frees.
-    fn dispatch(&mut self, i: usize) {
+    /// Worker `worker` of endpoint `i` looks for jobs, as its task does in `app dev` when it
+    /// becomes ready, when a slot it waited for frees, or when it is woken: every free slot
+    /// takes a queued job in one go; with a slot left over, it waits to be woken.
+    fn look(&mut self, i: usize, worker: &Arc<str>) {
         let now = self.instant();
         let ep = &mut self.eps[i];
-        if ep.state.queued() == 0 {
+        let Some(runner) = ep.workers.get(worker).and_then(|w| w.runner.clone()) else {
             return;
-        }
-        let free: Vec<(Arc<str>, usize)> = ep
-            .state
-            .workers
-            .iter()
-            .filter(|(_, w)| w.takes_jobs() && w.running.len() < ep.concurrency)
-            .map(|(id, w)| (id.clone(), ep.concurrency - w.running.len()))
-            .collect();
-        let mut fx = Effects::new(true, true);
-        for (worker, slots) in free {
-            let was_idle = ep
-                .state
-                .workers
-                .get(&worker)
-                .is_some_and(|w| w.running.is_empty());
-            let taken = ep.state.take(&worker, slots, false, now, &mut fx);
-            if was_idle && !taken.is_empty() {
-                let min = ep.min;
-                if let Some(w) = ep.workers.get_mut(&worker) {
-                    w.phase = Phase::Running;
+        };
+        let n = runner.slots.available_permits();
+        if n > 0 && ep.state.queued() > 0 {
+            let mut fx = Effects::new(true, true);
+            let mut slots = runner
+                .slots
+                .clone()
+                .try_acquire_many_owned(n as u32)
+                .expect("permits counted above");
+            for job in ep.state.take(worker, n, false, now, &mut fx) {
+                if let Some(j) = self.jobs.get_mut(&job.id) {
+                    j.slot = slots.split(1);
                 }
-                ep.counts
-                    .workers
-                    .change(Some(Phase::Idle), Some(Phase::Running), self.now, min);
             }
-            if ep.state.queued() == 0 {
-                break;
-            }
+            drop(slots);
+            self.absorb(i, fx);
         }
-        self.absorb(i, fx);
+        let parked = runner.slots.available_permits() > 0;
+        self.seq += 1;
+        if let Some(w) = self.eps[i].workers.get_mut(worker) {
+            w.parked = parked;
+            w.waiting = (self.now, self.seq);
+        }
+    }
+
+    /// Delivers endpoint `i`'s wake-ups: each wakes the worker that has waited longest; one
+    /// with no slot free (jobs started directly took them) passes it on. A wake-up with nobody
+    /// waiting is lost: whoever waits next looks first anyway.
+    fn dispatch(&mut self, i: usize) {
+        while self.eps[i].notifies > 0 {
+            let first = self.eps[i]
+                .workers
+                .iter()
+                .filter(|(_, w)| w.parked)
+                .min_by_key(|(_, w)| w.waiting)
+                .map(|(id, _)| id.clone());
+            let Some(worker) = first else {
+                self.eps[i].notifies = 0;
+                return;
+            };
+            let Some(w) = self.eps[i].workers.get_mut(&worker) else {
+                return;
+            };
+            w.parked = false;
+            if w.runner
+                .as_ref()
+                .is_some_and(|r| r.slots.available_permits() == 0)
+            {
+                continue;
+            }
+            self.eps[i].notifies -= 1;
+            self.look(i, &worker);
+        }
     }
 
     // ---------------------------------------------------------------- the state machine's events
@@ -517,9 +561,11 @@ impl Engine {
     fn absorb(&mut self, i: usize, fx: Effects) {
         self.inbox.extend(fx.events.into_iter().map(|e| (i, e)));
         if fx.jobs_ready {
+            self.eps[i].notifies += 1;
             self.mark(i);
         }
-        if fx.wake_scaler {
+        // As `app dev`'s shell: the scaler is woken early only when no worker waits for a job.
+        if fx.wake_scaler && !self.eps[i].workers.values().any(|w| w.parked) {
             self.schedule_tick(i, self.now);
         }
     }
@@ -557,6 +603,9 @@ impl Engine {
                     WorkerSim {
                         phase: Phase::Starting,
                         ready_at: None,
+                        runner: None,
+                        parked: false,
+                        waiting: (now, 0),
                     },
                 );
                 ep.counts
@@ -584,7 +633,17 @@ impl Engine {
             } => {
                 let ep = &mut self.eps[i];
                 ep.counts.queue_delay.record(delay);
-                let ready_at = ep.workers.get(&worker).and_then(|w| w.ready_at);
+                let mut ready_at = None;
+                if let Some(w) = ep.workers.get_mut(&worker) {
+                    ready_at = w.ready_at;
+                    if w.phase == Phase::Idle {
+                        w.phase = Phase::Running;
+                        let min = ep.min;
+                        ep.counts
+                            .workers
+                            .change(Some(Phase::Idle), Some(Phase::Running), now, min);
+                    }
+                }
                 let Some(j) = self.jobs.get_mut(&job) else {
                     return;
                 };
@@ -625,9 +684,16 @@ impl Engine {
             }
         }
         self.mark(i);
-        let Some(job) = self.jobs.remove(id) else {
+        let Some(mut job) = self.jobs.remove(id) else {
             return;
         };
+        // Its slot frees: a worker whose task waited for a slot looks for a job.
+        drop(job.slot.take());
+        if let Some(w) = &worker
+            && self.eps[i].workers.get(w).is_some_and(|s| !s.parked)
+        {
+            self.look(i, w);
+        }
         let counts = &mut self.eps[i].counts;
         counts.ends.count(status);
         counts.latency.record(now.saturating_sub(job.submitted));
@@ -708,7 +774,7 @@ impl Engine {
 }
 
 /// A request's own seed, from the scenario's and its number (SplitMix64's finalizer).
-fn mix(seed: u64, index: u64) -> u64 {
+pub(crate) fn mix(seed: u64, index: u64) -> u64 {
     let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

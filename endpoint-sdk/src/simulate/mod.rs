@@ -11,6 +11,8 @@
 
 mod draw;
 mod engine;
+#[cfg(test)]
+mod honest;
 mod overrides;
 mod plan;
 pub mod report;

@@ -127,16 +127,24 @@ impl EndpointState {
         }
     }
 
-    /// A ready simulated worker with a free slot, and the slot.
+    /// The ready simulated worker started first that has a free slot, and the slot: direct
+    /// jobs pack onto the workers up longest, so the newest idle out first (and the choice
+    /// never depends on the workers' random ids).
     fn free_slot(&self) -> Option<(Arc<str>, Arc<Runner>, OwnedSemaphorePermit)> {
-        self.workers.iter().find_map(|(id, w)| {
-            if w.external || !w.takes_jobs() {
-                return None;
-            }
-            let runner = w.runner.clone()?;
-            let slot = runner.slots.clone().try_acquire_owned().ok()?;
-            Some((id.clone(), runner, slot))
-        })
+        let (id, w) = self
+            .workers
+            .iter()
+            .filter(|(_, w)| {
+                !w.external
+                    && w.takes_jobs()
+                    && w.runner
+                        .as_ref()
+                        .is_some_and(|r| r.slots.available_permits() > 0)
+            })
+            .min_by_key(|(_, w)| w.arrival)?;
+        let runner = w.runner.clone()?;
+        let slot = runner.slots.clone().try_acquire_owned().ok()?;
+        Some((id.clone(), runner, slot))
     }
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct EndpointState {
     /// queue and the running jobs only when one may have expired: a queue of thousands is not
     /// read every second.
     pub(crate) next_expiry: Option<Instant>,
+    /// Simulated workers started so far (each one's `arrival`).
+    pub(crate) workers_started: u64,
     /// Finished jobs in the order they finished, with the end of their retention window (the
     /// window is fixed per kind, so this is also nearly expiry order). Entries of jobs retried
     /// or removed meanwhile are skipped.
@@ -92,6 +94,7 @@ impl EndpointState {
             init_backoff_until: None,
             next_sweep: now,
             next_expiry: None,
+            workers_started: 0,
             finished: VecDeque::new(),
             retired: VecDeque::new(),
             holders: HashMap::new(),

@@ -49,7 +49,9 @@ impl EndpointState {
         now: Instant,
         fx: &mut Effects,
     ) -> CancellationToken {
-        let record = WorkerRecord::new(WorkerPhase::Starting, false, now);
+        let mut record = WorkerRecord::new(WorkerPhase::Starting, false, now);
+        self.workers_started += 1;
+        record.arrival = self.workers_started;
         let stop = record.stop.clone();
         self.workers.insert(id.clone(), record);
         fx.event(RuntimeEvent::WorkerStarting {

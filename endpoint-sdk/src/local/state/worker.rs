@@ -50,6 +50,8 @@ pub(crate) struct WorkerRecord {
     pub(crate) pending_stop: Vec<String>,
     /// A ready simulated worker's slots and state: a `/runsync` job may start on it directly.
     pub(crate) runner: Option<Arc<Runner>>,
+    /// The order in which the endpoint's simulated workers were started.
+    pub(crate) arrival: u64,
 }
 
 impl WorkerRecord {
@@ -64,6 +66,7 @@ impl WorkerRecord {
             stop: CancellationToken::new(),
             pending_stop: Vec::new(),
             runner: None,
+            arrival: 0,
         }
     }
 
