@@ -108,3 +108,21 @@ pub fn lb_router() -> axum::Router {
 pub fn lb_echo() -> axum::Router {
     lb_router()
 }
+
+/// The simulate benchmark's caller: three calls to [`sim_leaf`] in parallel, then 300 ms of
+/// its own work.
+#[endpoint(name = "sim-top", cpu = "cpu3c-2-4", workers = (1, 20), execution_timeout_ms = 60_000,
+           calls = [sim_leaf])]
+pub async fn sim_top(ctx: Ctx, n: u64) -> Result<u64, String> {
+    let done = sim_leaf::fan_out(&ctx, vec![n; 3]).concurrency(3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok(done.iter().filter(|r| r.is_ok()).count() as u64)
+}
+
+/// The simulate benchmark's callee: 100 ms of work.
+#[endpoint(name = "sim-leaf", cpu = "cpu3c-2-4", workers = (1, 10), concurrency = 4,
+           execution_timeout_ms = 30_000)]
+pub async fn sim_leaf(n: u64) -> u64 {
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    n
+}
