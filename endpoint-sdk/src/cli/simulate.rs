@@ -18,6 +18,10 @@ pub struct SimulateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as a self-contained HTML page with latency, workers and queues
+    /// over time per variant.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Override the scenario's duration (e.g. `24h`).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
@@ -37,6 +41,15 @@ pub(crate) fn run(defs: &[crate::EndpointDef], args: SimulateArgs) -> Result<()>
     let configs: Vec<_> = defs.iter().map(|d| d.config.clone()).collect();
     let report = simulate(&crate::deploy::app_name(), &configs, &scenario)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, report.to_html()).map_err(|e| {
+            Error::Usage(format!(
+                "--html {}: cannot write the page ({e}); give a path in a writable directory",
+                path.display()
+            ))
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
     if args.json {
         println!("{}", report.to_json());
     } else {

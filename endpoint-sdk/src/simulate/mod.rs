@@ -14,6 +14,7 @@ mod engine;
 #[cfg(test)]
 mod honest;
 mod overrides;
+mod picture;
 mod plan;
 pub mod report;
 pub mod scenario;

@@ -11,7 +11,8 @@ use super::SimulateError;
 use crate::config::{EndpointConfig, Scaler, Severity, Workers};
 
 /// The keys a variant may set.
-const KEYS: &str = "workers, concurrency, idle_timeout, execution_timeout, scaler, flashboot";
+const KEYS: &str =
+    "workers, concurrency, idle_timeout, execution_timeout, scaler, flashboot, interactive";
 
 /// `configs` with `overrides` applied (each key `endpoint.key`), checked.
 pub(crate) fn apply(
@@ -46,10 +47,18 @@ pub(crate) fn apply(
             .map(|d| d.message)
             .collect();
         if !errors.is_empty() {
+            let mut why = errors.join("; ");
+            if c.interactive && c.workers.min == 0 {
+                why.push_str(&format!(
+                    " (to measure that wait anyway, add `\"{}.interactive\" = false` to the \
+                     variant)",
+                    c.name
+                ));
+            }
             return Err(SimulateError::Variant {
                 variant: variant.to_string(),
                 key: c.name.to_string(),
-                why: errors.join("; "),
+                why,
             });
         }
     }
@@ -89,6 +98,11 @@ fn set(c: &mut EndpointConfig, key: &str, v: &Value) -> Result<(), String> {
             c.flashboot = v
                 .as_bool()
                 .ok_or_else(|| format!("`flashboot` takes true or false; got {v}"))?;
+        }
+        "interactive" => {
+            c.interactive = v
+                .as_bool()
+                .ok_or_else(|| format!("`interactive` takes true or false; got {v}"))?;
         }
         "scaler" => c.scaler = scaler(v)?,
         other => {
@@ -207,5 +221,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("endpoint.key"), "{e}");
+    }
+
+    #[test]
+    fn scaling_an_interactive_endpoint_to_zero_needs_it_said_and_then_runs() {
+        let mut configs = base();
+        configs[0].interactive = true;
+        let e = apply(&configs, "v", &over(&[("orch.workers", json!([0, 20]))]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"orch.interactive\" = false"), "{e}");
+        let out = apply(
+            &configs,
+            "v",
+            &over(&[
+                ("orch.workers", json!([0, 20])),
+                ("orch.interactive", json!(false)),
+            ]),
+        )
+        .unwrap();
+        assert!(!out[0].interactive && out[0].workers.min == 0);
     }
 }

@@ -276,3 +276,20 @@ fn every_arrival_ends_exactly_once_and_variants_share_their_arrivals() {
         "{table}"
     );
 }
+
+#[test]
+fn the_picture_has_a_line_per_variant_and_the_table() {
+    let scenario = format!("{EVERY_20S}\n[variants]\nwarm = {{ \"e.workers\" = [1, 1] }}\n");
+    let r = run(&[ep("e", 0, 1)], &scenario);
+    let html = r.to_html();
+    assert!(html.starts_with("<!doctype html>"));
+    // Requests per hour, latency p95 and p50, then workers and queue of the one endpoint: 5
+    // lines per variant.
+    assert_eq!(html.matches("<polyline").count(), 10, "{html}");
+    assert!(html.contains("#2563eb") && html.contains("#dc2626"));
+    assert!(
+        html.contains("met a cold start"),
+        "the table is on the page"
+    );
+    assert!(!html.contains("<script"), "self-contained, nothing to run");
+}
