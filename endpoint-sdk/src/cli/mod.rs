@@ -49,6 +49,7 @@ pub enum Command {
     /// Run the endpoints, as configured and in variants, under a scenario's traffic in virtual
     /// time (a day in seconds): latency, cold starts met, timeouts, workers and cost, side by
     /// side.
+    #[command(after_help = simulate::AFTER_HELP)]
     Simulate(simulate::SimulateArgs),
 }
 

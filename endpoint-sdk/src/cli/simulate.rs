@@ -8,6 +8,22 @@ use clap::Args;
 use crate::simulate::{Scenario, simulate};
 use crate::{Error, Result};
 
+/// What `simulate --help` adds after the options: the scenario format in brief.
+pub(crate) const AFTER_HELP: &str = "\
+A scenario (TOML, or JSON) — every key optional:
+  duration = \"24h\"   seed = 7   cold_at_start = false
+  [traffic]  endpoint = \"..\"  pattern = constant | poisson | daily | bursts | csv
+             rate = 10.0  (daily: peak_ratio, peak_hour; bursts: every, burst, burst_rate;
+             csv: file, one arrival per line in seconds, relative to the scenario file)
+  [cold_start]  gpu, gpu_flashboot, cpu, cpu_flashboot  (durations)
+  [endpoints.NAME]  service = \"2s\" or { p50 = \"1s\", p99 = \"5s\" }
+                    calls = [{ to = \"CALLEE\", count = 3, parallel = true }, ..]
+                    hang = 0.01  fail = 0.0  cold_start = \"60s\"
+  [variants]  NAME = { \"ENDPOINT.KEY\" = VALUE, .. } with KEY one of workers, concurrency,
+              idle_timeout, execution_timeout(_ms), scaler, flashboot, interactive
+The full format, with defaults: the README's \"Simulating a day\" section, or the docs of
+endpoint_sdk::simulate::scenario.";
+
 /// Options of `simulate`.
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {

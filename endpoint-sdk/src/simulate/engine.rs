@@ -167,6 +167,7 @@ pub(crate) struct Engine {
     seed: u64,
     eps: Vec<Ep>,
     top: usize,
+    warm_at_start: bool,
     events: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     jobs: HashMap<JobId, JobSim, FxBuildHasher>,
@@ -221,6 +222,7 @@ impl Engine {
             seed,
             eps,
             top: model.top,
+            warm_at_start: model.warm_at_start,
             events: BinaryHeap::new(),
             seq: 0,
             jobs: HashMap::default(),
@@ -257,6 +259,9 @@ impl Engine {
         if let Some(first) = self.arrivals.next() {
             self.arriving = true;
             self.at(first, Ev::Arrival);
+        }
+        if self.warm_at_start {
+            self.warm_up();
         }
         for i in 0..self.eps.len() {
             self.schedule_tick(i, Duration::ZERO);
@@ -457,8 +462,7 @@ impl Engine {
         let mut fx = Effects::new(true, true);
         let start = self.eps[i].state.tick(now, &mut fx);
         for _ in 0..start {
-            self.next_worker += 1;
-            let id: Arc<str> = Arc::from(format!("sim{:011}", self.next_worker));
+            let id = self.new_worker_id();
             self.eps[i].state.add_simulated(id.clone(), now, &mut fx);
             self.eps[i].counts.cold_starts += 1;
             let ready = self.now + self.eps[i].model.cold_start;
@@ -470,6 +474,27 @@ impl Engine {
         let active = ep.state.queued() > 0 || !ep.state.workers.is_empty() || ep.min > 0;
         if active {
             self.schedule_tick(i, self.now + self.tick);
+        }
+    }
+
+    fn new_worker_id(&mut self) -> Arc<str> {
+        self.next_worker += 1;
+        Arc::from(format!("sim{:011}", self.next_worker))
+    }
+
+    /// Each endpoint's `min` workers, up and ready at the start (not counted as cold starts).
+    fn warm_up(&mut self) {
+        for i in 0..self.eps.len() {
+            for _ in 0..self.eps[i].min {
+                let id = self.new_worker_id();
+                let mut fx = Effects::new(true, true);
+                let now = self.instant();
+                self.eps[i].state.add_simulated(id.clone(), now, &mut fx);
+                self.absorb(i, fx);
+                self.settle();
+                self.ready(i, id);
+                self.settle();
+            }
         }
     }
 

@@ -43,6 +43,7 @@ fn scenario() -> Scenario {
         seed = {SEED}
         traffic = {{ endpoint = "honest-top", pattern = "poisson", rate = 0.4 }}
         cold_start = {{ cpu = "{COLD_START_S}s", cpu_flashboot = "{COLD_START_S}s" }}
+        cold_at_start = true
         [endpoints.honest-top]
         service = {{ p50 = "{TOP_P50_MS}ms", p99 = "{TOP_P99_MS}ms" }}
         calls = [{{ to = "honest-leaf", count = 2 }}]

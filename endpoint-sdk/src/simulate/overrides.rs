@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use super::SimulateError;
 use crate::config::{EndpointConfig, Scaler, Severity, Workers};
+use endpoint_config::{
+    Lint, callee_bounded, callee_fits, callee_not_below_message, callee_unbounded_message,
+};
 
 /// The keys a variant may set.
 const KEYS: &str =
@@ -62,7 +65,39 @@ pub(crate) fn apply(
             });
         }
     }
+    check_calls(&out).map_err(|(caller, why)| SimulateError::Variant {
+        variant: variant.to_string(),
+        key: caller,
+        why,
+    })?;
     Ok(out)
+}
+
+/// The rules between endpoints the attribute checks at compile time: each callee has a
+/// ceiling below its caller's, unless the caller allows `callee_timeout`.
+fn check_calls(configs: &[EndpointConfig]) -> Result<(), (String, String)> {
+    for caller in configs {
+        let Some(ms) = caller.execution_timeout_ms else {
+            continue;
+        };
+        if caller.allows(Lint::CalleeTimeout) {
+            continue;
+        }
+        for name in caller.calls.iter() {
+            let Some(callee) = configs.iter().find(|c| c.name == name.as_ref()) else {
+                continue;
+            };
+            let why = if !callee_bounded(callee, caller) {
+                callee_unbounded_message(&caller.name, ms, &callee.name)
+            } else if !callee_fits(callee, caller) {
+                callee_not_below_message(&caller.name, ms, &callee.name)
+            } else {
+                continue;
+            };
+            return Err((caller.name.to_string(), why));
+        }
+    }
+    Ok(())
 }
 
 fn set(c: &mut EndpointConfig, key: &str, v: &Value) -> Result<(), String> {
@@ -241,5 +276,33 @@ mod tests {
         )
         .unwrap();
         assert!(!out[0].interactive && out[0].workers.min == 0);
+    }
+
+    #[test]
+    fn a_variant_that_lets_a_callee_outlive_its_caller_is_refused() {
+        let mut configs = base();
+        let mut leaf = configs[0].clone();
+        leaf.name = "leaf".into();
+        leaf.execution_timeout_ms = Some(10_000);
+        configs[0].execution_timeout_ms = Some(60_000);
+        configs[0].calls = vec!["leaf".into()].into();
+        configs.push(leaf);
+        apply(&configs, "ok", &over(&[])).unwrap();
+        let e = apply(
+            &configs,
+            "v",
+            &over(&[("leaf.execution_timeout", json!("90s"))]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`leaf`") && e.contains("not below"), "{e}");
+        let e = apply(
+            &configs,
+            "v",
+            &over(&[("orch.execution_timeout", json!("6s"))]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("variant `v`, `orch`"), "{e}");
     }
 }

@@ -93,10 +93,10 @@ impl Report {
                 lines.push(series(v, i, false, |r| {
                     r.endpoints
                         .get(e)
-                        .map(|[s, idle, run, _]| f64::from(s + idle + run))
+                        .map(|w| f64::from(w.starting + w.idle + w.running))
                 }));
                 lines.push(series(v, i, true, |r| {
-                    r.endpoints.get(e).map(|w| f64::from(w[3]))
+                    r.endpoints.get(e).map(|w| f64::from(w.queued))
                 }));
             }
             out.push_str(&chart(&lines, ""));

@@ -32,6 +32,8 @@ pub(crate) struct EndpointModel {
 pub(crate) struct Model {
     pub(crate) endpoints: Vec<EndpointModel>,
     pub(crate) top: usize,
+    /// Whether each endpoint's `min` workers are ready at the start.
+    pub(crate) warm_at_start: bool,
 }
 
 /// The endpoint traffic goes to when the scenario does not say: the one queue endpoint no
@@ -105,7 +107,11 @@ impl Model {
             .iter()
             .map(|c| model(c, scenario, &index))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Model { endpoints, top })
+        Ok(Model {
+            endpoints,
+            top,
+            warm_at_start: !scenario.cold_at_start,
+        })
     }
 }
 
@@ -121,9 +127,13 @@ fn model(
         Some(calls) => {
             for s in calls {
                 let to = index(&s.to).ok_or_else(|| {
+                    let declared: Vec<&str> = c.calls.iter().map(|x| x.as_ref()).collect();
                     err(format!(
-                        "calls `{}`, which this application does not have",
-                        s.to
+                        "calls `{}`, which this application does not have (`{}` declares \
+                         calls = [{}])",
+                        s.to,
+                        c.name,
+                        declared.join(", ")
                     ))
                 })?;
                 if !c.calls.iter().any(|x| x == &s.to) {

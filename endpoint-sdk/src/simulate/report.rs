@@ -104,16 +104,46 @@ pub struct EndpointReport {
     pub latency: Percentiles,
     /// In the queue.
     pub queue_delay: Percentiles,
-    /// The most workers at once: starting, idle, running, and alive.
-    pub peak_workers: [u32; 4],
-    /// Mean workers: starting, idle, running.
-    pub mean_workers: [f64; 3],
+    /// Workers at their peak, per state and alive in all.
+    pub peak_workers: Workers<u32>,
+    /// Mean workers per state over the run.
+    pub mean_workers: Workers<f64>,
     /// Worker-seconds alive.
     pub worker_seconds: f64,
+    /// Of those, the seconds billed at the active price (the `min` workers, all along).
+    pub active_seconds: f64,
+    /// Of those, the seconds billed at the flex price (every worker above `min`).
+    pub flex_seconds: f64,
     /// The unit price: what a worker is priced as.
     pub price: Option<String>,
     /// Dollars: active workers all the time, flex workers while alive.
     pub cost: Option<f64>,
+}
+
+/// Workers by state.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Workers<T> {
+    /// Cold-starting.
+    pub starting: T,
+    /// Ready, running no job.
+    pub idle: T,
+    /// Running jobs.
+    pub running: T,
+    /// Alive in all (for peaks: the most at once, not the sum of the states' peaks).
+    pub alive: T,
+}
+
+/// One endpoint at one moment of the timeline.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EndpointSample {
+    /// Workers cold-starting.
+    pub starting: u32,
+    /// Workers ready and idle.
+    pub idle: u32,
+    /// Workers running jobs.
+    pub running: u32,
+    /// Jobs queued.
+    pub queued: u32,
 }
 
 /// One sample of a variant's timeline.
@@ -121,8 +151,8 @@ pub struct EndpointReport {
 pub struct TimelineRow {
     /// Seconds from the start.
     pub at_s: f64,
-    /// Per endpoint (in the report's order): workers starting, idle, running; jobs queued.
-    pub endpoints: Vec<[u32; 4]>,
+    /// Per endpoint (in the report's order): its workers and queue then.
+    pub endpoints: Vec<EndpointSample>,
     /// Requests that ended in this sample's window, and their p50 and p95 latency in ms.
     pub ended: u64,
     /// The median of those.
@@ -189,11 +219,26 @@ fn endpoint(
         cold_starts: n.cold_starts,
         latency: n.latency.summary(),
         queue_delay: n.queue_delay.summary(),
-        peak_workers: [w.peak[0], w.peak[1], w.peak[2], w.peak_alive],
-        mean_workers: w
-            .seconds
-            .map(|s| if length > 0.0 { s / length } else { 0.0 }),
+        peak_workers: Workers {
+            starting: w.peak[0],
+            idle: w.peak[1],
+            running: w.peak[2],
+            alive: w.peak_alive,
+        },
+        mean_workers: {
+            let m = w
+                .seconds
+                .map(|s| if length > 0.0 { s / length } else { 0.0 });
+            Workers {
+                starting: m[0],
+                idle: m[1],
+                running: m[2],
+                alive: m.iter().sum(),
+            }
+        },
         worker_seconds: w.seconds.iter().sum(),
+        active_seconds: f64::from(c.workers.min) * length,
+        flex_seconds: w.flex_seconds,
         price: price.map(|(a, f, unit)| {
             format!(
                 "{unit}: ${:.4}/h active, ${:.4}/h flex",
@@ -226,7 +271,14 @@ fn traffic(s: &Scenario, top: &str) -> String {
             t.peak_ratio.unwrap_or(3.0),
             t.peak_hour.unwrap_or(14.0)
         ),
-        Pattern::Bursts => format!("{rate}/s with bursts of {}/s", t.burst_rate.unwrap_or(0.0)),
+        Pattern::Bursts => format!(
+            "{rate}/s with bursts of {}/s for {} every {}",
+            t.burst_rate.unwrap_or(0.0),
+            t.burst
+                .map_or("?".into(), |d| humantime::format_duration(d.0).to_string()),
+            t.every
+                .map_or("?".into(), |d| humantime::format_duration(d.0).to_string())
+        ),
         Pattern::Csv => format!(
             "arrivals from {}",
             t.file
@@ -290,7 +342,16 @@ impl Report {
                         .into_iter()
                         .map(|s| TimelineRow {
                             at_s: s.at.as_secs_f64(),
-                            endpoints: s.endpoints,
+                            endpoints: s
+                                .endpoints
+                                .iter()
+                                .map(|&[starting, idle, running, queued]| EndpointSample {
+                                    starting,
+                                    idle,
+                                    running,
+                                    queued,
+                                })
+                                .collect(),
                             ended: s.ended,
                             p50_ms: s.p50_ms,
                             p95_ms: s.p95_ms,
@@ -350,7 +411,7 @@ impl Report {
         t.row("  refused (queue full)", |v| {
             share(v.requests.rejected, v.requests.arrived)
         });
-        t.row("  met a cold start", |v| {
+        t.row("  met a cold start (any call)", |v| {
             share(v.requests.met_cold_start, v.requests.arrived)
         });
         t.row("  latency p50/95/99", |v| three(&v.requests.latency));
@@ -388,17 +449,13 @@ impl Report {
             t.row("  queue p50/95/99", |v| three(&v.endpoints[i].queue_delay));
             t.row("  workers peak / mean", |v| {
                 let e = &v.endpoints[i];
-                format!(
-                    "{} / {:.1}",
-                    e.peak_workers[3],
-                    e.mean_workers.iter().sum::<f64>()
-                )
+                format!("{} / {:.1}", e.peak_workers.alive, e.mean_workers.alive)
             });
             t.row("    starting/idle/running", |v| {
                 let (m, p) = (&v.endpoints[i].mean_workers, &v.endpoints[i].peak_workers);
                 format!(
                     "{:.1}({}) / {:.1}({}) / {:.1}({})",
-                    m[0], p[0], m[1], p[1], m[2], p[2]
+                    m.starting, p.starting, m.idle, p.idle, m.running, p.running
                 )
             });
             t.row("  worker-hours", |v| {

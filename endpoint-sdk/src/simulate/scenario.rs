@@ -15,6 +15,9 @@
 //! # bursts: every = "10m", burst = "30s", burst_rate = 50.0 (and `rate` between bursts)
 //! # csv:    file = "arrivals.csv" (one arrival per line, in seconds from the start)
 //!
+//! cold_at_start = false        # true: every worker starts cold, as on the day of a deploy;
+//!                               # false: each endpoint's `min` workers are ready at the start
+//!
 //! [cold_start]                  # from a worker's start until it takes jobs (boot and init)
 //! gpu = "45s"
 //! gpu_flashboot = "6s"
@@ -25,6 +28,7 @@
 //! service = { p50 = "4s", p99 = "15s" }   # its own work per job (log-normal), or "2s"
 //! calls = [{ to = "web-retrieval", count = 3 }, { to = "embedding-search" }]
 //! hang = 0.001                  # share of jobs that hang until their execution timeout
+//!                               # (from their start: a hung job makes no calls)
 //! fail = 0.0                    # share of jobs that fail after their service time
 //! cold_start = "60s"            # this endpoint's own (a large model to load)
 //!
@@ -95,6 +99,10 @@ pub struct Scenario {
     /// Cold starts per hardware class.
     #[serde(default)]
     pub cold_start: ColdStarts,
+    /// Whether the run starts the way a deploy does, every worker cold (`true`), rather than
+    /// as any later day does, with each endpoint's `min` workers up and ready (the default).
+    #[serde(default)]
+    pub cold_at_start: bool,
     /// What each endpoint's jobs do; an endpoint left out gets the defaults.
     #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointPlan>,
@@ -119,6 +127,7 @@ impl Default for Scenario {
             seed: default_seed(),
             traffic: TrafficSpec::default(),
             cold_start: ColdStarts::default(),
+            cold_at_start: false,
             endpoints: BTreeMap::new(),
             variants: BTreeMap::new(),
         }
@@ -297,11 +306,17 @@ fn yes() -> bool {
 impl Scenario {
     /// Reads a scenario: JSON when the text starts with `{`, TOML otherwise.
     pub fn parse(text: &str) -> Result<Scenario, SimulateError> {
-        if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| SimulateError::Scenario(format!("{e}")))
+        Scenario::parse_text(text).map_err(SimulateError::Scenario)
+    }
+
+    fn parse_text(text: &str) -> Result<Scenario, String> {
+        let parsed = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| e.to_string())
         } else {
-            toml::from_str(text).map_err(|e| SimulateError::Scenario(format!("{e}")))
-        }
+            toml::from_str(text).map_err(|e| e.to_string())
+        };
+        // serde calls an enum's values "variants", which scenarios use for something else.
+        parsed.map_err(|e| e.replace("unknown variant", "unknown value"))
     }
 
     /// Reads the scenario in file `path`; a relative CSV path in it is read from the file's
@@ -309,7 +324,7 @@ impl Scenario {
     pub fn read(path: &std::path::Path) -> Result<Scenario, SimulateError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SimulateError::Scenario(format!("cannot read {}: {e}", path.display())))?;
-        let mut s = Scenario::parse(&text)
+        let mut s = Scenario::parse_text(&text)
             .map_err(|e| SimulateError::Scenario(format!("{}: {e}", path.display())))?;
         if let (Some(file), Some(dir)) = (&s.traffic.file, path.parent())
             && file.is_relative()

@@ -120,6 +120,11 @@ impl Arrivals {
                 }
             }
         };
+        if duration.is_zero() {
+            return Err(SimulateError::Scenario(
+                "`duration` is 0: give the time during which requests arrive, e.g. \"24h\"".into(),
+            ));
+        }
         Ok(Arrivals {
             kind,
             rng: fastrand::Rng::with_seed(seed),
@@ -143,7 +148,11 @@ fn pattern_name(p: Pattern) -> &'static str {
 /// a header line and blank lines are skipped), sorted.
 fn read_times(path: &std::path::Path) -> Result<Vec<f64>, SimulateError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        SimulateError::Scenario(format!("traffic: cannot read {}: {e}", path.display()))
+        SimulateError::Scenario(format!(
+            "traffic: cannot read {}: {e} (a relative `file` is read from the scenario file's \
+             directory)",
+            path.display()
+        ))
     })?;
     let mut times = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -162,6 +171,12 @@ fn read_times(path: &std::path::Path) -> Result<Vec<f64>, SimulateError> {
                 )));
             }
         }
+    }
+    if times.is_empty() {
+        return Err(SimulateError::Scenario(format!(
+            "traffic: {} has no arrival (write one time per line, in seconds from the start)",
+            path.display()
+        )));
     }
     times.sort_by(f64::total_cmp);
     Ok(times)
