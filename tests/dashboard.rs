@@ -1,7 +1,8 @@
 //! `app dev`'s dashboard in a real browser: headless Chromium (Debian's package, driven over the
 //! DevTools protocol) loads the page from an `app dev` process, sees every endpoint, sends a job
 //! to a three-level pipeline through the page's form, and waits for the job's waterfall to show
-//! its calls across levels; the screenshot is saved at `target/dashboard.png`.
+//! its calls across levels; the screenshot is saved at `target/dashboard.png`. Then it follows
+//! the header's link to the endpoints' simulation.
 
 mod support;
 
@@ -278,5 +279,30 @@ async fn the_dashboard_sends_a_job_through_its_form_and_shows_its_waterfall() {
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard.png");
     std::fs::write(&path, png).unwrap();
+
+    // The header's link runs `app simulate` over these endpoints: the report's page, its
+    // charts drawn.
+    let href = cdp.eval("document.querySelector('#simulate').href").await;
+    assert_eq!(href, format!("{base}_dev/simulate"));
+    cdp.call("Page.navigate", json!({ "url": href })).await;
+    cdp.until(
+        "the simulation's page",
+        "document.querySelectorAll('svg polyline').length > 0 && (document.querySelector('pre') || {textContent: ''}).textContent.includes('met a cold start')",
+    )
+    .await;
+    let bad = reqwest::get(format!("{base}_dev/simulate?duration=soon"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("?duration=2h"));
+    let report: Value = reqwest::get(format!("{base}_dev/simulate?duration=10m&format=json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let requests = &report["variants"][0]["requests"];
+    assert!(requests["arrived"].as_u64().unwrap() > 300, "{requests}");
+    assert_eq!(requests["arrived"], requests["completed"], "{requests}");
     let _ = std::fs::remove_dir_all(&profile);
 }

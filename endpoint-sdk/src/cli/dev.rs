@@ -45,6 +45,13 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
         builder = builder.sink(log.clone());
     }
     let runtime = builder.build()?;
+    // Read before serving: a scenario that does not parse stops here, with its reason.
+    let scenario = args
+        .scenario
+        .as_deref()
+        .map(crate::simulate::Scenario::read)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--scenario: {e}")))?;
     let addr = format!("{}:{}", args.host, args.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -83,11 +90,14 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
             }
         );
     }
-    println!("dashboard: {base}/   metrics: {base}/metrics (Prometheus)");
+    println!(
+        "dashboard: {base}/   metrics: {base}/metrics (Prometheus)   simulation: {base}/_dev/simulate"
+    );
     println!("Ctrl-C to stop.");
     let log = log.map(|log| tokio::spawn(log.run()));
     let served = Server::new(runtime.clone())
         .api_key(args.api_key)
+        .scenario(scenario)
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
             println!("stopping: finishing requests in flight");

@@ -91,6 +91,10 @@ pub struct DevArgs {
     /// Repeat for several.
     #[arg(long = "external", value_name = "ENDPOINT")]
     pub external: Vec<String>,
+    /// The scenario the dashboard's simulation runs (`app simulate`'s format); the default one
+    /// otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
 }
 
 /// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).

@@ -35,18 +35,22 @@ use tokio_util::sync::CancellationToken;
 pub use error::ApiError;
 
 use crate::local::LocalRuntime;
+use crate::simulate::Scenario;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) runtime: LocalRuntime,
     pub(crate) api_key: Option<Arc<str>>,
     pub(crate) stop: CancellationToken,
+    /// The scenario `/_dev/simulate` runs (the default one when `None`).
+    pub(crate) scenario: Option<Arc<Scenario>>,
 }
 
 /// The HTTP server in front of a [`LocalRuntime`].
 pub struct Server {
     runtime: LocalRuntime,
     api_key: Option<String>,
+    scenario: Option<Arc<Scenario>>,
 }
 
 impl Server {
@@ -55,6 +59,7 @@ impl Server {
         Server {
             runtime,
             api_key: None,
+            scenario: None,
         }
     }
 
@@ -62,6 +67,13 @@ impl Server {
     /// as the platform's workers do). `None` leaves the API open.
     pub fn api_key(mut self, key: Option<String>) -> Self {
         self.api_key = key.filter(|k| !k.is_empty());
+        self
+    }
+
+    /// The scenario the dashboard's simulation (`/_dev/simulate`) runs; the default one
+    /// otherwise.
+    pub fn scenario(mut self, scenario: Option<Scenario>) -> Self {
+        self.scenario = scenario.map(Arc::new);
         self
     }
 
@@ -75,6 +87,7 @@ impl Server {
             runtime: self.runtime.clone(),
             api_key: self.api_key.as_deref().map(Arc::from),
             stop,
+            scenario: self.scenario.clone(),
         };
         let public = Router::new()
             .route("/v2/{endpoint}/run", post(public::run))
@@ -124,6 +137,7 @@ impl Server {
             .route("/", get(dashboard::root))
             .route("/_dev/state", get(dashboard::state))
             .route("/_dev/events", get(dashboard::events))
+            .route("/_dev/simulate", get(dashboard::simulate))
             .route("/metrics", get(public::metrics))
             .merge(public)
             .merge(workers)

@@ -7,9 +7,13 @@
 //! - `GET /_dev/state`: the endpoints (config, kind, health, the JSON Schema of their input and
 //!   output and an example input when their types give them) and the recent jobs;
 //! - `GET /_dev/jobs/{endpoint}/{id}`: a job's detail with its call tree;
-//! - `GET /_dev/events`: server-sent events: `state` every second, `job` as jobs move.
+//! - `GET /_dev/events`: server-sent events: `state` every second, `job` as jobs move;
+//! - `GET /_dev/simulate`: the endpoints under `app simulate`'s scenario, as a page.
 
+mod simulate;
 mod tree;
+
+pub(crate) use simulate::simulate;
 
 use std::convert::Infallible;
 use std::time::Duration;
