@@ -27,7 +27,7 @@
 //! # Ok(()) }
 //! ```
 
-mod balancer;
+pub(crate) mod balancer;
 mod call_trees;
 mod error;
 pub mod events;

@@ -21,6 +21,8 @@ pub mod scenario;
 mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lb;
 mod traffic;
 
 use std::collections::BTreeMap;
@@ -50,46 +52,6 @@ pub enum SimulateError {
     },
 }
 
-/// Load-balancing endpoints are not simulated yet: a scenario that names one is refused with
-/// that reason (rather than "no such endpoint").
-fn refuse_load_balanced(
-    configs: &[EndpointConfig],
-    scenario: &Scenario,
-) -> Result<(), SimulateError> {
-    let variant_keys = scenario
-        .variants
-        .values()
-        .flat_map(|v| v.keys())
-        .filter_map(|k| Some(k.split_once('.')?.0));
-    let named = scenario
-        .traffic
-        .endpoint
-        .iter()
-        .map(String::as_str)
-        .chain(scenario.endpoints.keys().map(String::as_str))
-        .chain(
-            scenario
-                .endpoints
-                .values()
-                .flat_map(|e| e.calls.iter().flatten().map(|c| c.to.as_str())),
-        )
-        .chain(variant_keys);
-    for name in named {
-        if configs
-            .iter()
-            .any(|c| c.name == name && c.load_balancer().is_some())
-        {
-            return Err(SimulateError::Scenario(format!(
-                "`{name}` is a load-balancing endpoint: `app simulate` runs queue endpoints \
-                 only so far (its requests go straight to a worker's HTTP server, not through \
-                 a queue); leave it out of the scenario, or simulate the queue endpoints it \
-                 calls"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// One configuration to run: the application's as written, or a variant of it.
 pub(crate) struct Variant {
     name: String,
@@ -109,15 +71,16 @@ pub fn simulate(
     configs: &[EndpointConfig],
     scenario: &Scenario,
 ) -> Result<Report, SimulateError> {
-    refuse_load_balanced(configs, scenario)?;
-    let queue: Vec<EndpointConfig> = configs
+    // Queue endpoints first, then load-balancing ones: the engine's two kinds of host.
+    let ordered: Vec<EndpointConfig> = configs
         .iter()
         .filter(|c| c.load_balancer().is_none())
+        .chain(configs.iter().filter(|c| c.load_balancer().is_some()))
         .cloned()
         .collect();
-    let mut runs = vec![(CONFIGURED.to_string(), BTreeMap::new(), queue.clone())];
+    let mut runs = vec![(CONFIGURED.to_string(), BTreeMap::new(), ordered.clone())];
     for (name, overrides) in &scenario.variants {
-        let configs = overrides::apply(&queue, name, overrides)?;
+        let configs = overrides::apply(&ordered, name, overrides)?;
         runs.push((name.clone(), overrides.clone(), configs));
     }
     let mut prepared = Vec::new();

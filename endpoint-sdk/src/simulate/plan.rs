@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::SimulateError;
-use super::scenario::{ColdStarts, Scenario, Service};
+use super::scenario::{AffinityMode, ColdStarts, Scenario, Service, Span};
 use crate::config::{EndpointConfig, Hardware};
 
 /// One step of calls, resolved.
@@ -25,6 +25,11 @@ pub(crate) struct EndpointModel {
     pub(crate) cold_start: Duration,
     /// Whether the scenario left this endpoint to the defaults.
     pub(crate) assumed: bool,
+    /// A load-balancing endpoint's conversations: turns per arrival, the pause between them,
+    /// and how a turn names the worker of the one before.
+    pub(crate) turns: u32,
+    pub(crate) think: Service,
+    pub(crate) affinity: AffinityMode,
 }
 
 /// The scenario, resolved.
@@ -37,7 +42,7 @@ pub(crate) struct Model {
 }
 
 /// The endpoint traffic goes to when the scenario does not say: the one queue endpoint no
-/// other endpoint calls (the first by name if there are several).
+/// other endpoint calls (the first in order if there are several).
 fn root(configs: &[EndpointConfig]) -> Option<usize> {
     let called = |name: &str| configs.iter().any(|c| c.calls.iter().any(|x| x == name));
     configs
@@ -96,16 +101,13 @@ impl Model {
                 )
             })?,
         };
-        if configs[top].load_balancer().is_some() {
-            return Err(SimulateError::Scenario(format!(
-                "traffic: `{}` is a load-balancing endpoint; the simulator runs queue endpoints \
-                 (send the traffic to the queue endpoint it calls, or to an orchestrator)",
-                configs[top].name
-            )));
-        }
         let endpoints = configs
             .iter()
-            .map(|c| model(c, scenario, &index))
+            .map(|c| {
+                model(c, scenario, &index, &|i| {
+                    configs[i].load_balancer().is_some()
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Model {
             endpoints,
@@ -119,6 +121,7 @@ fn model(
     c: &EndpointConfig,
     scenario: &Scenario,
     index: &dyn Fn(&str) -> Option<usize>,
+    configs_lb: &dyn Fn(usize) -> bool,
 ) -> Result<EndpointModel, SimulateError> {
     let plan = scenario.endpoints.get(c.name.as_ref());
     let err = |why: String| SimulateError::Scenario(format!("[endpoints.{}]: {why}", c.name));
@@ -136,6 +139,13 @@ fn model(
                         declared.join(", ")
                     ))
                 })?;
+                if configs_lb(to) {
+                    return Err(err(format!(
+                        "calls `{}`, a load-balancing endpoint: calls to those (HTTP requests \
+                         from a job) are not simulated yet; send them traffic of their own",
+                        s.to
+                    )));
+                }
                 if !c.calls.iter().any(|x| x == &s.to) {
                     return Err(err(format!(
                         "calls `{}`, which it does not declare in `calls = [..]` (on the \
@@ -155,6 +165,7 @@ fn model(
             c.calls
                 .iter()
                 .filter_map(|name| index(name))
+                .filter(|&to| !configs_lb(to))
                 .map(|to| Step { to, count: 1 }),
         ),
     }
@@ -170,7 +181,28 @@ fn model(
     {
         return Err(err("`service`: the p99 must not be below the p50".into()));
     }
+    let balanced = c.load_balancer().is_some();
+    if !balanced
+        && plan.is_some_and(|p| p.turns.is_some() || p.think.is_some() || p.affinity.is_some())
+    {
+        return Err(err(
+            "`turns`, `think` and `affinity` are for load-balancing endpoints (a queue \
+             endpoint's jobs have no worker affinity)"
+                .into(),
+        ));
+    }
+    let turns = plan.and_then(|p| p.turns).unwrap_or(1);
+    if turns == 0 {
+        return Err(err(
+            "`turns = 0`: a conversation has at least one turn".into()
+        ));
+    }
     Ok(EndpointModel {
+        turns,
+        think: plan
+            .and_then(|p| p.think)
+            .unwrap_or(Service::Fixed(Span(Duration::from_secs(30)))),
+        affinity: plan.and_then(|p| p.affinity).unwrap_or_default(),
         service: plan.and_then(|p| p.service).unwrap_or_default(),
         steps,
         hang: share(plan.map_or(0.0, |p| p.hang), "hang")?,

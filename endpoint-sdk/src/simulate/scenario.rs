@@ -32,6 +32,13 @@
 //! fail = 0.0                    # share of jobs that fail after their service time
 //! cold_start = "60s"            # this endpoint's own (a large model to load)
 //!
+//! [endpoints.agent-chat]        # a load-balancing endpoint: requests go straight to a worker
+//! service = { p50 = "3s", p99 = "12s" }   # a turn's time on the worker
+//! turns = 6                     # each arrival is a conversation of 6 turns,
+//! think = { p50 = "20s", p99 = "90s" }    # the user reading and typing between them,
+//! affinity = "prefer"           # each turn naming the worker of the one before
+//!                               # (any | prefer | strict | strict-resume)
+//!
 //! [variants]
 //! scale-to-zero = { "agent-orchestrator.workers" = [0, 20] }
 //! warm = { "agent-orchestrator.workers" = [3, 20] }
@@ -255,6 +262,31 @@ pub struct EndpointPlan {
     pub fail: f64,
     /// Its cold start, overriding its hardware class's.
     pub cold_start: Option<Span>,
+    /// A load-balancing endpoint: how many requests (turns) each arrival is, one after the
+    /// other (default 1).
+    pub turns: Option<u32>,
+    /// A load-balancing endpoint: the pause between a turn's answer and the next turn (default
+    /// 30 s).
+    pub think: Option<Service>,
+    /// A load-balancing endpoint: how each turn after the first names the worker that answered
+    /// the one before (`X-Runpod-Worker-Id`): `prefer` (default), `strict`, `strict-resume`, or
+    /// `any` (no header).
+    pub affinity: Option<AffinityMode>,
+}
+
+/// How a conversation's turns pin the worker that answered the turn before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AffinityMode {
+    /// No header: any worker.
+    Any,
+    /// That worker when it has room, else any.
+    #[default]
+    Prefer,
+    /// Only that worker: wait while it is busy, fail when it is gone.
+    Strict,
+    /// Only that worker, resumed if it was scaled down.
+    StrictResume,
 }
 
 /// A service time: fixed, or log-normal from its median and 99th percentile.

@@ -182,6 +182,16 @@ impl WorkerTime {
         self.now.iter().sum()
     }
 
+    /// The workers now are `now` (starting, idle, running), from time `t`.
+    pub(crate) fn set(&mut self, now: [u32; 3], t: Duration, min: u32) {
+        self.advance(t, min);
+        self.now = now;
+        for (p, n) in self.peak.iter_mut().zip(now) {
+            *p = (*p).max(n);
+        }
+        self.peak_alive = self.peak_alive.max(self.alive());
+    }
+
     /// A worker moves from `from` (none: it starts) to `to` (none: it stops), at time `t`.
     pub(crate) fn change(&mut self, from: Option<Phase>, to: Option<Phase>, t: Duration, min: u32) {
         self.advance(t, min);

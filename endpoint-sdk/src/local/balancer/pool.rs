@@ -284,6 +284,11 @@ impl Pool {
         (idle, running, starting, in_flight, self.waiting)
     }
 
+    /// Whether worker `id` is in the pool (starting or ready).
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.workers.contains_key(id)
+    }
+
     /// Every worker in the pool, by id.
     pub(crate) fn worker_ids(&self) -> Vec<Arc<str>> {
         self.workers.keys().cloned().collect()

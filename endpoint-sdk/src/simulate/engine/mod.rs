@@ -22,6 +22,8 @@ use tokio::time::Instant;
 use super::plan::{EndpointModel, Model};
 use super::stats::{Ends, Histogram, Phase, WorkerTime};
 use super::traffic::Arrivals;
+
+mod lb;
 use crate::config::EndpointConfig;
 use crate::handler::WorkerState;
 use crate::local::state::{Effects, EndpointState, JobId, JobReport, Runner, Settings};
@@ -83,6 +85,14 @@ pub(crate) struct Outcome {
 #[derive(Debug, Clone)]
 enum Ev {
     Arrival,
+    /// A load-balancing endpoint's housekeeping (its scaler).
+    LbTick(usize),
+    /// A load-balancing endpoint's worker is ready.
+    LbReady(usize, Arc<str>),
+    /// The next turn of a conversation with a load-balancing endpoint.
+    Turn(usize, Box<lb::Turn>),
+    /// A request waiting for a load-balancing endpoint's worker reaches a bound.
+    GiveUp(usize, JobId),
     Tick(usize),
     Ready(usize, Arc<str>),
     /// A job's own work is done.
@@ -155,6 +165,8 @@ struct JobSim {
     fails: bool,
     /// The worker's slot it holds while it runs.
     slot: Option<OwnedSemaphorePermit>,
+    /// A request to a load-balancing endpoint: its conversation and its wait.
+    lb: Option<Box<lb::LbRequest>>,
 }
 
 /// How long a run may go on after its arrivals stop, for the jobs still running to end.
@@ -166,6 +178,10 @@ pub(crate) struct Engine {
     tick: Duration,
     seed: u64,
     eps: Vec<Ep>,
+    /// Load-balancing endpoints; an endpoint index `i ≥ eps.len()` is `lbs[i - eps.len()]`.
+    lbs: Vec<lb::Lb>,
+    /// Conversations between two turns.
+    between_turns: u64,
     top: usize,
     warm_at_start: bool,
     events: BinaryHeap<Reverse<Scheduled>>,
@@ -197,7 +213,16 @@ impl Engine {
     ) -> Engine {
         let options = RuntimeOptions::default();
         let t0 = Instant::now();
-        let eps: Vec<Ep> = configs
+        let queue = configs
+            .iter()
+            .take_while(|c| c.load_balancer().is_none())
+            .count();
+        let lbs: Vec<lb::Lb> = configs[queue..]
+            .iter()
+            .zip(&model.endpoints[queue..])
+            .map(|(c, m)| lb::Lb::new(c, m.clone(), &options))
+            .collect();
+        let eps: Vec<Ep> = configs[..queue]
             .iter()
             .zip(&model.endpoints)
             .map(|(c, m)| Ep {
@@ -213,7 +238,7 @@ impl Engine {
                 session_version: Arc::from(c.name.as_ref()),
             })
             .collect();
-        let n = eps.len();
+        let n = eps.len() + lbs.len();
         let sample_every = (duration / 288).max(Duration::from_secs(1));
         Engine {
             t0,
@@ -221,6 +246,8 @@ impl Engine {
             tick: options.tick,
             seed,
             eps,
+            lbs,
+            between_turns: 0,
             top: model.top,
             warm_at_start: model.warm_at_start,
             events: BinaryHeap::new(),
@@ -262,9 +289,15 @@ impl Engine {
         }
         if self.warm_at_start {
             self.warm_up();
+            for l in 0..self.lbs.len() {
+                self.lb_warm_up(l);
+            }
         }
         for i in 0..self.eps.len() {
             self.schedule_tick(i, Duration::ZERO);
+        }
+        for l in 0..self.lbs.len() {
+            self.lb_schedule_tick(l, Duration::ZERO);
         }
         self.at(self.sample_every, Ev::Sample);
         let horizon = self.duration + DRAIN;
@@ -272,7 +305,7 @@ impl Engine {
             if s.at > horizon {
                 break;
             }
-            let done = self.arrivals_over() && self.jobs.is_empty();
+            let done = self.arrivals_over() && self.jobs.is_empty() && self.between_turns == 0;
             if done && s.at > self.duration {
                 break;
             }
@@ -292,8 +325,17 @@ impl Engine {
             Ev::Arrival => self.arrive(),
             Ev::Tick(i) => self.tick(i),
             Ev::Ready(i, worker) => self.ready(i, worker),
+            Ev::Work(i, job) if i >= self.eps.len() => self.lb_work_done(i, &job),
+            Ev::Deadline(i, job) if i >= self.eps.len() => self.lb_deadline(i, &job),
             Ev::Work(i, job) => self.work_done(i, &job),
             Ev::Deadline(i, job) => self.deadline(i, &job),
+            Ev::LbTick(l) => self.lb_tick(l),
+            Ev::LbReady(l, worker) => self.lb_ready(l, &worker),
+            Ev::Turn(l, turn) => {
+                self.between_turns -= 1;
+                self.lb_request(l, *turn);
+            }
+            Ev::GiveUp(l, job) => self.lb_give_up(l, &job),
             Ev::Sample => self.sample(),
         }
     }
@@ -305,7 +347,11 @@ impl Engine {
         self.arrived += 1;
         self.requests.arrived += 1;
         let rng = fastrand::Rng::with_seed(mix(self.seed, index));
-        if self.submit(self.top, None, rng).is_none() {
+        if self.top >= self.eps.len() {
+            let l = self.top - self.eps.len();
+            let turns = self.lbs[l].model.turns;
+            self.lb_request(l, lb::Turn::first(turns, rng));
+        } else if self.submit(self.top, None, rng).is_none() {
             self.requests.rejected += 1;
         }
         match self.arrivals.next() {
@@ -349,6 +395,7 @@ impl Engine {
                 rng,
                 fails: false,
                 slot,
+                lb: None,
             },
         );
         if self.eps[i].tick_at.is_none() {
@@ -384,8 +431,14 @@ impl Engine {
             let Some(job) = self.jobs.get_mut(id) else {
                 return;
             };
-            let Some(step) = self.eps[i].model.steps.get(job.step).copied() else {
-                let service = super::draw::service(&mut job.rng, &self.eps[i].model.service);
+            let nq = self.eps.len();
+            let model = if i < nq {
+                &self.eps[i].model
+            } else {
+                &self.lbs[i - nq].model
+            };
+            let Some(step) = model.steps.get(job.step).copied() else {
+                let service = super::draw::service(&mut job.rng, &model.service);
                 self.at(self.now + service, Ev::Work(i, id.clone()));
                 return;
             };
@@ -722,16 +775,7 @@ impl Engine {
         let counts = &mut self.eps[i].counts;
         counts.ends.count(status);
         counts.latency.record(now.saturating_sub(job.submitted));
-        // A caller that ended no longer waits for its calls.
-        for child in &job.children {
-            if let Some(c) = self.jobs.get(child) {
-                let ci = c.ep;
-                let at = self.instant();
-                let mut fx = Effects::new(true, true);
-                self.eps[ci].state.cancel(child, at, &mut fx);
-                self.absorb(ci, fx);
-            }
-        }
+        self.cancel_calls(&job.children);
         match &job.parent {
             Some(parent) => {
                 let Some(p) = self.jobs.get_mut(parent) else {
@@ -746,15 +790,31 @@ impl Engine {
                     self.next_step(pi, &parent);
                 }
             }
-            None => {
-                let r = &mut self.requests;
-                r.ends.count(status);
-                if job.cold {
-                    r.met_cold_start += 1;
-                }
-                let latency = now.saturating_sub(job.submitted);
-                r.latency.record(latency);
-                self.window.record(latency);
+            None => self.request_ended(status, job.cold, job.submitted),
+        }
+    }
+
+    /// A request (a job of the traffic, with everything it called) ended.
+    fn request_ended(&mut self, status: JobStatus, cold: bool, submitted: Duration) {
+        let r = &mut self.requests;
+        r.ends.count(status);
+        if cold {
+            r.met_cold_start += 1;
+        }
+        let latency = self.now.saturating_sub(submitted);
+        r.latency.record(latency);
+        self.window.record(latency);
+    }
+
+    /// A caller that ended no longer waits for its calls: they are cancelled.
+    fn cancel_calls(&mut self, children: &[JobId]) {
+        for child in children {
+            if let Some(c) = self.jobs.get(child) {
+                let ci = c.ep;
+                let at = self.instant();
+                let mut fx = Effects::new(true, true);
+                self.eps[ci].state.cancel(child, at, &mut fx);
+                self.absorb(ci, fx);
             }
         }
     }
@@ -767,6 +827,7 @@ impl Engine {
                 let [s, i, r] = ep.counts.workers.now;
                 [s, i, r, ep.state.queued() as u32]
             })
+            .chain(self.lbs.iter().map(lb::Lb::sample))
             .collect();
         let w = std::mem::take(&mut self.window);
         self.timeline.push(Sample {
@@ -776,7 +837,10 @@ impl Engine {
             p50_ms: w.quantile_ms(0.5),
             p95_ms: w.quantile_ms(0.95),
         });
-        let more = !self.arrivals_over() || !self.jobs.is_empty() || self.now < self.duration;
+        let more = !self.arrivals_over()
+            || !self.jobs.is_empty()
+            || self.between_turns > 0
+            || self.now < self.duration;
         if more {
             self.at(self.now + self.sample_every, Ev::Sample);
         }
@@ -788,9 +852,17 @@ impl Engine {
             let min = ep.min;
             ep.counts.workers.advance(length, min);
         }
+        for l in &mut self.lbs {
+            l.finish(length);
+        }
         Outcome {
             unfinished: self.jobs.len() as u64,
-            endpoints: self.eps.into_iter().map(|e| e.counts).collect(),
+            endpoints: self
+                .eps
+                .into_iter()
+                .map(|e| e.counts)
+                .chain(self.lbs.into_iter().map(|l| l.counts))
+                .collect(),
             requests: self.requests,
             timeline: self.timeline,
             length,
