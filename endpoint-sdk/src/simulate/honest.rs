@@ -210,7 +210,7 @@ async fn the_simulator_and_the_local_runtime_agree_on_the_same_scenario() {
     within_tolerance("queue delay", real.delays_ms, &sim.endpoints[0].queue_delay);
 }
 
-fn within_tolerance(what: &str, measured: Vec<f64>, simulated: &super::Percentiles) {
+pub(super) fn within_tolerance(what: &str, measured: Vec<f64>, simulated: &super::Percentiles) {
     // The runtime's samples go through the simulator's own histogram: the same estimator.
     let mut h = super::stats::Histogram::default();
     for ms in measured {

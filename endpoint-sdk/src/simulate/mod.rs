@@ -13,6 +13,8 @@ mod draw;
 mod engine;
 #[cfg(test)]
 mod honest;
+#[cfg(test)]
+mod honest_lb;
 mod overrides;
 mod picture;
 mod plan;

@@ -115,7 +115,11 @@ fn a_conversation_keeps_its_worker_and_a_gone_worker_ends_a_strict_one() {
     let v = &r.variants[1];
     assert_eq!((v.requests.arrived, v.requests.ends.completed), (6, 6));
     assert_eq!(v.requests.rejected, 0);
-    assert!(v.endpoints[0].cold_starts >= 4, "{}", v.endpoints[0].cold_starts);
+    assert!(
+        v.endpoints[0].cold_starts >= 4,
+        "{}",
+        v.endpoints[0].cold_starts
+    );
     // ... and `prefer` gets any worker, also cold.
     let r = run(&[chat(0, 3)], &scenario("prefer", "5s"));
     let v = &r.variants[1];

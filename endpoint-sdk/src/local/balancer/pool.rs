@@ -41,6 +41,9 @@ struct Slot {
     phase: Phase,
     in_flight: u32,
     idle_since: Instant,
+    /// The order it started in: among equally loaded workers the one up longest is chosen,
+    /// so that the choice never depends on the workers' random ids.
+    order: u64,
 }
 
 /// Why a worker is no longer in the pool.
@@ -92,6 +95,7 @@ pub(crate) struct Pool {
     gone: VecDeque<(Arc<str>, Gone)>,
     waiting: u32,
     no_start_before: Option<Instant>,
+    started: u64,
 }
 
 impl Pool {
@@ -102,6 +106,7 @@ impl Pool {
             gone: VecDeque::new(),
             waiting: 0,
             no_start_before: None,
+            started: 0,
         }
     }
 
@@ -145,14 +150,14 @@ impl Pool {
         route
     }
 
-    /// Normal selection: the least loaded ready worker with room; when every worker is full
+    /// Normal selection: the least loaded ready worker with room (of those, the one up longest); when every worker is full
     /// and the pool may grow, none (the request waits for the worker the scaler starts); at
     /// the maximum, the least loaded anyway (its server takes what it is sent).
     fn any(&self) -> Option<Arc<str>> {
         let room = self.settings.per_worker.max(1);
         let ready = || self.workers.iter().filter(|(_, s)| s.phase == Phase::Ready);
         let least = |it: &mut dyn Iterator<Item = (&Arc<str>, &Slot)>| {
-            it.min_by_key(|(_, s)| s.in_flight)
+            it.min_by_key(|(_, s)| (s.in_flight, s.order))
                 .map(|(id, _)| id.clone())
         };
         if let Some(id) = least(&mut ready().filter(|(_, s)| s.in_flight < room)) {
@@ -202,12 +207,14 @@ impl Pool {
     /// Worker `id` starts (cold start and `init` follow).
     pub(crate) fn start(&mut self, id: Arc<str>, now: Instant) {
         self.gone.retain(|(g, _)| *g != id);
+        self.started += 1;
         self.workers.insert(
             id,
             Slot {
                 phase: Phase::Starting,
                 in_flight: 0,
                 idle_since: now,
+                order: self.started,
             },
         );
     }

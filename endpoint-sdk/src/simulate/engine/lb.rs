@@ -53,6 +53,7 @@ pub(crate) struct Turn {
     /// The worker that answered the turn before.
     pin: Option<Arc<str>>,
     rng: fastrand::Rng,
+    first: bool,
 }
 
 impl Turn {
@@ -62,6 +63,7 @@ impl Turn {
             left: turns.saturating_sub(1),
             pin: None,
             rng,
+            first: true,
         }
     }
 }
@@ -136,7 +138,7 @@ impl Engine {
 
     /// A turn arrives at load-balancing endpoint `l`.
     pub(super) fn lb_request(&mut self, l: usize, mut turn: Turn) {
-        if turn.pin.is_some() {
+        if !turn.first {
             self.requests.arrived += 1; // a later turn: the first was counted as it arrived
         }
         self.seq += 1;
@@ -314,10 +316,14 @@ impl Engine {
             && req.left > 0
         {
             let think = draw::service(&mut req.next, &self.lbs[l].model.think);
+            // A turn cut off by the cap gets the balancer's own answer, which names no worker:
+            // the client has none to pin next time.
+            let pin = (status != JobStatus::TimedOut).then_some(worker);
             let turn = Turn {
                 left: req.left - 1,
-                pin: Some(worker),
+                pin,
                 rng: req.next,
+                first: false,
             };
             self.between_turns += 1;
             self.at(self.now + think, Ev::Turn(l, Box::new(turn)));
