@@ -309,11 +309,13 @@ impl Report {
                     model,
                 } = variant;
                 top = configs[model.top].name.to_string();
+                // The defaults are worth a word only where jobs ran on them.
                 assumed = configs
                     .iter()
                     .zip(&model.endpoints)
-                    .filter(|(_, m)| m.assumed)
-                    .map(|(c, _)| c.name.to_string())
+                    .zip(&o.endpoints)
+                    .filter(|((_, m), n)| m.assumed && n.jobs > 0)
+                    .map(|((c, _), _)| c.name.to_string())
                     .collect();
                 let length = o.length.as_secs_f64();
                 simulated_jobs += o.endpoints.iter().map(|e| e.jobs).sum::<u64>();
@@ -408,7 +410,7 @@ impl Report {
         t.row("  failed", |v| {
             share(v.requests.ends.failed, v.requests.arrived)
         });
-        t.row("  refused (queue full)", |v| {
+        t.row("  refused", |v| {
             share(v.requests.rejected, v.requests.arrived)
         });
         t.row("  met a cold start (any call)", |v| {
