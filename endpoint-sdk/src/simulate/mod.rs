@@ -3,7 +3,7 @@
 //!
 //! The simulator is not a second model of the platform: each endpoint is the local runtime's own
 //! state machine ([`crate::local`]'s `EndpointState`, what `app dev` runs), driven in virtual
-//! time by a discrete-event loop ([`engine`]) that plays the async shell's part (the janitor's
+//! time by a discrete-event loop (`engine`) that plays the async shell's part (the janitor's
 //! ticks, simulated workers with their cold starts, handlers that take their drawn service time
 //! and make their calls). A [`Scenario`] says what arrives and what the jobs do; each variant
 //! (overrides of configuration keys) runs on the same arrivals; the [`Report`] gives latency,
