@@ -109,7 +109,7 @@ pub fn lb_echo() -> axum::Router {
     lb_router()
 }
 
-/// The simulate benchmark's caller: three calls to [`sim_leaf`] in parallel, then 300 ms of
+/// The simulate benchmark's caller: three calls to `sim-leaf` in parallel, then 300 ms of
 /// its own work.
 #[endpoint(name = "sim-top", cpu = "cpu3c-2-4", workers = (1, 20), execution_timeout_ms = 60_000,
            calls = [sim_leaf])]
