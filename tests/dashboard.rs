@@ -295,6 +295,11 @@ async fn the_dashboard_sends_a_job_through_its_form_and_shows_its_waterfall() {
         .unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("?duration=2h"));
+    let bad = reqwest::get(format!("{base}_dev/simulate?format=xml"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("?format=json"));
     let report: Value = reqwest::get(format!("{base}_dev/simulate?duration=10m&format=json"))
         .await
         .unwrap()

@@ -19,6 +19,8 @@ A scenario (TOML, or JSON) — every key optional:
   [endpoints.NAME]  service = \"2s\" or { p50 = \"1s\", p99 = \"5s\" }
                     calls = [{ to = \"CALLEE\", count = 3, parallel = true }, ..]
                     hang = 0.01  fail = 0.0  cold_start = \"60s\"
+                    a load-balancing endpoint's arrivals are conversations: turns = 6,
+                    think = \"30s\", affinity = prefer | strict | strict-resume | any
   [variants]  NAME = { \"ENDPOINT.KEY\" = VALUE, .. } with KEY one of workers, concurrency,
               idle_timeout, execution_timeout(_ms), scaler, flashboot, interactive
 The full format, with defaults: the README's \"Simulating a day\" section, or the docs of

@@ -40,6 +40,14 @@ pub(crate) fn apply(
                 names.join(", ")
             ))
         })?;
+        if key == "concurrency" && config.load_balancer().is_some() {
+            return Err(err(
+                "a load-balancing endpoint has no job concurrency: its worker takes what the \
+                 balancer sends, and the scaler's value (`scaler = \"request_count(n)\"`) is \
+                 how many requests one worker is given before another starts; vary `scaler`"
+                    .into(),
+            ));
+        }
         set(config, key, value).map_err(err)?;
     }
     for c in &out {

@@ -66,6 +66,7 @@ pub struct RequestReport {
     /// Requests that arrived.
     pub arrived: u64,
     /// Refused: the queue was full.
+    #[serde(rename = "refused")]
     pub rejected: u64,
     /// How they ended.
     #[serde(flatten)]
@@ -82,7 +83,7 @@ pub struct EndpointReport {
     /// The endpoint.
     pub name: String,
     /// `workers = (min, max)`.
-    pub workers: (u32, u32),
+    pub workers: Bounds,
     /// Jobs per worker at once.
     pub concurrency: u32,
     /// The scaler, as the attribute writes it.
@@ -92,6 +93,7 @@ pub struct EndpointReport {
     /// Jobs submitted.
     pub jobs: u64,
     /// Refused: the queue was full.
+    #[serde(rename = "refused")]
     pub rejected: u64,
     /// How they ended.
     #[serde(flatten)]
@@ -118,6 +120,15 @@ pub struct EndpointReport {
     pub price: Option<String>,
     /// Dollars: active workers all the time, flex workers while alive.
     pub cost: Option<f64>,
+}
+
+/// `workers = (min, max)`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Bounds {
+    /// Always up (priced as active workers).
+    pub min: u32,
+    /// At most.
+    pub max: u32,
 }
 
 /// Workers by state.
@@ -208,7 +219,10 @@ fn endpoint(
     });
     EndpointReport {
         name: c.name.to_string(),
-        workers: (c.workers.min, c.workers.max),
+        workers: Bounds {
+            min: c.workers.min,
+            max: c.workers.max,
+        },
         concurrency: c.concurrency,
         scaler: scaler(c),
         cold_start_s: cold_start.as_secs_f64(),
@@ -428,7 +442,7 @@ impl Report {
             t.blank();
             t.row(name, |v| {
                 let e = &v.endpoints[i];
-                format!("workers ({}, {})", e.workers.0, e.workers.1)
+                format!("workers ({}, {})", e.workers.min, e.workers.max)
             });
             t.row("  jobs", |v| count(v.endpoints[i].jobs));
             t.row("  timed out/failed/refused", |v| {

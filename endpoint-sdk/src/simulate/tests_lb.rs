@@ -145,10 +145,10 @@ fn a_request_that_no_worker_takes_within_two_minutes_is_refused() {
     assert_eq!(v.requests.arrived, 1);
     assert_eq!(v.requests.rejected, 1, "no workers available after 120 s");
     assert_eq!(v.endpoints[0].rejected, 1);
-    assert!(
-        close(v.requests.latency.max_ms, 120_000.0),
-        "{:?}",
-        v.requests.latency
+    assert_eq!(v.requests.latency.max_ms, 0.0, "a refusal is not a latency");
+    assert_eq!(
+        v.endpoints[0].cold_starts, 1,
+        "its worker was still starting"
     );
 }
 
@@ -195,4 +195,23 @@ fn every_turn_ends_once_and_its_calls_are_counted() {
     assert_eq!(leaf.ends.total() + leaf.rejected, leaf.jobs);
     assert!(leaf.ends.timed_out > 0, "hung calls reach their ceiling");
     assert!(q.ends.failed > 0);
+}
+
+#[test]
+fn a_variant_may_not_give_a_load_balancing_endpoint_a_job_concurrency() {
+    let e = simulate(
+        "test",
+        &[chat(0, 3)],
+        &Scenario::parse(
+            r#"
+            traffic = { endpoint = "chat", pattern = "constant", rate = 1.0 }
+            [variants]
+            v = { "chat.concurrency" = 4 }
+            "#,
+        )
+        .unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("vary `scaler`"), "{e}");
 }

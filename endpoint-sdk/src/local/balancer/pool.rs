@@ -122,8 +122,13 @@ impl Pool {
                     return Route::Wait(Bound::PinnedWorker);
                 } else {
                     return match (affinity, self.gone_as(id)) {
+                        // Resumed when the pool has room for it; until then it waits.
                         (Affinity::StrictResume(_), Some((name, Gone::Retired))) => {
-                            Route::Resume(name)
+                            if (self.workers.len() as u32) < self.settings.max {
+                                Route::Resume(name)
+                            } else {
+                                Route::Wait(Bound::PinnedWorker)
+                            }
                         }
                         _ => Route::Refuse(BalancerError::WorkerGone),
                     };
@@ -467,5 +472,26 @@ mod tests {
         p.stopped("a", Gone::Terminated, true, t0);
         assert_eq!(p.scale(t0 + Duration::from_secs(1)).start, 0);
         assert_eq!(p.scale(t0 + Duration::from_secs(5)).start, 1);
+    }
+
+    #[test]
+    fn a_worker_is_resumed_only_when_the_pool_has_room_for_it() {
+        let t0 = Instant::now();
+        let mut p = Pool::new(PoolSettings {
+            max: 1,
+            ..settings()
+        });
+        p.start("a".into(), t0);
+        p.ready("a", t0);
+        p.stopped("a", Gone::Retired, false, t0);
+        p.start("b".into(), t0);
+        let pinned = Affinity::StrictResume("a".into());
+        assert_eq!(
+            p.route(&pinned),
+            Route::Wait(Bound::PinnedWorker),
+            "b fills the pool"
+        );
+        p.stopped("b", Gone::Retired, false, t0);
+        assert_eq!(p.route(&pinned), Route::Resume("a".into()));
     }
 }

@@ -24,6 +24,16 @@ pub(crate) async fn simulate(
     State(s): State<AppState>,
     Query(q): Query<SimulateQuery>,
 ) -> Response {
+    let json = match q.format.as_deref() {
+        None | Some("html") => false,
+        Some("json") => true,
+        Some(other) => {
+            return refuse(format!(
+                "format `{other}`: write ?format=json for the report as JSON, or leave it out \
+                 for the page"
+            ));
+        }
+    };
     let mut scenario = s
         .scenario
         .as_deref()
@@ -44,7 +54,7 @@ pub(crate) async fn simulate(
     // A day of traffic is seconds of CPU: off the async threads.
     let report = tokio::task::spawn_blocking(move || run(&app, &configs, &scenario)).await;
     match report {
-        Ok(Ok(report)) if q.format.as_deref() == Some("json") => Json(report).into_response(),
+        Ok(Ok(report)) if json => Json(report).into_response(),
         Ok(Ok(report)) => Html(report.to_html()).into_response(),
         Ok(Err(e)) => refuse(e.to_string()),
         Err(e) => (

@@ -254,12 +254,11 @@ impl Engine {
 
     /// The balancer answered the request itself (refused it): the conversation ends there.
     fn lb_refused(&mut self, id: &JobId) {
-        let Some(job) = self.jobs.remove(id) else {
-            return;
-        };
-        self.requests.rejected += 1;
-        let r = &mut self.requests;
-        r.latency.record(self.now.saturating_sub(job.submitted));
+        // Like a request a full queue refuses, it counts as refused, not in the latency; and
+        // the conversation ends there (its later turns are never sent).
+        if self.jobs.remove(id).is_some() {
+            self.requests.rejected += 1;
+        }
     }
 
     /// The request starts on its worker: it hangs, or makes its calls, or works.
