@@ -126,6 +126,13 @@ pub const KEYS: &[Key] = &[
     )
     .aliases(&["cuda"]),
     key("min_vram_gb", "GB per worker", "min_vram_gb = 40").aliases(&["vram", "min_vram"]),
+    key(
+        "model",
+        "`model(preset = .., weights = .., kv = .., context = .., sessions = ..)`",
+        "model(preset = LLAMA_3_3_70B, weights = int4, context = 16_384, sessions = 6)",
+    )
+    .shape(Shape::Parens)
+    .aliases(&["llm", "model_name"]),
     key("interactive", "a flag", "interactive = true").shape(Shape::Flag),
     key("plain_input", "a flag", "plain_input = true").shape(Shape::Flag),
     key(
@@ -163,6 +170,27 @@ pub const VOLUME_KEYS: &[Key] = &[
     key("name", "the volume's name", "name = \"model-weights\""),
     key("size", "GB", "size = 200").aliases(&["size_gb"]),
     key("datacenter", "a data center", "datacenter = EU_RO_1"),
+];
+
+/// The keys inside `model(..)`.
+pub const MODEL_KEYS: &[Key] = &[
+    key("preset", "a model of the catalog", "preset = LLAMA_3_1_8B").aliases(&["name", "id"]),
+    key("params_m", "parameters, in millions", "params_m = 8_030").aliases(&["params"]),
+    key("layers", "transformer layers", "layers = 32").aliases(&["num_hidden_layers"]),
+    key("kv_heads", "key/value heads", "kv_heads = 8").aliases(&["num_key_value_heads"]),
+    key("head_dim", "size of one head", "head_dim = 128"),
+    key("weights", "a precision or bits", "weights = int4").aliases(&[
+        "dtype",
+        "quantization",
+        "precision",
+    ]),
+    key("kv", "the KV cache's precision", "kv = fp8").aliases(&["kv_cache_dtype", "kv_dtype"]),
+    key("context", "tokens per session", "context = 16_384").aliases(&[
+        "max_model_len",
+        "context_length",
+        "ctx",
+    ]),
+    key("sessions", "sessions at once", "sessions = 8").aliases(&["max_num_seqs"]),
 ];
 
 /// The key named `name`, if the attribute has one.

@@ -26,6 +26,8 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
+pub use budget::ModelSpec;
 pub mod catalog;
 mod diagnostic;
 pub mod keys;

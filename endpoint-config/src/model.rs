@@ -101,6 +101,9 @@ pub struct EndpointConfig {
     pub flashboot: bool,
     /// The least GPU memory a worker needs, in GB per worker (all of its GPUs together).
     pub min_vram_gb: Option<u32>,
+    /// What a worker holds in GPU memory (`model(..)`): the model's shape, precisions, context
+    /// and sessions, from which `min_vram_gb` and `concurrency` follow.
+    pub model: Option<crate::budget::ModelSpec>,
     /// Whether users wait on this endpoint synchronously (it then keeps warm workers).
     pub interactive: bool,
     /// Whether the endpoint's workers are written without this SDK (a Python `runpod` handler,
@@ -264,6 +267,7 @@ impl EndpointConfig {
             secrets: Cow::Borrowed(&[]),
             flashboot: defaults::FLASHBOOT,
             min_vram_gb: None,
+            model: None,
             interactive: false,
             plain_input: false,
             calls: Cow::Borrowed(&[]),

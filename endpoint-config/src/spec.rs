@@ -53,6 +53,8 @@ pub struct Spec<S> {
     pub datacenter: Option<NameList<S>>,
     /// `volume(name = .., size = .., datacenter = ..)`, possibly repeated.
     pub volumes: Vec<VolumeSpec<S>>,
+    /// `model(..)`: what a worker holds in GPU memory.
+    pub model: Option<ModelWritten<S>>,
     /// `env(KEY = "value", ..)`
     pub env: Vec<(Name<S>, Name<S>)>,
     /// `secrets = [KEY, ..]`
@@ -106,6 +108,7 @@ impl<S: Copy> Spec<S> {
             scaler: None,
             datacenter: None,
             volumes: Vec::new(),
+            model: None,
             env: Vec::new(),
             secrets: Vec::new(),
             flashboot: None,
@@ -156,6 +159,32 @@ pub struct ScalerSpec<S> {
     /// The value.
     pub value: Int<S>,
     /// The whole value.
+    pub span: S,
+}
+
+/// `model(preset = .., weights = .., kv = .., context = .., sessions = ..)`, or the model's
+/// figures given directly (`params_m`, `layers`, `kv_heads`, `head_dim`).
+#[derive(Debug, Clone)]
+pub struct ModelWritten<S> {
+    /// `preset = LLAMA_3_1_70B`
+    pub preset: Option<Name<S>>,
+    /// `params_m = 70_550`: parameters, in millions.
+    pub params_m: Option<Int<S>>,
+    /// `layers = 80`
+    pub layers: Option<Int<S>>,
+    /// `kv_heads = 8`
+    pub kv_heads: Option<Int<S>>,
+    /// `head_dim = 128`
+    pub head_dim: Option<Int<S>>,
+    /// `weights = int4`: the weights' precision (a name, or bits).
+    pub weights: Option<Name<S>>,
+    /// `kv = fp16`: the KV cache's precision.
+    pub kv: Option<Name<S>>,
+    /// `context = 16_384`: tokens per session.
+    pub context: Option<Int<S>>,
+    /// `sessions = 8`: sessions a worker serves at once.
+    pub sessions: Option<Int<S>>,
+    /// The whole `model(..)`.
     pub span: S,
 }
 

@@ -31,6 +31,7 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
         secrets,
         flashboot,
         min_vram_gb,
+        model,
         interactive,
         plain_input,
         calls: _,
@@ -63,6 +64,34 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
     }));
     let secrets = strings(secrets);
     let min_vram_gb = option(*min_vram_gb);
+    let model = match model {
+        None => quote!(::core::option::Option::None),
+        Some(m) => {
+            let crate::budget::ModelSpec {
+                preset,
+                params_m,
+                layers,
+                kv_heads,
+                head_dim,
+                weight_bits,
+                kv_bits,
+                context,
+                sessions,
+            } = m;
+            let preset = match preset {
+                Some(p) => {
+                    let p = cow_str(p);
+                    quote!(::core::option::Option::Some(#p))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(::core::option::Option::Some(#cfg::ModelSpec {
+                preset: #preset, params_m: #params_m, layers: #layers, kv_heads: #kv_heads,
+                head_dim: #head_dim, weight_bits: #weight_bits, kv_bits: #kv_bits,
+                context: #context, sessions: #sessions,
+            }))
+        }
+    };
     let calls = cow_slice(
         calls
             .iter()
@@ -86,6 +115,7 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
             secrets: #secrets,
             flashboot: #flashboot,
             min_vram_gb: #min_vram_gb,
+            model: #model,
             interactive: #interactive,
             plain_input: #plain_input,
             calls: #calls,

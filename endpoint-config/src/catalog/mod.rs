@@ -4,6 +4,7 @@
 //! update them.
 
 pub mod data;
+pub mod models;
 pub mod retired;
 
 use serde::Serialize;

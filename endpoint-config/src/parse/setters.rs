@@ -11,8 +11,8 @@ use super::values::{
 };
 use super::{ParsedAttr, SpanRange, Value};
 use crate::diagnostic::Diagnostics;
-use crate::keys::{self, Key, VOLUME_KEYS};
-use crate::spec::{ScalerSpec, Spanned, VolumeSpec, WorkersSpec};
+use crate::keys::{self, Key, MODEL_KEYS, VOLUME_KEYS};
+use crate::spec::{ModelWritten, ScalerSpec, Spanned, VolumeSpec, WorkersSpec};
 
 type D = Diagnostics<SpanRange>;
 
@@ -51,6 +51,7 @@ pub(super) fn setter(name: &str) -> Option<Setter> {
             Assign(|o, e, k, d| o.spec.min_cuda_version = self::name(d, e, k.name, k.example))
         }
         "min_vram_gb" => Assign(|o, e, k, d| o.spec.min_vram_gb = int(d, e, k.name, k.example)),
+        "model" => Parens(set_model),
         "interactive" => Flag(|o, b| o.spec.interactive = b),
         "plain_input" => Flag(|o, b| o.spec.plain_input = b),
         "calls" => Assign(set_calls),
@@ -266,6 +267,78 @@ fn set_volume(out: &mut ParsedAttr, tokens: TokenStream, span: SpanRange, d: &mu
         }
     }
     out.spec.volumes.push(v);
+}
+
+fn set_model(out: &mut ParsedAttr, tokens: TokenStream, span: SpanRange, d: &mut D) {
+    if out.spec.model.is_some() {
+        d.error(span, "`model(..)` is set twice")
+            .with_help("a worker holds one model: keep one `model(..)`");
+        return;
+    }
+    let mut m = ModelWritten {
+        preset: None,
+        params_m: None,
+        layers: None,
+        kv_heads: None,
+        head_dim: None,
+        weights: None,
+        kv: None,
+        context: None,
+        sessions: None,
+        span,
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, val) in nested(d, tokens, "model") {
+        let written = k.to_string();
+        let at = SpanRange::single(k.span());
+        // Another tool's spelling of a key (`max_model_len`) is the same key.
+        let Some(key) =
+            keys::find_in(MODEL_KEYS, &written).or_else(|| keys::renamed_in(MODEL_KEYS, &written))
+        else {
+            let known: Vec<&str> = MODEL_KEYS.iter().map(|k| k.name).collect();
+            d.error(at, format!("unknown key `{written}` in `model(..)`"))
+                .with_help(format!("`model(..)` takes {}", known.join(", ")));
+            continue;
+        };
+        if seen.contains(&key.name) {
+            d.error(at, format!("`{}` is set twice in `model(..)`", key.name));
+            continue;
+        }
+        seen.push(key.name);
+        let Some(val) = val else {
+            d.error(at, format!("`{}` needs a value", key.name))
+                .with_help(format!("e.g. `{}`", key.example));
+            continue;
+        };
+        let (n, ex) = (key.name, key.example);
+        match n {
+            "preset" => m.preset = name(d, &val, n, ex),
+            "params_m" => m.params_m = int(d, &val, n, ex),
+            "layers" => m.layers = int(d, &val, n, ex),
+            "kv_heads" => m.kv_heads = int(d, &val, n, ex),
+            "head_dim" => m.head_dim = int(d, &val, n, ex),
+            "weights" => m.weights = precision(d, &val, n, ex),
+            "kv" => m.kv = precision(d, &val, n, ex),
+            "context" => m.context = int(d, &val, n, ex),
+            _ => m.sessions = int(d, &val, n, ex),
+        }
+    }
+    out.spec.model = Some(m);
+}
+
+/// A precision: a name (`int4`, `fp16`) or a number of bits (`4`).
+fn precision(d: &mut D, e: &Expr, key: &str, example: &str) -> Option<Spanned<String, SpanRange>> {
+    if let Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(i),
+        ..
+    }) = super::values::strip_parens(e)
+    {
+        return Some(Spanned::new(
+            i.base10_digits().to_string(),
+            SpanRange::of(e),
+        ));
+    }
+    name(d, e, key, example)
 }
 
 fn set_env(out: &mut ParsedAttr, tokens: TokenStream, _: SpanRange, d: &mut D) {

@@ -86,6 +86,18 @@ impl EndpointConfig {
         spec.secrets = self.secrets.iter().map(|s| n(s)).collect();
         spec.flashboot = Some(crate::spec::Spanned::new(self.flashboot, ()));
         spec.min_vram_gb = self.min_vram_gb.map(|v| i(u64::from(v)));
+        spec.model = self.model.as_ref().map(|m| crate::spec::ModelWritten {
+            preset: m.preset.as_deref().map(n),
+            params_m: Some(i(m.params_m)),
+            layers: Some(i(u64::from(m.layers))),
+            kv_heads: Some(i(u64::from(m.kv_heads))),
+            head_dim: Some(i(u64::from(m.head_dim))),
+            weights: Some(n(&m.weight_bits.to_string())),
+            kv: Some(n(&m.kv_bits.to_string())),
+            context: Some(i(u64::from(m.context))),
+            sessions: Some(i(u64::from(m.sessions))),
+            span: (),
+        });
         spec.interactive = Some(crate::spec::Spanned::new(self.interactive, ()));
         spec.plain_input = Some(crate::spec::Spanned::new(self.plain_input, ()));
         spec.calls = self.calls.iter().map(|c| n(c)).collect();

@@ -10,6 +10,7 @@
 //! runs them in a fixed order, which is the order of the diagnostics the compiler shows.
 
 mod allow;
+mod budget;
 mod calls;
 mod check;
 mod env;
@@ -66,6 +67,13 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     } else {
         check_concurrency(spec, d)
     };
+    let gpu_names_ok = gpu_names_resolve(spec);
+    let model = budget::check_model(spec, d, &hardware, gpu_names_ok);
+    let concurrency = if lb {
+        concurrency
+    } else {
+        budget::reconcile_concurrency(spec, d, model.as_ref(), concurrency)
+    };
     let scaler = match (lb, &spec.scaler) {
         (true, None) => load_balancer::default_scaler(),
         // Refused by `check_kind` when it is the queue-delay scaler; the value is kept.
@@ -74,13 +82,16 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
     };
 
     // Advice about the GPU selection only makes sense when every GPU name resolved.
-    let gpu_names_ok = gpu_names_resolve(spec);
     let min_vram_gb = check_min_vram(spec, d, &hardware, gpu_names_ok);
+    let min_vram_gb = budget::reconcile_min_vram(spec, d, model.as_ref(), min_vram_gb);
     let interactive = spec.interactive.as_ref().is_some_and(|i| i.value);
     if let Hardware::Gpu { selection, .. } = &hardware
         && gpu_names_ok
     {
-        check_vram_floor_wanted(spec, d, selection, min_vram_gb);
+        // With `model(..)` the budget checks every card; no floor is wanted.
+        if spec.model.is_none() {
+            check_vram_floor_wanted(spec, d, selection, min_vram_gb);
+        }
         check_gpu_fallback(spec, d, workers, interactive);
     }
 
@@ -107,6 +118,7 @@ pub fn validate<S: Copy>(spec: &Spec<S>, d: &mut Diagnostics<S>) -> EndpointConf
             .as_ref()
             .map_or(defaults::FLASHBOOT, |f| f.value),
         min_vram_gb,
+        model,
         interactive,
         plain_input: spec.plain_input.as_ref().is_some_and(|p| p.value),
         calls: calls.into(),

@@ -78,6 +78,9 @@ pub struct ManifestEndpoint {
     /// The JSON Schema of its output, when its type has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<serde_json::Value>,
+    /// The GPU-memory budget of its `model(..)`, line by line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_budget: Option<Vec<String>>,
 }
 
 impl ManifestEndpoint {
@@ -85,6 +88,7 @@ impl ManifestEndpoint {
     pub fn new(rust_path: impl Into<String>, config: EndpointConfig) -> Self {
         ManifestEndpoint {
             rust_path: rust_path.into(),
+            gpu_budget: endpoint_config::budget::describe(&config),
             config,
             input_schema: None,
             output_schema: None,
