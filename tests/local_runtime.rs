@@ -957,3 +957,50 @@ async fn a_jobs_call_tree_outlives_the_records_of_its_calls() {
     );
     check(&rt);
 }
+
+/// A model's budget: Llama 3.1 8B at fp16 with 8k-token sessions on a 24 GB card holds 6
+/// sessions (15.0 GB of weights, 1 GB each, within 21.6 GB), so 6 jobs at once per worker.
+#[endpoint(
+    gpu = NVIDIA_GEFORCE_RTX_4090,
+    workers = (0, 1),
+    execution_timeout_ms = 60_000,
+    model(preset = LLAMA_3_1_8B, context = 8_192)
+)]
+async fn small_llm(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_model_endpoint_reports_each_workers_simulated_gpu_memory() {
+    assert_eq!(small_llm::CONFIG.concurrency, 6, "the budget's sessions");
+    let rt = LocalRuntime::builder()
+        .endpoint::<small_llm>()
+        .endpoint::<nap>()
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..2)
+        .map(|_| rt.submit("small_llm", json!(30_000).into()).unwrap())
+        .collect();
+    let g = until("both jobs running on the one worker", || {
+        let g = rt
+            .gpu_memory("small_llm")
+            .unwrap()
+            .expect("a model endpoint");
+        (g.workers.first().is_some_and(|w| w.sessions == 2)).then_some(g)
+    })
+    .await;
+    assert_eq!(g.sessions, 6);
+    assert!((g.weights_gb - 14.957).abs() < 0.01, "{g:?}");
+    assert!((g.per_session_gb - 1.0).abs() < 0.001, "{g:?}");
+    assert!(
+        (g.workers[0].used_gb - 16.957).abs() < 0.01,
+        "weights + 2 sessions: {g:?}"
+    );
+    for id in &ids {
+        rt.wait("small_llm", id, LONG).await.unwrap();
+    }
+    let g = rt.gpu_memory("small_llm").unwrap().unwrap();
+    assert_eq!(g.workers[0].sessions, 0, "{g:?}");
+    assert!(rt.gpu_memory("nap").unwrap().is_none(), "no model(..)");
+}

@@ -2,7 +2,9 @@
 //! against every card the GPU selection can land on (times `gpu_count`), like `min_vram_gb`. An
 //! error shows the arithmetic and the card, and offers each fix that would fit, computed: more
 //! GPUs per worker, a larger card, fewer sessions, a shorter context, a lower precision.
-//! Without `sessions`, a worker serves as many as fit on the smallest card.
+//! Without `sessions`, a worker serves as many as fit on the smallest card. With `gpu = ANY`
+//! the budget sets the floor that picks the cards (only the largest must hold it), and a worker
+//! holds one session unless `sessions` says more.
 
 use crate::budget::{ModelSpec, gib, usable_gib};
 use crate::catalog::models::{self, MODELS, PRECISIONS};
@@ -42,12 +44,21 @@ pub(super) fn check_model<S: Copy>(
     if !gpu_names_ok {
         return Some(m); // an unknown GPU name is reported already
     }
+    // Every card the selection can land on must hold the budget; with `ANY` the budget's floor
+    // picks the cards instead (as `min_vram_gb` does), so only the largest must, and a worker
+    // holds one session unless `sessions` says more.
+    let any = selection.contains(&GpuChoice::Any);
     let cards = cards(selection);
-    let smallest = cards.iter().min_by_key(|t| t.vram_gb)?;
+    let smallest = if any {
+        cards.iter().max_by_key(|t| t.vram_gb)?
+    } else {
+        cards.iter().min_by_key(|t| t.vram_gb)?
+    };
     let usable = usable_gib(smallest.vram_gb, *count);
     let span = w.sessions.as_ref().map_or(w.span, |s| s.span);
     if w.sessions.is_none() {
-        m.sessions = m.sessions_fitting(usable);
+        let fit = m.sessions_fitting(usable);
+        m.sessions = if any { fit.min(1) } else { fit };
     }
     let budget = m.budget();
     if m.sessions >= 1 && budget.needed_gib <= usable {

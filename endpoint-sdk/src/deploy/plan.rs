@@ -15,6 +15,7 @@ use super::output::write_line;
 use super::remote::{CreateVolumeRequest, RemoteEndpoint, RemoteVolume, UpdateVolumeRequest};
 use super::resolve::{Creates, Ids, Resolve, Secrets};
 use super::volume::{VolumeAction, VolumeKey, plan_volumes};
+use crate::config::{GpuChoice, Hardware, catalog};
 use crate::protocol::vars::{ENDPOINT_APP, RUNPOD_API_KEY};
 
 /// What the account has: its endpoints and network volumes.
@@ -322,6 +323,7 @@ impl Plan {
             notes: Vec::new(),
         };
         image_notes(&image, &mut b.notes);
+        budget_notes(manifest, &mut b.notes);
         let desired = b.desire_all(&image, env);
         let volume_actions = b.volumes(state);
         for (i, d) in desired.iter().enumerate() {
@@ -504,6 +506,40 @@ impl Plan {
             )?;
         }
         Ok(ids.endpoints)
+    }
+}
+
+/// Each endpoint's GPU-memory budget (`model(..)`), and the cards it leaves out of a selection
+/// that could otherwise land on them (`ANY`).
+fn budget_notes(manifest: &Manifest, notes: &mut Vec<String>) {
+    for e in &manifest.endpoints {
+        let Some(lines) = endpoint_config::budget::describe(&e.config) else {
+            continue;
+        };
+        let mut note = format!("{}: GPU budget of its model:", e.config.name);
+        for l in lines {
+            note.push_str("\n    ");
+            note.push_str(&l);
+        }
+        if let Hardware::Gpu {
+            selection, count, ..
+        } = &e.config.hardware
+            && selection.contains(&GpuChoice::Any)
+        {
+            let floor = e.config.min_vram_gb.unwrap_or(0);
+            let small: Vec<String> = catalog::GPU_TYPES
+                .iter()
+                .filter(|t| t.vram_gb * count < floor)
+                .map(|t| format!("{} ({} GB)", t.id, t.vram_gb))
+                .collect();
+            if !small.is_empty() {
+                note.push_str(&format!(
+                    "\n    excludes the cards too small for it (under {floor} GB per worker): {}",
+                    small.join(", ")
+                ));
+            }
+        }
+        notes.push(note);
     }
 }
 

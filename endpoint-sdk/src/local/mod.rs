@@ -48,5 +48,7 @@ pub use events::{EventSink, Interest, RuntimeEvent, StopReason};
 pub use inspect::{JobDetail, JobSummary};
 pub use metrics_sink::MetricsSink;
 pub use options::RuntimeOptions;
-pub use runtime::{LocalRuntime, LocalRuntimeBuilder, LocalTransport, RuntimeHandle};
+pub use runtime::{
+    GpuMemory, LocalRuntime, LocalRuntimeBuilder, LocalTransport, RuntimeHandle, WorkerMemory,
+};
 pub use state::JobReport;

@@ -241,6 +241,16 @@ impl LocalEndpoint {
         self.lock().health()
     }
 
+    /// Each simulated worker and the jobs it runs now.
+    pub(crate) fn running_per_worker(&self) -> Vec<(Arc<str>, usize)> {
+        let st = self.lock();
+        st.workers
+            .iter()
+            .filter(|(_, w)| !w.external)
+            .map(|(id, w)| (id.clone(), w.running.len()))
+            .collect()
+    }
+
     // ------------------------------------------------------------ the worker side
 
     /// Takes up to `max` queued jobs for `worker`, without waiting.

@@ -238,3 +238,44 @@ fn a_queue_endpoint_becoming_load_balancing_needs_force() {
         "deleted, then created as LOAD_BALANCER"
     );
 }
+
+#[test]
+fn the_dry_run_shows_a_models_budget_and_the_cards_it_excludes() {
+    // Qwen2.5 7B at fp16 with 2 sessions of 32k tokens: 14.2 + 2 × 1.75 = 17.7 GB, so 20 GB
+    // of cards' memory at 90 %: `ANY` leaves out the 16 GB cards.
+    let mut c = EndpointConfig::new("draft");
+    c.hardware = Hardware::Gpu {
+        selection: vec![crate::config::GpuChoice::Any].into(),
+        count: 1,
+        min_cuda_version: "12.8".into(),
+    };
+    c.model = Some(endpoint_config::ModelSpec {
+        preset: Some("QWEN2_5_7B".into()),
+        params_m: 7_620,
+        layers: 28,
+        kv_heads: 4,
+        head_dim: 128,
+        weight_bits: 16,
+        kv_bits: 16,
+        context: 32_768,
+        sessions: 2,
+    });
+    c.min_vram_gb = Some(20);
+    let p = plan(
+        &manifest("ghcr.io/acme/app:1", vec![c]),
+        &AccountState::unknown(),
+    )
+    .unwrap();
+    let note = p
+        .notes()
+        .iter()
+        .find(|n| n.contains("GPU budget"))
+        .expect("a budget note");
+    assert!(
+        note.contains("needed: 14.2 GB + 2 sessions × 1.8 GB = 17.7 GB"),
+        "{note}"
+    );
+    assert!(note.contains("excludes the cards too small"), "{note}");
+    assert!(note.contains("(16 GB)"), "{note}");
+    assert!(p.render_dry_run().contains("GPU budget"));
+}

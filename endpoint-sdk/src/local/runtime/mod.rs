@@ -49,6 +49,33 @@ pub struct LocalRuntime {
     inner: Arc<RuntimeHandle>,
 }
 
+/// A queue endpoint's simulated GPU memory ([`LocalRuntime::gpu_memory`]), in GB (GiB, as GPU
+/// memory is counted).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GpuMemory {
+    /// The model's weights, held by every worker.
+    pub weights_gb: f64,
+    /// The KV cache of one session (one job in flight).
+    pub per_session_gb: f64,
+    /// Sessions the budget holds per worker.
+    pub sessions: u32,
+    /// Weights and every session's cache: what each worker's cards must give.
+    pub budget_gb: f64,
+    /// Each simulated worker's use now.
+    pub workers: Vec<WorkerMemory>,
+}
+
+/// One worker's simulated GPU memory use.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkerMemory {
+    /// The worker.
+    pub worker: String,
+    /// Sessions in flight (jobs running).
+    pub sessions: u32,
+    /// Weights + sessions × the per-session cache.
+    pub used_gb: f64,
+}
+
 impl LocalRuntime {
     /// Starts building a runtime.
     pub fn builder() -> LocalRuntimeBuilder {
@@ -277,6 +304,33 @@ impl LocalRuntime {
             return Ok(b.health());
         }
         Ok(self.endpoint(endpoint)?.health())
+    }
+
+    /// The simulated GPU memory of a queue endpoint's workers, from its `model(..)` budget:
+    /// weights, plus the KV cache of each job in flight (a session each). `None` without
+    /// `model(..)`.
+    pub fn gpu_memory(&self, endpoint: &str) -> Result<Option<GpuMemory>, RuntimeError> {
+        let ep = self.endpoint(endpoint)?;
+        let Some(m) = ep.config.model.as_ref() else {
+            return Ok(None);
+        };
+        let b = m.budget();
+        let workers = ep
+            .running_per_worker()
+            .into_iter()
+            .map(|(worker, running)| WorkerMemory {
+                worker: worker.to_string(),
+                sessions: running as u32,
+                used_gb: b.weights_gib + running as f64 * b.kv_per_session_gib,
+            })
+            .collect();
+        Ok(Some(GpuMemory {
+            weights_gb: b.weights_gib,
+            per_session_gb: b.kv_per_session_gib,
+            sessions: m.sessions,
+            budget_gb: b.needed_gib,
+            workers,
+        }))
     }
 
     /// Stops every worker and the housekeeping tasks.

@@ -61,6 +61,7 @@ fn endpoint_json(rt: &LocalRuntime, c: &crate::config::EndpointConfig, schemas: 
         "config": c,
         "gpu_types": gpus,
         "health": rt.health(&c.name).ok(),
+        "gpu_memory": rt.gpu_memory(&c.name).ok().flatten(),
     });
     if schemas {
         v["schemas"] = json!(rt.schemas(&c.name));
