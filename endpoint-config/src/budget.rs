@@ -2,13 +2,19 @@
 //! of every session it serves at once, within the share of the cards' memory an inference
 //! server gives them.
 //!
-//! - weights = parameters × weight bits / 8;
+//! - weights = parameters × weight bits / 8; below 16 bits, the token embedding and output
+//!   matrices stay at 16 bits (AWQ and GPTQ checkpoints keep them), and 4-bit weights carry a
+//!   16-bit scale and a 16-bit zero point per group of 128 (0.25 bits more per weight);
 //! - KV cache per token = 2 (keys and values) × layers × KV heads × head size × KV bits / 8;
 //! - per session = KV per token × context; needed = weights + sessions × per session.
 //!
-//! The headroom follows vLLM's default `gpu_memory_utilization = 0.9`: weights and cache get 90 %
-//! of each card's memory, the rest is left to activations and the CUDA context. Memory is counted
-//! in GiB (2³⁰ bytes), as GPU memory sizes are (an "80 GB" card holds 80 GiB).
+//! The headroom follows vLLM's default `gpu_memory_utilization = 0.9`: the server takes 90 % of
+//! each card's memory, the rest is left to the CUDA context and other processes. The peak
+//! activations of a forward pass also come out of those 90 % in vLLM; they depend on the batch
+//! (`max_num_batched_tokens`) and are not counted here, so a budget with little to spare may not
+//! hold on the card: leave a session's worth. Memory is counted in GiB (2³⁰ bytes); a card's
+//! size is taken as the catalog lists it (an "80 GB" A100 holds 80 GiB; some "24 GB" cards,
+//! such as the L4, hold a little less).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +30,9 @@ pub struct ModelSpec {
     pub preset: Option<crate::model::Text>,
     /// Parameters, in millions.
     pub params_m: u64,
+    /// Of those, the embedding and output matrices (kept at 16 bits when quantized), in
+    /// millions.
+    pub embedding_params_m: u64,
     /// Transformer layers.
     pub layers: u32,
     /// Key/value heads per layer.
@@ -65,9 +74,25 @@ impl ModelSpec {
             / 8.0
     }
 
+    /// Bits stored per quantized weight: its bits, plus group scales and zeros at 4 bits.
+    pub fn stored_bits(&self) -> f64 {
+        f64::from(self.weight_bits) + if self.weight_bits <= 4 { 0.25 } else { 0.0 }
+    }
+
+    /// Parameters kept at 16 bits (the embeddings, when the rest is quantized), in millions.
+    pub fn kept_params_m(&self) -> u64 {
+        if self.weight_bits < 16 {
+            self.embedding_params_m.min(self.params_m)
+        } else {
+            0
+        }
+    }
+
     /// The budget for `sessions` sessions.
     pub fn budget_for(&self, sessions: u32) -> Budget {
-        let weights_gib = self.params_m as f64 * 1e6 * f64::from(self.weight_bits) / 8.0 / GIB;
+        let kept = self.kept_params_m();
+        let body = (self.params_m - kept) as f64 * 1e6;
+        let weights_gib = (body * self.stored_bits() / 8.0 + kept as f64 * 1e6 * 2.0) / GIB;
         let per_token = self.kv_bytes_per_token();
         let kv_per_session_gib = per_token * f64::from(self.context) / GIB;
         Budget {
@@ -109,21 +134,46 @@ pub fn usable_gib(vram_gb: u32, cards: u32) -> f64 {
     f64::from(vram_gb) * f64::from(cards) * GPU_MEMORY_UTILIZATION
 }
 
-/// `x` GiB, written with one decimal.
+/// `x` GiB, with two decimals under 10 (a session's cache), one above.
 pub fn gib(x: f64) -> String {
-    format!("{x:.1} GB")
+    if x.abs() < 10.0 {
+        format!("{x:.2} GB")
+    } else {
+        format!("{x:.1} GB")
+    }
+}
+
+/// `n` and its noun, singular or plural.
+pub fn plural(n: u32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 impl Budget {
     /// The arithmetic, one line per term, as errors and the manifest show it.
     pub fn lines(&self, spec: &ModelSpec) -> Vec<String> {
-        vec![
+        let kept = spec.kept_params_m();
+        let weights = if kept > 0 {
+            format!(
+                "weights: {:.2}B parameters × {} bits + {:.2}B of embeddings at 16 bits = {}",
+                (spec.params_m - kept) as f64 / 1000.0,
+                spec.stored_bits(),
+                kept as f64 / 1000.0,
+                gib(self.weights_gib)
+            )
+        } else {
             format!(
                 "weights: {:.2}B parameters × {} bits = {}",
                 spec.params_m as f64 / 1000.0,
                 spec.weight_bits,
                 gib(self.weights_gib)
-            ),
+            )
+        };
+        vec![
+            weights,
             format!(
                 "KV cache: 2 × {} layers × {} KV heads × {} head size × {} bits = {:.0} KiB per \
                  token; × {} tokens of context = {} per session",
@@ -136,9 +186,9 @@ impl Budget {
                 gib(self.kv_per_session_gib)
             ),
             format!(
-                "needed: {} + {} sessions × {} = {}",
+                "needed: {} + {} × {} = {}",
                 gib(self.weights_gib),
-                self.sessions,
+                plural(self.sessions, "session"),
                 gib(self.kv_per_session_gib),
                 gib(self.needed_gib)
             ),
@@ -157,14 +207,14 @@ pub fn describe(config: &crate::EndpointConfig) -> Option<Vec<String>> {
     {
         let usable = usable_gib(card.vram_gb, *count);
         lines.push(format!(
-            "fits: {} of {} ({} % of {} GB × {count}), {} to spare; {} sessions per worker, \
+            "fits: {} of {} ({} % of {} GB × {count}), {} to spare; {} per worker, \
              concurrency {}",
             gib(budget.needed_gib),
             gib(usable),
             (GPU_MEMORY_UTILIZATION * 100.0) as u32,
             card.vram_gb,
             gib(usable - budget.needed_gib),
-            m.sessions,
+            plural(m.sessions, "session"),
             config.concurrency
         ));
     }
@@ -181,6 +231,7 @@ mod tests {
         ModelSpec {
             preset: Some(ident.to_string().into()),
             params_m: m.params_m,
+            embedding_params_m: m.embedding_params_m,
             layers: m.layers,
             kv_heads: m.kv_heads,
             head_dim: m.head_dim,
@@ -208,15 +259,17 @@ mod tests {
 
     #[test]
     fn llama_3_1_70b_at_int4_on_an_a100_80gb() {
-        // Weights: 70.55e9 × 0.5 B = 35.275e9 B = 32.853 GiB. KV: 2 × 80 × 8 × 128 × 2 B =
-        // 327 680 B = 320 KiB per token; × 16 384 = 5 GiB per session. Usable on one 80 GB
-        // card: 72 GiB: (72 − 32.853) / 5 = 7.83, so 7 sessions.
-        let s = spec("LLAMA_3_1_70B", 4, 16_384, 7);
+        // Weights: (70 550 − 2 101) M at 4 bits + 0.25 bits of group scales and zeros =
+        // 68 449e6 × 4.25 / 8 = 36 363.5e6 B, and the 2 101 M embedding parameters at 16 bits =
+        // 4 202e6 B: 40 565.5e6 B = 37.780 GiB. KV: 2 × 80 × 8 × 128 × 2 B = 327 680 B = 320 KiB
+        // per token; × 16 384 = 5 GiB per session. Usable on one 80 GB card: 72 GiB:
+        // (72 − 37.780) / 5 = 6.84, so 6 sessions.
+        let s = spec("LLAMA_3_1_70B", 4, 16_384, 6);
         let b = s.budget();
-        assert!(close(b.weights_gib, 32.853), "{b:?}");
+        assert!(close(b.weights_gib, 37.780), "{b:?}");
         assert!(close(b.kv_per_token_kib, 320.0));
         assert!(close(b.kv_per_session_gib, 5.0));
-        assert_eq!(s.sessions_fitting(usable_gib(80, 1)), 7);
+        assert_eq!(s.sessions_fitting(usable_gib(80, 1)), 6);
         // At fp16 the weights alone (131.41 GiB) need two cards.
         let fp16 = spec("LLAMA_3_1_70B", 16, 16_384, 1);
         assert!(

@@ -176,6 +176,11 @@ pub const VOLUME_KEYS: &[Key] = &[
 pub const MODEL_KEYS: &[Key] = &[
     key("preset", "a model of the catalog", "preset = LLAMA_3_1_8B").aliases(&["name", "id"]),
     key("params_m", "parameters, in millions", "params_m = 8_030").aliases(&["params"]),
+    key(
+        "embedding_params_m",
+        "embedding and output parameters, in millions",
+        "embedding_params_m = 1_051",
+    ),
     key("layers", "transformer layers", "layers = 32").aliases(&["num_hidden_layers"]),
     key("kv_heads", "key/value heads", "kv_heads = 8").aliases(&["num_key_value_heads"]),
     key("head_dim", "size of one head", "head_dim = 128"),

@@ -170,6 +170,9 @@ pub struct ModelWritten<S> {
     pub preset: Option<Name<S>>,
     /// `params_m = 70_550`: parameters, in millions.
     pub params_m: Option<Int<S>>,
+    /// `embedding_params_m = 2_101`: of those, the embedding and output matrices (kept at 16
+    /// bits when quantized).
+    pub embedding_params_m: Option<Int<S>>,
     /// `layers = 80`
     pub layers: Option<Int<S>>,
     /// `kv_heads = 8`

@@ -70,6 +70,7 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
             let crate::budget::ModelSpec {
                 preset,
                 params_m,
+                embedding_params_m,
                 layers,
                 kv_heads,
                 head_dim,
@@ -86,7 +87,8 @@ pub fn config_expr(c: &EndpointConfig, cfg: &TokenStream, calls: &[TokenStream])
                 None => quote!(::core::option::Option::None),
             };
             quote!(::core::option::Option::Some(#cfg::ModelSpec {
-                preset: #preset, params_m: #params_m, layers: #layers, kv_heads: #kv_heads,
+                preset: #preset, params_m: #params_m, embedding_params_m: #embedding_params_m,
+                layers: #layers, kv_heads: #kv_heads,
                 head_dim: #head_dim, weight_bits: #weight_bits, kv_bits: #kv_bits,
                 context: #context, sessions: #sessions,
             }))

@@ -204,8 +204,8 @@ pub enum AgentEvent {
     datacenter = EU_RO_1,
     volume(name = "agent-model-weights", size = 200),
     env(MODEL_DIR = "/runpod-volume/models"),
-    // The blueprint's reasoning model: a 70B at 4-bit. Its budget (33 GB of weights, 5 GB of
-    // KV cache per 16k-token session, in 90 % of 80 GB) gives 7 sessions per worker: the
+    // The blueprint's reasoning model: a 70B at 4-bit. Its budget (37.8 GB of weights, 5 GB of
+    // KV cache per 16k-token session, in 90 % of 80 GB) gives 6 sessions per worker: the
     // orchestrator's concurrency and its VRAM floor follow.
     model(preset = LLAMA_3_3_70B, weights = int4, context = 16_384),
     interactive,

@@ -3,8 +3,11 @@
 //! `config.json` on Hugging Face (`num_hidden_layers`, `num_key_value_heads`, and `head_dim` or
 //! `hidden_size / num_attention_heads`) and its model card (parameters).
 //!
-//! To add a model: copy a row, take the four figures from its `config.json` and the parameter
-//! count from its card, and name the source.
+//! The embedding figure is `vocab_size × hidden_size`, twice unless `tie_word_embeddings`
+//! (Llama 3.1 8B: 2 × 128 256 × 4 096 = 1 051 M; Gemma 2 27B, tied: 256 000 × 4 608 = 1 180 M).
+//!
+//! To add a model: copy a row, take the figures from its `config.json` and the parameter count
+//! from its card, and name the source.
 
 use serde::Serialize;
 
@@ -17,6 +20,10 @@ pub struct ModelPreset {
     pub name: &'static str,
     /// Parameters, in millions (all experts of a mixture of experts: all are in memory).
     pub params_m: u64,
+    /// Of those, the token embedding and output matrices (`vocab_size × hidden_size`, once if
+    /// `tie_word_embeddings`), in millions: quantized checkpoints (AWQ, GPTQ) keep them at 16
+    /// bits.
+    pub embedding_params_m: u64,
     /// Transformer layers (`num_hidden_layers`).
     pub layers: u32,
     /// Key/value heads per layer (`num_key_value_heads`; fewer than the query heads with
@@ -33,7 +40,7 @@ pub struct ModelPreset {
 const fn preset(
     ident: &'static str,
     name: &'static str,
-    params_m: u64,
+    [params_m, embedding_params_m]: [u64; 2],
     [layers, kv_heads, head_dim, max_context]: [u32; 4],
     source: &'static str,
 ) -> ModelPreset {
@@ -41,6 +48,7 @@ const fn preset(
         ident,
         name,
         params_m,
+        embedding_params_m,
         layers,
         kv_heads,
         head_dim,
@@ -54,63 +62,63 @@ pub const MODELS: &[ModelPreset] = &[
     preset(
         "LLAMA_3_1_8B",
         "Llama 3.1 8B",
-        8_030,
+        [8_030, 1_051],
         [32, 8, 128, 131_072],
         "huggingface.co/meta-llama/Llama-3.1-8B config.json; 8.03B parameters (model card)",
     ),
     preset(
         "LLAMA_3_1_70B",
         "Llama 3.1 70B",
-        70_550,
+        [70_550, 2_101],
         [80, 8, 128, 131_072],
         "huggingface.co/meta-llama/Llama-3.1-70B config.json; 70.6B parameters (model card)",
     ),
     preset(
         "LLAMA_3_3_70B",
         "Llama 3.3 70B",
-        70_550,
+        [70_550, 2_101],
         [80, 8, 128, 131_072],
         "huggingface.co/meta-llama/Llama-3.3-70B-Instruct config.json (the 3.1 70B architecture)",
     ),
     preset(
         "QWEN2_5_7B",
         "Qwen2.5 7B",
-        7_620,
+        [7_620, 1_090],
         [28, 4, 128, 32_768],
         "huggingface.co/Qwen/Qwen2.5-7B config.json (hidden 3584 / 28 heads); 7.61B parameters",
     ),
     preset(
         "QWEN2_5_32B",
         "Qwen2.5 32B",
-        32_760,
+        [32_760, 1_557],
         [64, 8, 128, 32_768],
         "huggingface.co/Qwen/Qwen2.5-32B config.json (hidden 5120 / 40 heads); 32.8B parameters",
     ),
     preset(
         "QWEN2_5_72B",
         "Qwen2.5 72B",
-        72_710,
+        [72_710, 2_491],
         [80, 8, 128, 32_768],
         "huggingface.co/Qwen/Qwen2.5-72B config.json (hidden 8192 / 64 heads); 72.7B parameters",
     ),
     preset(
         "MISTRAL_7B",
         "Mistral 7B v0.3",
-        7_250,
+        [7_250, 268],
         [32, 8, 128, 32_768],
         "huggingface.co/mistralai/Mistral-7B-v0.3 config.json; 7.25B parameters",
     ),
     preset(
         "MIXTRAL_8X7B",
         "Mixtral 8x7B",
-        46_700,
+        [46_700, 262],
         [32, 8, 128, 32_768],
         "huggingface.co/mistralai/Mixtral-8x7B-v0.1 config.json; 46.7B parameters, all experts held",
     ),
     preset(
         "GEMMA_2_27B",
         "Gemma 2 27B",
-        27_230,
+        [27_230, 1_180],
         [46, 16, 128, 8_192],
         "huggingface.co/google/gemma-2-27b config.json (head_dim 128); 27.2B parameters",
     ),

@@ -278,6 +278,7 @@ fn set_model(out: &mut ParsedAttr, tokens: TokenStream, span: SpanRange, d: &mut
     let mut m = ModelWritten {
         preset: None,
         params_m: None,
+        embedding_params_m: None,
         layers: None,
         kv_heads: None,
         head_dim: None,
@@ -314,6 +315,7 @@ fn set_model(out: &mut ParsedAttr, tokens: TokenStream, span: SpanRange, d: &mut
         match n {
             "preset" => m.preset = name(d, &val, n, ex),
             "params_m" => m.params_m = int(d, &val, n, ex),
+            "embedding_params_m" => m.embedding_params_m = int(d, &val, n, ex),
             "layers" => m.layers = int(d, &val, n, ex),
             "kv_heads" => m.kv_heads = int(d, &val, n, ex),
             "head_dim" => m.head_dim = int(d, &val, n, ex),

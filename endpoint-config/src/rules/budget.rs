@@ -66,7 +66,22 @@ pub(super) fn check_model<S: Copy>(
     }
     let what = match &m.preset {
         Some(p) => models::model(p).map_or(p.to_string(), |x| x.name.to_string()),
-        None => "the model".to_string(),
+        None => format!("a model of {:.2}B parameters", m.params_m as f64 / 1000.0),
+    };
+    // Say which figures the attribute chose, so the user sees what to write.
+    let context_note = match (&w.context, &m.preset) {
+        (Some(_), _) => String::new(),
+        (None, Some(p)) => format!(
+            " (the default context; {} takes up to {})",
+            models::model(p).map_or(String::new(), |x| x.name.to_string()),
+            models::model(p).map_or(0, |x| x.max_context)
+        ),
+        (None, None) => " (the default context)".to_string(),
+    };
+    let sessions_note = if w.sessions.is_none() {
+        " (none fits)"
+    } else {
+        ""
     };
     let shown = m.sessions.max(1);
     let shown_budget = m.budget_for(shown);
@@ -79,10 +94,10 @@ pub(super) fn check_model<S: Copy>(
     let diag = d.error(
         span,
         format!(
-            "{what} with {} bit weights and {shown} session{} of {} tokens needs {}, but \
-             {card} gives {} ({} % of {} GB × {count} GPU{})",
+            "{what} with {} bit weights and {}{sessions_note} of {} tokens{context_note} needs {}, \
+             but {card} gives {} ({} % of {} GB × {count} GPU{})",
             m.weight_bits,
-            if shown == 1 { "" } else { "s" },
+            crate::budget::plural(shown, "session"),
             m.context,
             gib(shown_budget.needed_gib),
             gib(usable),
@@ -147,7 +162,12 @@ fn fixes(
     };
     let needed = m.budget().needed_gib;
     let mut out = Vec::new();
-    if let Some(n) = (count + 1..=MAX_GPUS).find(|&n| needed <= usable_gib(smallest.vram_gb, n)) {
+    // Tensor parallelism splits the attention heads: 2, 4 or 8 GPUs, as inference servers take.
+    if let Some(n) = [2, 4, 8]
+        .into_iter()
+        .filter(|&n| n > count && n <= MAX_GPUS)
+        .find(|&n| needed <= usable_gib(smallest.vram_gb, n))
+    {
         out.push(format!(
             "fits with `gpu_count = {n}`: {} over {n} × {} GB",
             gib(needed),
@@ -176,6 +196,8 @@ fn fixes(
     if fit >= 1 && fit < sessions {
         out.push(format!("fits with `sessions = {fit}`"));
     }
+    // (A list of several cards is replaced by the larger card: the list's small ones are what
+    // does not fit.)
     let context = m.context_fitting(usable);
     if context >= 512 && context < m.context {
         out.push(format!(
@@ -255,6 +277,17 @@ fn resolve<S: Copy>(w: &ModelWritten<S>, d: &mut Diagnostics<S>) -> Option<Model
         None => from,
     };
     let params = figure(&w.params_m, preset.map(|p| p.params_m), "params_m", d);
+    let embedding = match &w.embedding_params_m {
+        Some(v) if v.value >= 0 => Some(v.value as u64),
+        Some(v) => {
+            d.error(
+                v.span,
+                format!("`embedding_params_m = {}` must not be negative", v.value),
+            );
+            return None;
+        }
+        None => Some(preset.map_or(0, |p| p.embedding_params_m)),
+    };
     let layers = figure(&w.layers, preset.map(|p| u64::from(p.layers)), "layers", d);
     let kv_heads = figure(
         &w.kv_heads,
@@ -294,6 +327,16 @@ fn resolve<S: Copy>(w: &ModelWritten<S>, d: &mut Diagnostics<S>) -> Option<Model
     }
     let weight_bits = bits(&w.weights, d)?;
     let kv_bits = bits(&w.kv, d)?;
+    if let Some(kv) = &w.kv
+        && kv_bits < 8
+    {
+        d.error(
+            kv.span,
+            format!("a {kv_bits}-bit KV cache is not one inference servers keep"),
+        )
+        .with_help("vLLM's cache is 16 bits (fp16, bf16) or 8 (`kv = fp8`)");
+        return None;
+    }
     let context = match &w.context {
         Some(c) if c.value < 1 || c.value > i128::from(u32::MAX) => {
             d.error(
@@ -338,6 +381,7 @@ fn resolve<S: Copy>(w: &ModelWritten<S>, d: &mut Diagnostics<S>) -> Option<Model
     Some(ModelSpec {
         preset: preset.map(|p| p.ident.into()),
         params_m: params?,
+        embedding_params_m: embedding?,
         layers: layers? as u32,
         kv_heads: kv_heads? as u32,
         head_dim: head_dim? as u32,

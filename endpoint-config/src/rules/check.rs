@@ -89,6 +89,7 @@ impl EndpointConfig {
         spec.model = self.model.as_ref().map(|m| crate::spec::ModelWritten {
             preset: m.preset.as_deref().map(n),
             params_m: Some(i(m.params_m)),
+            embedding_params_m: Some(i(m.embedding_params_m)),
             layers: Some(i(u64::from(m.layers))),
             kv_heads: Some(i(u64::from(m.kv_heads))),
             head_dim: Some(i(u64::from(m.head_dim))),

@@ -1,4 +1,4 @@
-// The budget of a 70B at int4 with 6 sessions of 16k tokens needs 63 GB of cards' memory at
+// The budget of a 70B at int4 with 6 sessions of 16k tokens needs 76 GB of cards' memory at
 // 90 %: `min_vram_gb = 40` says otherwise.
 use endpoint_sdk::prelude::*;
 

@@ -23,9 +23,9 @@ async fn draft(q: String) -> String {
 
 fn main() {
     let m = orchestrate::CONFIG.model.as_ref().unwrap();
-    assert_eq!(m.sessions, 7, "(72 − 32.9 GB of weights) / 5 GB per session");
-    assert_eq!(orchestrate::CONFIG.concurrency, 7);
-    assert_eq!(orchestrate::CONFIG.min_vram_gb, Some(76));
+    assert_eq!(m.sessions, 6, "(72 − 37.8 GB of weights) / 5 GB per session");
+    assert_eq!(orchestrate::CONFIG.concurrency, 6);
+    assert_eq!(orchestrate::CONFIG.min_vram_gb, Some(76), "67.8 GB at 90 %");
     assert_eq!(draft::CONFIG.model.as_ref().unwrap().kv_bits, 8);
     assert_eq!(draft::CONFIG.concurrency, 4);
 }

@@ -252,6 +252,7 @@ fn the_dry_run_shows_a_models_budget_and_the_cards_it_excludes() {
     c.model = Some(endpoint_config::ModelSpec {
         preset: Some("QWEN2_5_7B".into()),
         params_m: 7_620,
+        embedding_params_m: 1_090,
         layers: 28,
         kv_heads: 4,
         head_dim: 128,
@@ -272,7 +273,7 @@ fn the_dry_run_shows_a_models_budget_and_the_cards_it_excludes() {
         .find(|n| n.contains("GPU budget"))
         .expect("a budget note");
     assert!(
-        note.contains("needed: 14.2 GB + 2 sessions × 1.8 GB = 17.7 GB"),
+        note.contains("needed: 14.2 GB + 2 sessions × 1.75 GB = 17.7 GB"),
         "{note}"
     );
     assert!(note.contains("excludes the cards too small"), "{note}");
