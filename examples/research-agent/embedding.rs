@@ -79,7 +79,10 @@ pub struct EmbedError {
 /// Where embeddings come from.
 #[derive(Debug, Clone)]
 pub enum Embedder {
-    /// The deterministic feature-hashing embedding (offline).
+    /// all-MiniLM-L6-v2, run here with candle (`./scripts/fetch-model.sh` fetches it).
+    Local(std::sync::Arc<crate::minilm::MiniLm>),
+    /// The deterministic feature-hashing embedding: the labelled fallback when the model is
+    /// absent (it matches words, not meaning).
     Hashing,
     /// An OpenAI-compatible `POST {base}/embeddings` API.
     Remote {
@@ -94,8 +97,23 @@ pub enum Embedder {
 
 impl Embedder {
     /// `EMBEDDINGS_BASE_URL` (+ `EMBEDDINGS_MODEL`, `EMBEDDINGS_API_KEY`) selects a remote API;
-    /// otherwise the hashing embedding.
+    /// otherwise all-MiniLM-L6-v2 when its files are there (`EMBEDDING_MODEL_DIR`, default
+    /// `target/models/all-MiniLM-L6-v2`), else the hashing embedding, with a warning that says
+    /// why and how to fetch the model.
     pub fn from_env() -> Self {
+        if std::env::var("EMBEDDINGS_BASE_URL").is_ok_and(|v| !v.is_empty()) {
+            return Self::remote_from_env();
+        }
+        match crate::minilm::MiniLm::load(&crate::minilm::MiniLm::default_dir()) {
+            Ok(m) => Embedder::Local(std::sync::Arc::new(m)),
+            Err(e) => {
+                tracing::warn!("{e}; searching the knowledge base with the hashing fallback");
+                Embedder::Hashing
+            }
+        }
+    }
+
+    fn remote_from_env() -> Self {
         match std::env::var("EMBEDDINGS_BASE_URL")
             .ok()
             .filter(|v| !v.is_empty())
@@ -115,7 +133,10 @@ impl Embedder {
     /// A short description for reports.
     pub fn describe(&self) -> String {
         match self {
-            Embedder::Hashing => format!("feature-hashing embedding ({DIMS} dims, offline)"),
+            Embedder::Local(_) => "all-MiniLM-L6-v2 (384 dims, candle on this CPU)".to_string(),
+            Embedder::Hashing => format!(
+                "feature-hashing fallback ({DIMS} dims; the model is absent: ./scripts/fetch-model.sh)"
+            ),
             Embedder::Remote { base, model, .. } => format!("{model} at {base}"),
         }
     }
@@ -124,6 +145,28 @@ impl Embedder {
     pub async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         match self {
             Embedder::Hashing => Ok(texts.iter().map(|t| hashing_embedding(t)).collect()),
+            Embedder::Local(m) => {
+                let (m, texts) = (m.clone(), texts.to_vec());
+                // Model work is CPU-bound: off the async threads.
+                tokio::task::spawn_blocking(move || {
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    // Batches of 32 bound the padded tensor's size.
+                    let mut out = Vec::with_capacity(refs.len());
+                    for chunk in refs.chunks(32) {
+                        out.extend(m.embed(chunk)?);
+                    }
+                    Ok(out)
+                })
+                .await
+                .map_err(|e| EmbedError {
+                    url: "local model".into(),
+                    message: e.to_string(),
+                })?
+                .map_err(|e: crate::minilm::ModelError| EmbedError {
+                    url: "local model".into(),
+                    message: e.to_string(),
+                })
+            }
             Embedder::Remote { base, model, key } => {
                 #[derive(Deserialize)]
                 struct Item {

@@ -41,6 +41,9 @@ pub struct Answer {
     pub answer: String,
     /// How the answer was written: a chat model, or the extractive fallback.
     pub mode: String,
+    /// What embedded the knowledge-base search: the real model, or the labelled fallback.
+    #[serde(default)]
+    pub kb_search: String,
     /// Every source gathered, by citation number.
     pub sources: Vec<Source>,
     /// The sources the answer cites.
@@ -268,6 +271,12 @@ pub async fn orchestrate(
     )
     .await;
 
+    let kb_search = hits
+        .as_ref()
+        .ok()
+        .and_then(|h| h.first())
+        .map(|h| h.embedded_by.clone())
+        .unwrap_or_default();
     let (sources, evidence) = number_sources(&sub_queries, retrievals, hits, &mut failures);
     if evidence.is_empty() {
         return Err(AgentError::NoEvidence(failures.join("; ")));
@@ -303,6 +312,7 @@ pub async fn orchestrate(
                      answer quotes the most relevant sentences of the sources"
                 .to_string(),
         },
+        kb_search,
         sources,
         cited: draft.cited,
         critique,

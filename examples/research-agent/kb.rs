@@ -41,6 +41,9 @@ pub struct KbHit {
     pub passage: KbPassage,
     /// Cosine similarity to the query.
     pub score: f32,
+    /// What embedded the query and the passages.
+    #[serde(default)]
+    pub embedded_by: String,
 }
 
 /// Every passage of the bundled notes (paragraphs, split to at most three sentences).
@@ -119,6 +122,7 @@ impl KbIndex {
             .map(|(i, score)| KbHit {
                 passage: self.passages[i].clone(),
                 score,
+                embedded_by: self.embedder.describe(),
             })
             .collect())
     }

@@ -204,8 +204,33 @@ impl Progress {
     }
 }
 
+/// The embedding model, fetched on the first run from this repository's script (the README's
+/// one command needs nothing else); without it the search falls back to hashing, and says so.
+fn fetch_model() {
+    let dir = research_agent::minilm::MiniLm::default_dir();
+    if dir.join("model.safetensors").is_file() || std::env::var_os("EMBEDDING_MODEL_DIR").is_some()
+    {
+        return;
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-model.sh");
+    if !script.is_file() {
+        return;
+    }
+    match std::process::Command::new(&script).status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!(
+            "fetching the embedding model failed ({s}): searching with the hashing fallback"
+        ),
+        Err(e) => eprintln!(
+            "cannot run {}: {e}: searching with the hashing fallback",
+            script.display()
+        ),
+    }
+}
+
 async fn ask(args: Args, question: String) -> endpoint_sdk::Result<()> {
     let usage = |m: String| endpoint_sdk::Error::Usage(m);
+    fetch_model();
     let site = if args.urls.is_empty() {
         let site = research_agent::site::serve().await.map_err(io_error)?;
         research_agent::endpoints::set_default_site(site.url.clone());
@@ -387,6 +412,9 @@ fn print_answer(a: &Answer) {
         println!("  - {q}");
     }
     println!("\nanswer ({}):\n", a.mode);
+    if !a.kb_search.is_empty() {
+        println!("(knowledge base searched with {})\n", a.kb_search);
+    }
     println!("{}", wrap(&a.answer, 96));
     println!("\nsources:");
     for s in a.sources.iter().filter(|s| a.cited.contains(&s.n)) {

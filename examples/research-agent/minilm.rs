@@ -46,6 +46,12 @@ pub struct MiniLm {
     dir: String,
 }
 
+impl std::fmt::Debug for MiniLm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiniLm").field("dir", &self.dir).finish()
+    }
+}
+
 impl MiniLm {
     /// Where the model is: `EMBEDDING_MODEL_DIR`, else `target/models/all-MiniLM-L6-v2` of this
     /// workspace (where `./scripts/fetch-model.sh` puts it).
