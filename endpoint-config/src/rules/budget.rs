@@ -6,6 +6,7 @@
 //! the budget sets the floor that picks the cards (only the largest must hold it), and a worker
 //! holds one session unless `sessions` says more.
 
+use super::vram::selection_types;
 use crate::budget::{ModelSpec, gib, usable_gib};
 use crate::catalog::models::{self, MODELS, PRECISIONS};
 use crate::catalog::{self, GpuType};
@@ -16,9 +17,6 @@ use crate::suggest::did_you_mean;
 
 /// The context a session holds when `model(..)` does not say.
 pub const DEFAULT_CONTEXT: u32 = 8_192;
-
-/// The most GPUs one worker may have.
-const MAX_GPUS: u32 = 8;
 
 /// The model a worker holds, checked against the GPUs it may land on. `None` without
 /// `model(..)`, or when it cannot be resolved (the problem is reported).
@@ -48,7 +46,7 @@ pub(super) fn check_model<S: Copy>(
     // picks the cards instead (as `min_vram_gb` does), so only the largest must, and a worker
     // holds one session unless `sessions` says more.
     let any = selection.contains(&GpuChoice::Any);
-    let cards = cards(selection);
+    let cards = selection_types(selection);
     let smallest = if any {
         cards.iter().max_by_key(|t| t.vram_gb)?
     } else {
@@ -128,24 +126,8 @@ fn written_entry<'a, S: Copy>(
     selection
         .iter()
         .zip(&written.items)
-        .find(|(choice, _)| cards(std::slice::from_ref(choice)).contains(&card))
+        .find(|(choice, _)| selection_types(std::slice::from_ref(choice)).contains(&card))
         .map(|(_, w)| w.value.as_str())
-}
-
-/// The cards a selection can land on (with `ANY`, every card).
-fn cards(selection: &[GpuChoice]) -> Vec<&'static GpuType> {
-    if selection.contains(&GpuChoice::Any) {
-        return catalog::GPU_TYPES.iter().collect();
-    }
-    let probe = crate::EndpointConfig {
-        hardware: Hardware::Gpu {
-            selection: selection.to_vec().into(),
-            count: 1,
-            min_cuda_version: catalog::DEFAULT_MIN_CUDA_VERSION.into(),
-        },
-        ..crate::EndpointConfig::new("probe")
-    };
-    probe.gpu_types()
 }
 
 /// Each change that would make `m` (with `sessions`) fit, computed.
@@ -165,7 +147,7 @@ fn fixes(
     // Tensor parallelism splits the attention heads: 2, 4 or 8 GPUs, as inference servers take.
     if let Some(n) = [2, 4, 8]
         .into_iter()
-        .filter(|&n| n > count && n <= MAX_GPUS)
+        .filter(|&n| n > count)
         .find(|&n| needed <= usable_gib(smallest.vram_gb, n))
     {
         out.push(format!(
@@ -426,9 +408,8 @@ pub(super) fn reconcile_min_vram<S: Copy>(
             d.error(
                 written.span,
                 format!(
-                    "`min_vram_gb = {v}` contradicts `model(..)`: its budget needs {} of cards' \
-                     memory ({} used at {} %)",
-                    format_args!("{floor} GB"),
+                    "`min_vram_gb = {v}` contradicts `model(..)`: its budget needs {floor} GB of \
+                     cards' memory ({} used at {} %)",
                     gib(needed),
                     (crate::budget::GPU_MEMORY_UTILIZATION * 100.0) as u32
                 ),

@@ -28,8 +28,8 @@ pub(super) fn check_min_vram<S: Copy>(
     }
 }
 
-/// The GPU types a selection can land on, ignoring any VRAM floor.
-fn selection_types(selection: &[GpuChoice]) -> Vec<&'static GpuType> {
+/// The GPU types a selection can land on, ignoring any VRAM floor (with `ANY`, every type).
+pub(super) fn selection_types(selection: &[GpuChoice]) -> Vec<&'static GpuType> {
     let probe = EndpointConfig {
         hardware: Hardware::Gpu {
             selection: selection.to_vec().into(),

@@ -29,7 +29,8 @@ const LEAF_P99_MS: u64 = 5_000;
 const LEAF_HANG: f64 = 0.03;
 const COLD_START_S: u64 = 10;
 
-fn service(p50: u64, p99: u64) -> Service {
+/// A log-normal service time from its p50 and p99, in ms.
+pub(super) fn service(p50: u64, p99: u64) -> Service {
     Service::Percentiles {
         p50: Span(Duration::from_millis(p50)),
         p99: Span(Duration::from_millis(p99)),

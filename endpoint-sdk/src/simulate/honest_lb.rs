@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::engine::mix;
-use super::scenario::{Service, Span};
+use super::honest::service;
 use super::{Scenario, draw, simulate, traffic};
 use crate::local::{LocalRuntime, RuntimeEvent, RuntimeOptions};
 use crate::protocol::load_balancer::WORKER_ID_HEADER;
@@ -29,13 +29,6 @@ const THINK_P50_MS: u64 = 10_000;
 const THINK_P99_MS: u64 = 40_000;
 const HANG: f64 = 0.02;
 const COLD_START_S: u64 = 10;
-
-fn service(p50: u64, p99: u64) -> Service {
-    Service::Percentiles {
-        p50: Span(Duration::from_millis(p50)),
-        p99: Span(Duration::from_millis(p99)),
-    }
-}
 
 fn scenario() -> Scenario {
     Scenario::parse(&format!(

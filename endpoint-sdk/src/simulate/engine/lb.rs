@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxBuildHasher;
-use tokio::time::Instant;
 
 use super::{Engine, Ev, JobSim};
 use crate::config::EndpointConfig;
@@ -132,10 +131,6 @@ fn affinity(mode: AffinityMode, pin: Option<&Arc<str>>) -> Affinity {
 }
 
 impl Engine {
-    fn lb_instant(&self) -> Instant {
-        self.t0 + self.now
-    }
-
     /// A turn arrives at load-balancing endpoint `l`.
     pub(super) fn lb_request(&mut self, l: usize, mut turn: Turn) {
         if !turn.first {
@@ -301,7 +296,7 @@ impl Engine {
             self.jobs.insert(id.clone(), job); // still waiting: its bound decides
             return;
         };
-        let now = self.lb_instant();
+        let now = self.instant();
         let lb = &mut self.lbs[l];
         lb.pool.release(&worker, now);
         lb.counts.ends.count(status);
@@ -357,7 +352,7 @@ impl Engine {
             return; // replaced by an earlier one
         }
         self.lbs[l].tick_at = None;
-        let now = self.lb_instant();
+        let now = self.instant();
         let scale = self.lbs[l].pool.scale(now);
         for _ in 0..scale.start {
             self.lb_start_worker(l, None);
@@ -382,7 +377,7 @@ impl Engine {
 
     fn lb_start_worker(&mut self, l: usize, id: Option<Arc<str>>) {
         let id = id.unwrap_or_else(|| self.new_worker_id());
-        let now = self.lb_instant();
+        let now = self.instant();
         let lb = &mut self.lbs[l];
         lb.pool.start(id.clone(), now);
         lb.counts.cold_starts += 1;
@@ -392,7 +387,7 @@ impl Engine {
     }
 
     pub(super) fn lb_ready(&mut self, l: usize, worker: &Arc<str>) {
-        let now = self.lb_instant();
+        let now = self.instant();
         let lb = &mut self.lbs[l];
         if !lb.pool.contains(worker) {
             return; // stopped while it started
@@ -405,7 +400,7 @@ impl Engine {
 
     /// The `min` workers, up and ready at the start (not counted as cold starts).
     pub(super) fn lb_warm_up(&mut self, l: usize) {
-        let now = self.lb_instant();
+        let now = self.instant();
         for _ in 0..self.lbs[l].min {
             let id = self.new_worker_id();
             let lb = &mut self.lbs[l];
