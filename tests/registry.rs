@@ -76,7 +76,8 @@ fn the_registry_refuses_duplicate_names_and_missing_callees() {
     let err = registry::check(&[caller]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "endpoint `nap` calls `ghost`, which is not in this binary; define it with `#[endpoint]` or remove it from `calls`"
+        "endpoint `nap` calls `ghost`, which is not in this binary; define it with `#[endpoint]` \
+         (or declare one built elsewhere with `#[external]`), or remove it from `calls`"
     );
 }
 

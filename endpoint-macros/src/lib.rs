@@ -7,6 +7,7 @@
 mod app;
 mod callees;
 mod expand;
+mod external;
 mod impls;
 mod methods;
 
@@ -17,4 +18,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn endpoint(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::endpoint(args.into(), item.into()).into()
+}
+
+/// Declares an endpoint not built with this SDK (worker-vllm, a custom image, an existing
+/// endpoint id) on a unit struct, so that `calls = [..]` can name it and its calls carry the
+/// caller's step budget, deadline, cancellation and trace. See `endpoint_sdk::external`.
+#[proc_macro_attribute]
+pub fn external(args: TokenStream, item: TokenStream) -> TokenStream {
+    external::external(args.into(), item.into()).into()
 }

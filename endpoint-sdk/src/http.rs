@@ -26,6 +26,19 @@ pub(crate) fn snippet(text: &str) -> String {
     }
 }
 
+/// An error with its causes, `: `-separated (a reqwest error's own text says little: "error
+/// sending request"; its sources say why).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// The process-wide HTTP client.
 pub(crate) fn client() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();

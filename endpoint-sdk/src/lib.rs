@@ -37,6 +37,7 @@ pub mod client;
 pub mod deploy;
 mod endpoint;
 mod error;
+pub mod external;
 pub mod handler;
 mod http;
 pub mod local;
@@ -55,7 +56,7 @@ pub use axum;
 pub use boxed::BoxFuture;
 pub use client::{CallError, Caller, Client};
 pub use endpoint::{AnyEndpoint, Endpoint, NoError, NoInput};
-pub use endpoint_macros::endpoint;
+pub use endpoint_macros::{endpoint, external};
 pub use error::{Error, Result};
 pub use handler::{Ctx, EndpointDef, Handler, InitError, LoadBalanced};
 pub use protocol::{FailureKind, JobFailure, JobStatus, StatusObject};
@@ -78,7 +79,7 @@ pub mod prelude {
     pub use crate::endpoint::Endpoint;
     pub use crate::handler::{Chunks, Ctx};
     pub use crate::session::Session;
-    pub use endpoint_macros::endpoint;
+    pub use endpoint_macros::{endpoint, external};
 }
 
 /// Runs the application's command line (`manifest`, ...) on every endpoint in the binary.
@@ -116,10 +117,11 @@ pub fn install_tls_provider() {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        CallError, CallOptions, CallStream, Caller, FanOut, JobHandle, LbClient, attach, call,
-        fan_out, stream, submit,
+        CallError, CallOptions, CallStream, Caller, ChatRequest, FanOut, JobHandle, LbClient,
+        attach, call, fan_out, stream, submit,
     };
     pub use crate::endpoint::{AnyEndpoint, Endpoint, NoError, NoInput};
+    pub use crate::external::{External, ExternalApi, ExternalRegistration, ExternalSpec, Setting};
     pub use crate::handler::{
         Chunks, Ctx, Handler, InitError, LoadBalanced, init_discard, init_none, init_state,
     };

@@ -55,7 +55,8 @@ pub enum RegistryError {
     /// An endpoint calls one that is not in this binary.
     #[error(
         "endpoint `{caller}` calls `{callee}`, which is not in this binary; define it with \
-         `#[endpoint]` or remove it from `calls`"
+         `#[endpoint]` (or declare one built elsewhere with `#[external]`), or remove it from \
+         `calls`"
     )]
     UnknownCallee {
         /// The calling endpoint.
@@ -106,7 +107,7 @@ pub fn check(defs: &[EndpointDef]) -> Result<(), RegistryError> {
     }
     for d in defs {
         for callee in d.config.calls.iter() {
-            if !by_name.contains_key(callee.as_ref()) {
+            if !by_name.contains_key(callee.as_ref()) && crate::external::find(callee).is_none() {
                 return Err(RegistryError::UnknownCallee {
                     caller: d.name().to_string(),
                     callee: callee.to_string(),

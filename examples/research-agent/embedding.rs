@@ -133,7 +133,9 @@ impl Embedder {
     /// A short description for reports.
     pub fn describe(&self) -> String {
         match self {
-            Embedder::Local(_) => "all-MiniLM-L6-v2 (384 dims, candle on this CPU)".to_string(),
+            Embedder::Local(m) => {
+                format!("all-MiniLM-L6-v2 (384 dims, candle on {})", m.device_name())
+            }
             Embedder::Hashing => format!(
                 "feature-hashing fallback ({DIMS} dims; the model is absent: ./scripts/fetch-model.sh)"
             ),

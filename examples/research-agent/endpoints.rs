@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::embedding::{EmbedError, Embedder};
 use crate::kb::{KbHit, KbIndex};
-use crate::llm::Llm;
+use crate::llm::{Llm, reasoning_model};
 use crate::pipeline::{self, Evidence, Source, SourceKind};
 use crate::retrieval::{self, Passage, RetrievalError};
 
@@ -213,7 +213,7 @@ pub enum AgentEvent {
     model(preset = LLAMA_3_3_70B, weights = int4, context = 16_384),
     interactive,
     max_steps = 20,
-    calls = [retrieve, embed_search]
+    calls = [retrieve, embed_search, reasoning_model]
 )]
 pub async fn orchestrate(
     ctx: Ctx,
@@ -233,7 +233,7 @@ pub async fn orchestrate(
             at_ms,
         });
     };
-    let llm = Llm::from_env();
+    let llm = Llm::for_job(&ctx);
     let urls = if request.urls.is_empty() {
         vec![default_site().ok_or(AgentError::NoSources)?]
     } else {
@@ -308,7 +308,8 @@ pub async fn orchestrate(
         answer: draft.text,
         mode: match &llm {
             Some(l) => format!("written by {}", l.describe()),
-            None => "extractive fallback: no chat model is configured (set LLM_BASE_URL), so the \
+            None => "extractive fallback: no chat model is configured (set LLM_ENDPOINT_ID or \
+                     LLM_BASE_URL), so the \
                      answer quotes the most relevant sentences of the sources"
                 .to_string(),
         },

@@ -38,6 +38,18 @@ pub enum ModelError {
     },
 }
 
+/// The GPU when the binary is built with the `cuda` feature and the worker has one, else the
+/// CPU.
+fn device() -> Device {
+    if cfg!(feature = "cuda") {
+        match Device::cuda_if_available(0) {
+            Ok(d) => return d,
+            Err(e) => tracing::warn!("no CUDA device ({e}); the embedding model runs on the CPU"),
+        }
+    }
+    Device::Cpu
+}
+
 /// all-MiniLM-L6-v2, loaded.
 pub struct MiniLm {
     model: BertModel,
@@ -53,6 +65,15 @@ impl std::fmt::Debug for MiniLm {
 }
 
 impl MiniLm {
+    /// Where the model runs: `CUDA` or `this CPU`.
+    pub fn device_name(&self) -> &'static str {
+        if self.device.is_cuda() {
+            "CUDA"
+        } else {
+            "this CPU"
+        }
+    }
+
     /// Where the model is: `EMBEDDING_MODEL_DIR`, else `target/models/all-MiniLM-L6-v2` of this
     /// workspace (where `./scripts/fetch-model.sh` puts it).
     pub fn default_dir() -> PathBuf {
@@ -83,7 +104,7 @@ impl MiniLm {
             .map_err(|e| failed(format!("tokenizer.json: {e}")))?;
         // The file pads every text to 128 tokens; a batch pads to its longest text instead.
         tokenizer.with_padding(Some(PaddingParams::default()));
-        let device = Device::Cpu;
+        let device = device();
         // SAFETY: the weights file is mapped read-only and not modified while the model lives.
         let vb = unsafe {
             VarBuilder::from_mmaped_safetensors(

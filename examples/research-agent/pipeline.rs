@@ -115,7 +115,7 @@ pub fn decompose_heuristic(question: &str) -> Vec<String> {
 
 /// Decomposes with the chat API, or the heuristic. Returns the sub-queries and, when the chat
 /// API was configured but failed, why the heuristic was used.
-pub async fn decompose(llm: Option<&Llm>, question: &str) -> (Vec<String>, Option<String>) {
+pub async fn decompose(llm: Option<&Llm<'_>>, question: &str) -> (Vec<String>, Option<String>) {
     let Some(llm) = llm else {
         return (decompose_heuristic(question), None);
     };
@@ -297,7 +297,7 @@ pub fn citations_in(text: &str) -> Vec<usize> {
 /// Synthesises with the chat API, or extractively. Returns the draft and, when the chat API
 /// was configured but failed, why the fallback was used.
 pub async fn synthesize(
-    llm: Option<&Llm>,
+    llm: Option<&Llm<'_>>,
     question: &str,
     sub_queries: &[String],
     evidence: &[Evidence],
@@ -387,7 +387,7 @@ pub fn critique_rules(
 
 /// Critiques with the chat API (plus the rules), or with the rules alone.
 pub async fn critique(
-    llm: Option<&Llm>,
+    llm: Option<&Llm<'_>>,
     question: &str,
     draft: &Draft,
     kinds: &[SourceKind],

@@ -35,10 +35,17 @@ fn event(content: &str) -> Bytes {
     Bytes::from(format!("data: {chunk}\n\n"))
 }
 
-/// The chat API: a streamed request gets the tokens (the first, then the rest once `gate`
-/// opens); any other gets one JSON answer.
+/// The chat API: the synthesis gets the tokens, streamed (the first, then the rest once `gate`
+/// opens); the decomposition and the critique get one JSON answer (as a server that does not
+/// stream answers; the SDK's client takes either).
 async fn chat(gate: Arc<Notify>, Json(body): Json<Value>) -> Response {
-    if body["stream"] != json!(true) {
+    assert_eq!(
+        body["stream"],
+        json!(true),
+        "the SDK streams every chat request"
+    );
+    let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+    if !system.starts_with("Answer the question") {
         let answer = json!({"choices": [{"message": {"content": "vram for 70b models"}}]});
         return Json(answer).into_response();
     }
@@ -117,4 +124,18 @@ async fn the_orchestrator_streams_its_stages_and_the_models_tokens_as_they_are_w
     let answer = stream.output().await.unwrap();
     assert_eq!(answer.answer, TOKENS.concat());
     assert!(answer.mode.contains(&base), "{}", answer.mode);
+    // The model's three requests (decompose, synthesize, critique) are calls of the
+    // orchestrator's job, in its trace, each completed in one attempt.
+    let to_model: Vec<_> = answer
+        .calls
+        .iter()
+        .filter(|c| c.endpoint == "reasoning_model")
+        .collect();
+    assert_eq!(to_model.len(), 3, "{:?}", answer.calls);
+    assert!(
+        to_model
+            .iter()
+            .all(|c| c.status == Some(endpoint_sdk::JobStatus::Completed) && c.attempts == 1),
+        "{to_model:?}"
+    );
 }

@@ -165,13 +165,21 @@ impl CallScope {
     /// Refuses a call to `callee` that the calling endpoint does not declare: on the platform
     /// only declared callees are wired (`ENDPOINT_ID_*`), so the call would fail there.
     pub(crate) fn check_declared<E>(&self, callee: &str) -> Result<(), CallError<E>> {
-        match &self.endpoint_config {
-            Some(c) if !c.calls.iter().any(|x| x == callee) => Err(CallError::Undeclared {
-                caller: c.name.to_string(),
+        match self.undeclared(callee) {
+            Some(caller) => Err(CallError::Undeclared {
+                caller,
                 callee: callee.to_string(),
             }),
-            _ => Ok(()),
+            None => Ok(()),
         }
+    }
+
+    /// The calling endpoint's name, when it does not declare `callee` in `calls = [..]`.
+    pub(crate) fn undeclared(&self, callee: &str) -> Option<String> {
+        self.endpoint_config
+            .as_ref()
+            .filter(|c| !c.calls.iter().any(|x| x == callee))
+            .map(|c| c.name.to_string())
     }
 }
 

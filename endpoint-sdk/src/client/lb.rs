@@ -275,11 +275,9 @@ impl LbRequest {
     pub async fn send(self) -> Result<LbResponse, LbError> {
         let endpoint = self.client.endpoint.to_string();
         let scope = &self.client.scope;
-        if let Some(c) = &scope.endpoint_config
-            && !c.calls.iter().any(|x| *x == endpoint)
-        {
+        if let Some(caller) = scope.undeclared(&endpoint) {
             return Err(LbError::Undeclared {
-                caller: c.name.to_string(),
+                caller,
                 callee: endpoint,
             });
         }

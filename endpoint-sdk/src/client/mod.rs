@@ -21,6 +21,7 @@
 
 mod call;
 mod caller;
+mod chat;
 mod chunk_stream;
 mod error;
 mod fan_out;
@@ -38,6 +39,7 @@ mod transport;
 pub(crate) use call::call_in_scope;
 pub use call::{call, child_execution_timeout};
 pub use caller::{CallScope, Caller, Client};
+pub use chat::{ChatAnswer, ChatError, ChatMessage, ChatRequest, ChatStream, Usage};
 pub use chunk_stream::ChunkStream;
 pub use error::CallError;
 pub use fan_out::{AsCompleted, DEFAULT_CONCURRENCY, FanOut, FanOutFailFast};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{CallRecord, Trace};
-use crate::protocol::StatusObject;
 use crate::protocol::trace_context::SpanId;
+use crate::protocol::{JobStatus, StatusObject};
 
 /// What a call has done so far: the submits it sent, and the job it waits on (the last
 /// attempt's) as soon as its id is known.
@@ -28,6 +28,8 @@ pub(super) struct CallRecorder {
     started: Instant,
     pub(super) progress: Progress,
     done: bool,
+    /// How a call that has no job (to an external API) ended.
+    outcome: Option<JobStatus>,
 }
 
 impl CallRecorder {
@@ -45,6 +47,7 @@ impl CallRecorder {
             started,
             progress: Progress::default(),
             done: false,
+            outcome: None,
         }
     }
 
@@ -57,6 +60,17 @@ impl CallRecorder {
     pub(super) fn finish(mut self, status: Option<&StatusObject>, error: Option<String>) {
         self.done = true;
         self.record(status, error);
+    }
+
+    /// A call without a job (a request to an external API) ended: completed, or with an error.
+    pub(super) fn finish_plain(mut self, error: Option<String>) {
+        self.done = true;
+        self.outcome = Some(if error.is_none() {
+            JobStatus::Completed
+        } else {
+            JobStatus::Failed
+        });
+        self.record(None, error);
     }
 
     fn record(&self, status: Option<&StatusObject>, error: Option<String>) {
@@ -72,7 +86,7 @@ impl CallRecorder {
             span_id = %self.span,
             parent_id = %trace.span_id(),
             job_id = job_id.unwrap_or("-"),
-            status = status.map_or(if self.done { "ERROR" } else { "DROPPED" }, |s| s.status.as_str()),
+            status = status.map(|s| s.status).or(self.outcome).map_or(if self.done { "ERROR" } else { "DROPPED" }, |s| s.as_str()),
             "called `{}` in {:?}",
             self.endpoint,
             ended.saturating_duration_since(self.started)
@@ -83,7 +97,7 @@ impl CallRecorder {
             parent_id: trace.span_id(),
             job_id: job_id.map(str::to_string),
             worker_id: status.and_then(|s| s.worker_id.clone()),
-            status: status.map(|s| s.status),
+            status: status.map(|s| s.status).or(self.outcome),
             started: trace.offset(self.started),
             ended: trace.offset(ended),
             queue_delay: status.and_then(|s| s.delay_time).map(Duration::from_millis),

@@ -45,14 +45,25 @@ impl SseStream {
 
     /// Takes every complete event out of the buffer.
     fn parse(&mut self) {
-        while let Some(end) = find_blank_line(&self.buffer) {
-            let block: Vec<u8> = self.buffer.drain(..end.0).collect();
-            self.buffer.drain(..end.1 - end.0);
-            if let Some(e) = event_of(&String::from_utf8_lossy(&block)) {
-                self.ready.push_back(e);
-            }
+        drain_events(&mut self.buffer, &mut self.ready);
+    }
+}
+
+/// Moves every complete event at the start of `buffer` to `ready`; what follows the last blank
+/// line stays in `buffer`.
+pub(super) fn drain_events(buffer: &mut Vec<u8>, ready: &mut VecDeque<SseEvent>) {
+    while let Some(end) = find_blank_line(buffer) {
+        let block: Vec<u8> = buffer.drain(..end.0).collect();
+        buffer.drain(..end.1 - end.0);
+        if let Some(e) = event_of(&String::from_utf8_lossy(&block)) {
+            ready.push_back(e);
         }
     }
+}
+
+/// The last event of a body that ended without its blank line.
+pub(super) fn last_event(rest: &[u8]) -> Option<SseEvent> {
+    event_of(&String::from_utf8_lossy(rest))
 }
 
 /// The first blank line: (where the event ends, where the next begins).
@@ -114,7 +125,7 @@ impl Stream for SseStream {
                     self.done = true;
                     // A last event without its blank line still counts.
                     let rest = std::mem::take(&mut self.buffer);
-                    if let Some(e) = event_of(&String::from_utf8_lossy(&rest)) {
+                    if let Some(e) = last_event(&rest) {
                         self.ready.push_back(e);
                     }
                 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::error::PlanError;
-use super::manifest::ManifestEndpoint;
+use super::manifest::{ManifestEndpoint, ManifestExternal};
 use super::remote::{
     CpuConfig, CreateEndpointRequest, EndpointType, Flashboot, GpuConfig, Scaling,
     UpdateEndpointRequest, WorkersConfig,
@@ -135,6 +135,8 @@ pub(super) struct Context<'a> {
     pub(super) image: &'a str,
     /// The endpoints it calls.
     pub(super) callees: &'a [&'a str],
+    /// The endpoints built elsewhere that it calls (`#[external]`).
+    pub(super) externals: &'a [&'a ManifestExternal],
     /// The deployer's environment (the values of `secrets = [..]`).
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -355,7 +357,21 @@ fn env_vars(
     for callee in cx.callees {
         vars.insert(id_var(callee), EnvValue::EndpointId(callee.to_string()));
     }
-    if !cx.callees.is_empty() {
+    for x in cx.externals {
+        match &x.id {
+            Some(id) => {
+                vars.insert(id_var(&x.name), EnvValue::Plain(id.clone()));
+            }
+            // Its calls go to a URL the endpoint's own environment gives.
+            None if x.url_from.is_some() => {}
+            None => problems.push(PlanError::ExternalUnaddressed {
+                endpoint: name.to_string(),
+                external: x.name.clone(),
+                id_from: x.id_from.clone(),
+            }),
+        }
+    }
+    if !cx.callees.is_empty() || !cx.externals.is_empty() {
         vars.insert(RUNPOD_API_KEY.to_string(), EnvValue::ApiKey);
     }
     vars

@@ -90,6 +90,21 @@ fn progress(done: usize, total: usize) -> String {
 /// A problem found while planning, before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// An endpoint calls an external endpoint whose id is unknown.
+    #[error(
+        "{endpoint}: it calls `{external}`, an endpoint built elsewhere, whose id is unknown{}: \
+         export ENDPOINT_ID_{} (or give `id = \"..\"` in its #[external]) before deploying",
+        .id_from.as_ref().map(|f| format!(" ({f} is not set)")).unwrap_or_default(),
+        crate::protocol::vars::endpoint_suffix(.external)
+    )]
+    ExternalUnaddressed {
+        /// The calling endpoint.
+        endpoint: String,
+        /// The external endpoint.
+        external: String,
+        /// How its attribute gives the id, if it does.
+        id_from: Option<String>,
+    },
     /// The endpoint's config breaks a rule of the attribute.
     #[error("{endpoint}: {message}")]
     InvalidConfig {

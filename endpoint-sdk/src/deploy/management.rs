@@ -319,12 +319,7 @@ impl ManagementApi {
                 .body(body.clone());
         }
         let resp = builder.send().await.map_err(|e| {
-            let mut reason = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                reason.push_str(&format!(": {s}"));
-                src = s.source();
-            }
+            let reason = crate::http::error_chain(&e);
             ManagementError::Unreachable {
                 url: url.clone(),
                 reason,

@@ -13,6 +13,10 @@
 //!   "endpoints": [
 //!     { "rust_path": "<crate>::<fn>", "config": <EndpointConfig as JSON> }, ...   (sorted by name)
 //!   ],
+//!   "externals": [                                          (omitted when there are none)
+//!     { "name", "api": "openai", "execution_timeout_ms", "id": "<endpoint id>" | null,
+//!       "id_from": "<how the id is given>" | null, "url_from": "<how the URL is given>" | null }
+//!   ],
 //!   "call_graph": {
 //!     "edges": [ { "caller": "<name>", "callee": "<name>" }, ... ],  (sorted by caller, callee)
 //!     "deploy_order": [ "<name>", ... ]   (every endpoint once, each callee before its callers)
@@ -35,7 +39,10 @@
 //! order: [`Manifest::build`] refuses it.
 //!
 //! Version history: 1 had `app`, `sdk_version` and `endpoints` only; 2 added the call graph; 3
-//! the endpoints' `kind` (queue or load-balancing).
+//! the endpoints' `kind` (queue or load-balancing), and later, as an optional field that older
+//! readers ignore, `externals`: the endpoints built elsewhere that `calls = [..]` names
+//! (`#[external]`), with the id resolved when the manifest was written. Deploy wires them and
+//! never creates them; they are not in the call graph's edges or deploy order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,8 +68,43 @@ pub struct Manifest {
     pub image: Option<String>,
     /// The endpoints, sorted by name.
     pub endpoints: Vec<ManifestEndpoint>,
+    /// Endpoints built elsewhere that the endpoints call (`#[external]`), sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub externals: Vec<ManifestExternal>,
     /// Who calls whom, and the order in which to deploy.
     pub call_graph: CallGraph,
+}
+
+/// An endpoint built elsewhere (`#[external]`), as deploy wires it into its callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestExternal {
+    /// Its name.
+    pub name: String,
+    /// The API it speaks (`openai`).
+    pub api: String,
+    /// The longest one request to it may take.
+    pub execution_timeout_ms: Option<u64>,
+    /// Its platform endpoint id, as resolved when the manifest was written.
+    pub id: Option<String>,
+    /// How the attribute gives the id (`"abc123"` or the variables it is read from).
+    pub id_from: Option<String>,
+    /// How the attribute gives a base URL instead.
+    pub url_from: Option<String>,
+}
+
+impl ManifestExternal {
+    /// The entry of an external endpoint declared in this binary, with its id as the
+    /// environment gives it now.
+    pub fn of(spec: &crate::external::ExternalSpec, config: &EndpointConfig) -> Self {
+        ManifestExternal {
+            name: spec.name.to_string(),
+            api: spec.api.as_str().to_string(),
+            execution_timeout_ms: config.execution_timeout_ms,
+            id: spec.endpoint_id(),
+            id_from: spec.id.map(|s| s.describe()),
+            url_from: spec.url.map(|s| s.describe()),
+        }
+    }
 }
 
 /// One endpoint in a manifest.
@@ -123,7 +165,8 @@ pub enum ManifestError {
     /// An endpoint calls one that the application does not have.
     #[error(
         "endpoint `{caller}` calls `{callee}`, which is not in this application; define it with \
-         `#[endpoint]` or remove it from `calls`"
+         `#[endpoint]` (or declare one built elsewhere with `#[external]`), or remove it from \
+         `calls`"
     )]
     UnknownCallee {
         /// The calling endpoint.
@@ -161,7 +204,11 @@ pub enum ManifestError {
 impl Manifest {
     /// The manifest of `defs` (e.g. [`crate::registry::endpoints()`]) for application `app`.
     pub fn new(app: impl Into<String>, defs: &[EndpointDef]) -> Result<Self, ManifestError> {
-        Manifest::build(
+        let externals = crate::external::externals()
+            .into_iter()
+            .map(|(spec, config)| ManifestExternal::of(spec, config))
+            .collect();
+        Manifest::build_with(
             app,
             defs.iter()
                 .map(|d| {
@@ -173,6 +220,7 @@ impl Manifest {
                     }
                 })
                 .collect(),
+            externals,
         )
     }
 
@@ -180,16 +228,27 @@ impl Manifest {
     /// graph and its deploy order.
     pub fn build(
         app: impl Into<String>,
+        endpoints: Vec<ManifestEndpoint>,
+    ) -> Result<Self, ManifestError> {
+        Manifest::build_with(app, endpoints, Vec::new())
+    }
+
+    /// [`Manifest::build`], with endpoints built elsewhere that the endpoints may call.
+    pub fn build_with(
+        app: impl Into<String>,
         mut endpoints: Vec<ManifestEndpoint>,
+        mut externals: Vec<ManifestExternal>,
     ) -> Result<Self, ManifestError> {
         endpoints.sort_by(|a, b| a.config.name.cmp(&b.config.name));
-        let call_graph = CallGraph::of(&endpoints)?;
+        externals.sort_by(|a, b| a.name.cmp(&b.name));
+        let call_graph = CallGraph::of(&endpoints, &externals)?;
         Ok(Manifest {
             manifest_version: MANIFEST_VERSION,
             app: app.into(),
             sdk_version: env!("CARGO_PKG_VERSION").to_string(),
             image: None,
             endpoints,
+            externals,
             call_graph,
         })
     }
@@ -215,7 +274,7 @@ impl Manifest {
         }
         let m: Manifest =
             serde_json::from_str(json).map_err(|e| ManifestError::Json(e.to_string()))?;
-        if CallGraph::of(&m.endpoints)? != m.call_graph {
+        if CallGraph::of(&m.endpoints, &m.externals)? != m.call_graph {
             return Err(ManifestError::StaleGraph);
         }
         Ok(m)
@@ -231,6 +290,20 @@ impl Manifest {
         self.endpoints.iter().find(|e| e.config.name == name)
     }
 
+    /// The external endpoints `name` calls.
+    pub fn externals_called_by<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ManifestExternal> + 'a {
+        let calls = self
+            .endpoint(name)
+            .map(|e| e.config.calls.clone())
+            .unwrap_or_default();
+        self.externals
+            .iter()
+            .filter(move |x| calls.iter().any(|c| *c == x.name))
+    }
+
     /// The endpoints in deploy order (callees first).
     pub fn in_deploy_order(&self) -> impl Iterator<Item = &ManifestEndpoint> {
         self.call_graph
@@ -242,7 +315,11 @@ impl Manifest {
 
 impl CallGraph {
     /// The call graph of `endpoints`, with a deploy order (Kahn's algorithm, ties by name).
-    pub fn of(endpoints: &[ManifestEndpoint]) -> Result<Self, ManifestError> {
+    /// Calls to `externals` are not edges: they are wired, not deployed.
+    pub fn of(
+        endpoints: &[ManifestEndpoint],
+        externals: &[ManifestExternal],
+    ) -> Result<Self, ManifestError> {
         let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for e in endpoints {
             let name = e.config.name.as_ref();
@@ -253,6 +330,9 @@ impl CallGraph {
         let names: BTreeSet<&str> = callees.keys().copied().collect();
         for e in endpoints {
             for callee in e.config.calls.iter() {
+                if externals.iter().any(|x| x.name == *callee) {
+                    continue;
+                }
                 let callee = names.get(callee.as_ref()).copied().ok_or_else(|| {
                     ManifestError::UnknownCallee {
                         caller: e.config.name.to_string(),

@@ -62,7 +62,7 @@ pub use diff::{Change, Effect};
 pub use dockerfile::{DockerfileOptions, dockerfile};
 pub use error::{DeployError, PlanError};
 pub use management::{ApiRequest, DEFAULT_API_URL, ManagementApi, ManagementError};
-pub use manifest::{Manifest, ManifestError, app_name};
+pub use manifest::{Manifest, ManifestError, ManifestExternal, app_name};
 pub use plan::{AccountState, Action, Plan, PlanOptions};
 pub use undeploy::{UndeployPlan, undeploy};
 pub use volume::{VolumeAction, VolumeKey};

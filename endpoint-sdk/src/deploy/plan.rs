@@ -168,10 +168,24 @@ impl Builder<'_> {
         let mut desired = Vec::new();
         for m in self.manifest.in_deploy_order() {
             let callees: Vec<&str> = self.manifest.call_graph.callees(&m.config.name).collect();
+            let externals: Vec<_> = self.manifest.externals_called_by(&m.config.name).collect();
+            for x in externals
+                .iter()
+                .filter(|x| x.id.is_none() && x.url_from.is_some())
+            {
+                self.notes.push(format!(
+                    "{}: calls `{}` (built elsewhere) at the URL in {}; give the endpoint that \
+                     variable with `env(..)` or `secrets = [..]`",
+                    m.config.name,
+                    x.name,
+                    x.url_from.as_deref().unwrap_or_default()
+                ));
+            }
             let cx = Context {
                 app: &self.manifest.app,
                 image,
                 callees: &callees,
+                externals: &externals,
                 env,
             };
             if let Some(d) = desire(

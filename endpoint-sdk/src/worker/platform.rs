@@ -262,14 +262,7 @@ pub enum PostError {
 
 /// A transport error with its causes (URLs carry no secret: the key travels in a header).
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    crate::http::error_chain(e)
 }
 
 /// Exponential back-off with full jitter.

@@ -256,12 +256,7 @@ impl HttpTransport {
         what: &str,
     ) -> Result<Value, TransportError> {
         let resp = sent.map_err(|e| {
-            let mut msg = format!("{what}: {e}");
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
+            let msg = format!("{what}: {}", crate::http::error_chain(&e));
             // A connection that could not be made carried no request.
             TransportError::Unavailable {
                 message: msg,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::{EndpointConfig, EnvVar, Hardware, Scaler};
-use crate::deploy::manifest::ManifestEndpoint;
+use crate::deploy::manifest::{ManifestEndpoint, ManifestExternal};
 use crate::deploy::remote::{CpuConfig, EndpointType, Flashboot, WorkersConfig};
 use serde_json::Value;
 
@@ -279,4 +279,82 @@ fn the_dry_run_shows_a_models_budget_and_the_cards_it_excludes() {
     assert!(note.contains("excludes the cards too small"), "{note}");
     assert!(note.contains("(16 GB)"), "{note}");
     assert!(p.render_dry_run().contains("GPU budget"));
+}
+
+fn external(name: &str, id: Option<&str>, url_from: Option<&str>) -> ManifestExternal {
+    ManifestExternal {
+        name: name.into(),
+        api: "openai".into(),
+        execution_timeout_ms: Some(100_000),
+        id: id.map(str::to_string),
+        id_from: Some("LLM_ENDPOINT_ID".into()),
+        url_from: url_from.map(str::to_string),
+    }
+}
+
+fn calling(externals: Vec<ManifestExternal>) -> Manifest {
+    let mut agent = cpu("agent");
+    agent.calls = vec!["llm".into()].into();
+    Manifest::build_with(
+        "app",
+        vec![ManifestEndpoint::new("app::agent", agent)],
+        externals,
+    )
+    .unwrap()
+    .with_image("a:1")
+}
+
+#[test]
+fn an_external_callee_is_wired_by_its_id_and_never_created() {
+    let m = calling(vec![external("llm", Some("vllm-abc123"), None)]);
+    assert_eq!(
+        m.call_graph.deploy_order,
+        ["agent"],
+        "only what is deployed"
+    );
+    let p = plan(&m, &AccountState::unknown()).unwrap();
+    assert_eq!(
+        p.requests().len(),
+        1,
+        "one endpoint created: {:?}",
+        p.requests()
+    );
+    let body: Value = serde_json::from_str(p.requests()[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["env"]["ENDPOINT_ID_LLM"], "vllm-abc123");
+    assert!(body["env"].get("RUNPOD_API_KEY").is_some(), "{body}");
+    // The manifest round-trips with its externals.
+    assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+}
+
+#[test]
+fn an_external_callee_without_an_id_is_refused_or_noted() {
+    let e = plan(
+        &calling(vec![external("llm", None, None)]),
+        &AccountState::unknown(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("calls `llm`, an endpoint built elsewhere, whose id is unknown (LLM_ENDPOINT_ID is not set)")
+            && e.contains("export ENDPOINT_ID_LLM"),
+        "{e}"
+    );
+    // Reached by URL instead: deployed, with a note on the variable the endpoint needs.
+    let p = plan(
+        &calling(vec![external("llm", None, Some("LLM_BASE_URL"))]),
+        &AccountState::unknown(),
+    )
+    .unwrap();
+    assert!(
+        p.notes()
+            .iter()
+            .any(|n| n.contains("at the URL in LLM_BASE_URL")),
+        "{:?}",
+        p.notes()
+    );
+    // Not declared at all: the callee is unknown.
+    let mut agent = cpu("agent");
+    agent.calls = vec!["llm".into()].into();
+    let e = Manifest::build("app", vec![ManifestEndpoint::new("app::agent", agent)]).unwrap_err();
+    assert!(e.to_string().contains("#[external]"), "{e}");
 }
