@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::deployment::{DeployOptions, deploy};
-use super::dockerfile::{DockerfileOptions, dockerfile};
+use super::dockerfile::{CudaBuild, DockerfileOptions, dockerfile};
 use super::error::DeployError;
 use super::management::{DEFAULT_API_URL, ManagementApi};
 use super::manifest::Manifest;
@@ -37,6 +37,10 @@ pub struct DeployArgs {
     /// The cargo package of the binary, for the Dockerfile (when its name is ambiguous).
     #[arg(long, requires = "emit_dockerfile")]
     pub package: Option<String>,
+    /// For GPU endpoints: build on NVIDIA's CUDA images with the binary's `cuda` cargo feature
+    /// (e.g. candle's CUDA kernels), for the lowest `min_cuda_version` of the GPU endpoints.
+    #[arg(long, requires = "emit_dockerfile")]
+    pub cuda: bool,
     /// The management API's base URL.
     #[arg(long, env = RUNPOD_API_URL, default_value = DEFAULT_API_URL)]
     pub api_url: String,
@@ -86,6 +90,9 @@ pub async fn run_deploy(defs: &[EndpointDef], args: DeployArgs) -> Result<(), De
     if let Some(path) = &args.emit_dockerfile {
         let mut opts = DockerfileOptions::for_current_exe();
         opts.package = args.package.clone();
+        if args.cuda {
+            opts.cuda = Some(CudaBuild::for_min_cuda(&lowest_min_cuda(defs)));
+        }
         return emit_dockerfile(path, &dockerfile(&opts), args.force);
     }
     let mut manifest = Manifest::new(app(args.app), defs)?;
@@ -105,6 +112,24 @@ pub async fn run_deploy(defs: &[EndpointDef], args: DeployArgs) -> Result<(), De
     )
     .await
     .map(|_| ())
+}
+
+/// The lowest `min_cuda_version` of the GPU endpoints (the platform's default without any).
+fn lowest_min_cuda(defs: &[EndpointDef]) -> String {
+    let key = |v: &str| {
+        v.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    defs.iter()
+        .filter_map(|d| match &d.config.hardware {
+            crate::config::Hardware::Gpu {
+                min_cuda_version, ..
+            } => Some(min_cuda_version.to_string()),
+            crate::config::Hardware::Cpu { .. } => None,
+        })
+        .min_by_key(|v| key(v))
+        .unwrap_or_else(|| endpoint_config::catalog::DEFAULT_MIN_CUDA_VERSION.to_string())
 }
 
 /// `undeploy`: deletes the endpoints of `defs` that this application deployed.

@@ -59,7 +59,7 @@ pub use command::{DeployArgs, UndeployArgs, run_deploy, run_undeploy};
 pub use cost::CostEstimate;
 pub use deployment::{DeployOptions, Deployment, deploy};
 pub use diff::{Change, Effect};
-pub use dockerfile::{DockerfileOptions, dockerfile};
+pub use dockerfile::{CudaBuild, DockerfileOptions, dockerfile};
 pub use error::{DeployError, PlanError};
 pub use management::{ApiRequest, DEFAULT_API_URL, ManagementApi, ManagementError};
 pub use manifest::{Manifest, ManifestError, ManifestExternal, app_name};
