@@ -426,6 +426,19 @@ async fn the_callers_deadline_ends_a_stalled_answer() {
         1,
         "a stalled answer is not asked again"
     );
+
+    // The request's own limit, sooner than any deadline of the caller's, is named as such.
+    let e = llm::chat(&Client::from_env())
+        .user("stall hasty")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("did not finish within its own limit of 300 ms"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

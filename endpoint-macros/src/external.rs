@@ -125,8 +125,12 @@ fn parse(args: TokenStream, errors: &mut Vec<syn::Error>) -> External {
     ext
 }
 
-/// Why a key of `#[endpoint]` is not one of `#[external]`.
+/// What to say about an unknown key: the nearest key of `#[external]`, or why a key of
+/// `#[endpoint]` is not one.
 fn endpoint_key_note(key: &str) -> String {
+    if let Some(near) = endpoint_config::did_you_mean(key, KEYS.iter().map(|(k, _)| *k)) {
+        return format!(" (did you mean `{near}`?)");
+    }
     if endpoint_config::keys::find(key).is_some() {
         format!(
             " (`{key}` is a key of `#[endpoint]`: an endpoint built elsewhere is configured \

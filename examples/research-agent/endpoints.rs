@@ -350,10 +350,13 @@ fn number_sources(
             Ok(found) => {
                 for p in found.passages {
                     let n = source_of(SourceKind::Web, &p.title, &p.url);
-                    evidence.push(Evidence {
-                        source: n,
-                        text: p.text,
-                    });
+                    // Sub-queries often find the same passage: it is evidence once.
+                    if !evidence.iter().any(|e| e.source == n && e.text == p.text) {
+                        evidence.push(Evidence {
+                            source: n,
+                            text: p.text,
+                        });
+                    }
                 }
             }
             Err(e) => failures.push(format!("web retrieval for \"{q}\": {e}")),

@@ -102,6 +102,8 @@ struct Progress {
     start: Instant,
     /// The answer so far, as its tokens arrived.
     written: String,
+    /// Tokens were printed (without a terminal) and their line is not ended yet.
+    line_open: bool,
 }
 
 impl Progress {
@@ -112,6 +114,7 @@ impl Progress {
             stage: None,
             start: Instant::now(),
             written: String::new(),
+            line_open: false,
         }
     }
 
@@ -163,6 +166,9 @@ impl Progress {
                 );
                 bar.finish_with_message(format!("{} ({} ms)", bar.message(), took.as_millis()));
             } else {
+                if std::mem::take(&mut self.line_open) {
+                    eprintln!();
+                }
                 eprintln!("  ✔ {name:<11} done in {} ms", took.as_millis());
             }
         }
@@ -188,7 +194,10 @@ impl Progress {
                     .collect();
                 bar.set_message(format!("…{tail}"));
             }
-            _ => eprint!("{}", text.replace('\n', " ")),
+            _ => {
+                self.line_open = true;
+                eprint!("{}", text.replace('\n', " "))
+            }
         }
     }
 

@@ -378,9 +378,13 @@ pub fn critique_rules(
         notes.push("rests on a single source: corroborate before relying on it".to_string());
     }
     for f in failures {
-        notes.push(format!(
-            "a retrieval failed and its sub-question is answered from the other sources: {f}"
-        ));
+        notes.push(if f.starts_with("web retrieval") {
+            format!(
+                "a retrieval failed and its sub-question is answered from the other sources: {f}"
+            )
+        } else {
+            format!("a step fell back: {f}")
+        });
     }
     notes
 }

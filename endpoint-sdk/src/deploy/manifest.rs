@@ -15,7 +15,8 @@
 //!   ],
 //!   "externals": [                                          (omitted when there are none)
 //!     { "name", "api": "openai", "execution_timeout_ms", "id": "<endpoint id>" | null,
-//!       "id_from": "<how the id is given>" | null, "url_from": "<how the URL is given>" | null }
+//!       "id_from": "<how the id is given>" | null, "url_from": "<how the URL is given>" | null,
+//!       "model_from": "<how the model is given>" | null }
 //!   ],
 //!   "call_graph": {
 //!     "edges": [ { "caller": "<name>", "callee": "<name>" }, ... ],  (sorted by caller, callee)
@@ -32,7 +33,8 @@
 //! "REQUEST_COUNT","value"}`), `datacenters`, `volumes` (`{"name","size_gb","datacenter"}`), `env`
 //! (`{"key","value"}`), `secrets` (names only: values are read from the deployer's environment at
 //! deploy time and never written here), `flashboot`, `min_vram_gb`, `interactive`, `calls`
-//! (callee names; the same edges as `call_graph.edges`), `has_init`, `max_steps`, `allow`.
+//! (callee names: the edges of `call_graph.edges`, plus any `externals` called), `has_init`,
+//! `max_steps`, `allow`.
 //!
 //! `deploy_order` is a topological order of the call graph, ties broken by name, so that a
 //! deployment creates every callee before the callers that need its id. A cycle has no such
@@ -90,6 +92,9 @@ pub struct ManifestExternal {
     pub id_from: Option<String>,
     /// How the attribute gives a base URL instead.
     pub url_from: Option<String>,
+    /// How the attribute names the model its requests ask for.
+    #[serde(default)]
+    pub model_from: Option<String>,
 }
 
 impl ManifestExternal {
@@ -103,6 +108,7 @@ impl ManifestExternal {
             id: spec.endpoint_id(),
             id_from: spec.id.map(|s| s.describe()),
             url_from: spec.url.map(|s| s.describe()),
+            model_from: spec.model.map(|s| s.describe()),
         }
     }
 }

@@ -44,16 +44,19 @@ pub enum ChatError {
         /// The external endpoint.
         endpoint: String,
     },
-    /// The caller's deadline (or the request's own timeout) passed.
+    /// The caller's deadline, or the request's own limit, passed.
     #[error(
-        "`{endpoint}` did not finish within the caller's deadline ({tokens} tokens had arrived); \
-         the request was abandoned"
+        "`{endpoint}` did not finish within {limit} ({tokens} tokens had arrived); the request \
+         was abandoned"
     )]
     DeadlineExceeded {
         /// The external endpoint.
         endpoint: String,
         /// Pieces of the answer received before the deadline.
         tokens: usize,
+        /// Which limit it was: the caller's deadline, or the request's own (the external's
+        /// `execution_timeout_ms`, or `.timeout(..)`).
+        limit: String,
     },
     /// The caller was cancelled.
     #[error("the request to `{endpoint}` was cancelled with its caller")]

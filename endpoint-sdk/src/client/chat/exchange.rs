@@ -64,9 +64,19 @@ pub(super) async fn run(
         span,
         Instant::now(),
     );
-    let deadline = match (scope.deadline, req.timeout) {
-        (Some(d), Some(t)) => Some(d.min(Instant::now() + t)),
-        (d, t) => d.or(t.map(|t| Instant::now() + t)),
+    // The sooner of the caller's deadline and the request's own limit, and which one it is.
+    let own = req.timeout.map(|t| (Instant::now() + t, t));
+    let (deadline, limit) = match (scope.deadline, own) {
+        (Some(d), Some((o, _))) if d <= o => (Some(d), "the caller's deadline".to_string()),
+        (_, Some((o, t))) => (
+            Some(o),
+            format!(
+                "its own limit of {} ms (the external's `execution_timeout_ms`, or the request's \
+                 `.timeout(..)`)",
+                t.as_millis()
+            ),
+        ),
+        (d, None) => (d, "the caller's deadline".to_string()),
     };
     let mut tokens = 0usize;
     let attempts = Attempts {
@@ -84,6 +94,7 @@ pub(super) async fn run(
                 Some(d) => tokio::time::timeout_at(d, work).await.unwrap_or(Err(ChatError::DeadlineExceeded {
                     endpoint: endpoint.clone(),
                     tokens: 0,
+                    limit: limit.clone(),
                 })),
                 None => work.await,
             }
@@ -92,9 +103,13 @@ pub(super) async fn run(
     };
     // The count of pieces lives in `tokens` only once the attempt's future is gone.
     let result = match result {
-        Err(ChatError::DeadlineExceeded { endpoint, .. }) => {
-            Err(ChatError::DeadlineExceeded { endpoint, tokens })
-        }
+        Err(ChatError::DeadlineExceeded {
+            endpoint, limit, ..
+        }) => Err(ChatError::DeadlineExceeded {
+            endpoint,
+            tokens,
+            limit,
+        }),
         other => other,
     };
     recorder.finish_plain(result.as_ref().err().map(ToString::to_string));

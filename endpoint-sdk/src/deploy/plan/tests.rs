@@ -289,6 +289,7 @@ fn external(name: &str, id: Option<&str>, url_from: Option<&str>) -> ManifestExt
         id: id.map(str::to_string),
         id_from: Some("LLM_ENDPOINT_ID".into()),
         url_from: url_from.map(str::to_string),
+        model_from: None,
     }
 }
 
