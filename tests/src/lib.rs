@@ -1,5 +1,7 @@
 //! Endpoints shared by the workspace's tests. Linking this crate registers them.
 
+pub mod hostile;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
