@@ -82,12 +82,33 @@ impl Drop for Proc {
 }
 
 fn dev(bin: &str) -> (Proc, String) {
+    dev_with(bin, &[], "warn", None)
+}
+
+/// `app dev` with more arguments, at log level `log`, its output to `log_file` if given.
+fn dev_with(
+    bin: &str,
+    args: &[&str],
+    log: &str,
+    log_file: Option<&std::path::Path>,
+) -> (Proc, String) {
     let port = free_port();
+    let out = || match log_file {
+        Some(p) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap(),
+        ),
+        None => Stdio::null(),
+    };
     let child = Command::new(bin)
         .args(["dev", "--port", &port.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .args(args)
+        .env("RUST_LOG", log)
+        .stdout(out())
+        .stderr(out())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -257,5 +278,47 @@ async fn load_balancing_requests_are_counted_by_status_and_pin() {
     assert_eq!(
         page.get(r#"endpoint_lb_request_seconds_count{endpoint="greeter"}"#),
         4.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_devs_log_never_contains_its_api_key() {
+    const KEY: &str = "rpa_DEV_SECRET_0123456789abcdef";
+    let log = std::env::temp_dir().join(format!("dev-key-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let (dev, base) = dev_with(APP, &["--api-key", KEY], "debug", Some(&log));
+    let post = |key: Option<&str>| {
+        let mut r = client()
+            .post(format!("{base}/v2/echo/runsync"))
+            .json(&json!({ "input": "hi" }));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send()
+    };
+    // Refused without the key, with a wrong one (a near miss of the real one), accepted with it.
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    let near = format!("{}x", &KEY[..KEY.len() - 1]);
+    assert_eq!(post(Some(&near)).await.unwrap().status(), 401);
+    let ok = post(Some(KEY)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.unwrap()["output"],
+        "hi"
+    );
+    drop(dev);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        text.lines().count() > 3,
+        "debug logging wrote little:\n{text}"
+    );
+    assert!(
+        !text.contains(KEY),
+        "the API key is in app dev's log:\n{text}"
+    );
+    assert!(
+        !text.contains(&near),
+        "a presented key is in app dev's log:\n{text}"
     );
 }
