@@ -62,12 +62,18 @@ async fn take_jobs(
 
 /// Reads a worker's post: JSON text, whatever its `Content-Type` (the Python SDK sends
 /// `application/x-www-form-urlencoded`).
-async fn read_json(headers: &HeaderMap, body: Body, route: &str) -> Result<Value, ApiError> {
-    let bytes = read_body(headers, body, RESULT_LIMIT, route)
+async fn read_json(
+    headers: &HeaderMap,
+    body: Body,
+    route: &str,
+    timeout: std::time::Duration,
+) -> Result<Value, ApiError> {
+    let bytes = read_body(headers, body, RESULT_LIMIT, route, timeout)
         .await
-        .map_err(|e| {
+        .map_err(|e| match e.status {
+            StatusCode::REQUEST_TIMEOUT => e,
             // The platform answers oversize results with 400; say why.
-            ApiError::bad_request(e.message)
+            _ => ApiError::bad_request(e.message),
         })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(format!(
@@ -82,7 +88,7 @@ pub(crate) async fn done(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = read_json(&headers, body, "job-done").await?;
+    let body = read_json(&headers, body, "job-done", s.body_read_timeout).await?;
     let Value::Object(mut map) = body else {
         return Err(ApiError::bad_request(
             "the body of job-done must be a JSON object: {\"output\": ..} or {\"error\": \"..\"}",
@@ -124,7 +130,7 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = read_json(&headers, body, "job-stream").await?;
+    let body = read_json(&headers, body, "job-stream", s.body_read_timeout).await?;
     let chunk = match body {
         Value::Object(mut map) if map.contains_key("output") => {
             map.remove("output").unwrap_or(Value::Null)

@@ -21,6 +21,8 @@ mod dashboard;
 mod error;
 mod job_api;
 mod lb;
+mod limits;
+mod listen;
 mod public;
 
 use std::future::Future;
@@ -33,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
+pub use limits::ServerLimits;
 
 use crate::local::LocalRuntime;
 use crate::simulate::Scenario;
@@ -44,6 +47,8 @@ pub(crate) struct AppState {
     pub(crate) stop: CancellationToken,
     /// The scenario `/_dev/simulate` runs (the default one when `None`).
     pub(crate) scenario: Option<Arc<Scenario>>,
+    /// The longest a client may take to send a request's body.
+    pub(crate) body_read_timeout: std::time::Duration,
 }
 
 /// The HTTP server in front of a [`LocalRuntime`].
@@ -51,6 +56,7 @@ pub struct Server {
     runtime: LocalRuntime,
     api_key: Option<String>,
     scenario: Option<Arc<Scenario>>,
+    limits: ServerLimits,
 }
 
 impl Server {
@@ -60,7 +66,14 @@ impl Server {
             runtime,
             api_key: None,
             scenario: None,
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// The limits each client gets ([`ServerLimits`]: connections, header and body deadlines).
+    pub fn limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Requires `Authorization: Bearer <key>` on the public API (workers may send the raw key,
@@ -88,6 +101,7 @@ impl Server {
             api_key: self.api_key.as_deref().map(Arc::from),
             stop,
             scenario: self.scenario.clone(),
+            body_read_timeout: self.limits.body_read_timeout,
         };
         let public = Router::new()
             .route("/v2/{endpoint}/run", post(public::run))
@@ -161,12 +175,11 @@ impl Server {
         let stop = CancellationToken::new();
         let app = self.router_with(stop.clone());
         let stopping = stop.clone();
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stopping.cancel();
-            })
-            .await;
+        let result = listen::serve(listener, app, &self.limits, async move {
+            shutdown.await;
+            stopping.cancel();
+        })
+        .await;
         stop.cancel();
         result
     }

@@ -20,6 +20,7 @@ pub(crate) async fn read_body(
     body: Body,
     limit: usize,
     route: &str,
+    timeout: Duration,
 ) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -39,9 +40,22 @@ pub(crate) async fn read_body(
     {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body of {route} did not arrive within {} s{}; send the whole body \
+                 at once (is its Content-Length right?)",
+                timeout.as_secs(),
+                headers
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|n| format!(" (it announced {n} bytes)"))
+                    .unwrap_or_default()
+            ),
+        )),
+    }
 }
 
 /// Parses a `/run` or `/runsync` body (once, straight into a `RunRequest`; the error says which
@@ -82,7 +96,7 @@ pub(crate) async fn run(
 ) -> Result<Json<Value>, ApiError> {
     s.runtime.endpoint(&endpoint)?;
     let (parts, body) = req.into_parts();
-    let bytes = read_body(&parts.headers, body, RUN_LIMIT, "/run").await?;
+    let bytes = read_body(&parts.headers, body, RUN_LIMIT, "/run", s.body_read_timeout).await?;
     let id = s.runtime.submit(&endpoint, parse_run(&bytes)?)?;
     Ok(Json(json!({ "id": id, "status": "IN_QUEUE" })))
 }
@@ -106,7 +120,14 @@ pub(crate) async fn runsync(
 ) -> Result<Response, ApiError> {
     s.runtime.endpoint(&endpoint)?;
     let (parts, body) = req.into_parts();
-    let bytes = read_body(&parts.headers, body, RUNSYNC_LIMIT, "/runsync").await?;
+    let bytes = read_body(
+        &parts.headers,
+        body,
+        RUNSYNC_LIMIT,
+        "/runsync",
+        s.body_read_timeout,
+    )
+    .await?;
     let status = s
         .runtime
         .run_sync(&endpoint, parse_run(&bytes)?, wait_of(&q))

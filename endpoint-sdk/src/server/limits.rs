@@ -1,0 +1,39 @@
+//! What `app dev`'s server gives any one client before it moves on: the limits that keep it
+//! serving everyone else while some clients are slow, broken or hostile.
+//!
+//! | limit | default | past it |
+//! |---|---|---|
+//! | connections open at once | 10 000 | a new connection is answered `503` and closed |
+//! | time to send a request's headers | 10 s | the connection is closed (slow-loris) |
+//! | header size | hyper's ~400 KB | `431 Request Header Fields Too Large` |
+//! | time to send a request's body | 30 s | `408`, saying how much of the announced body came |
+//! | body size | 10 MB `/run`, 20 MB `/runsync` and results | `413` (`400` for a worker's result) |
+//! | JSON nesting | 128 levels (serde_json's) | `400`, naming the recursion limit |
+//! | jobs queued per endpoint | max(50, 500 × `workers.max`) ([`RuntimeOptions::queue_limit`](crate::local::RuntimeOptions)) | `429` with `Retry-After: 1` |
+//!
+//! A stream consumer that never reads holds no more than its job's sink (the producing handler
+//! waits: `Chunks::send`), and a worker that takes jobs and never answers loses them when its
+//! heartbeat stops (they are queued again, then fail after their last attempt).
+
+use std::time::Duration;
+
+/// The server's limits per client (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections open at once; past it a new connection gets `503` and is closed.
+    pub max_connections: usize,
+    /// The longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// The longest a client may take to send a request's body.
+    pub body_read_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
