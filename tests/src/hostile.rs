@@ -90,6 +90,12 @@ pub fn served() -> &'static (tokio::runtime::Runtime, axum::Router) {
                 .into_iter()
                 .filter(|d| SERVED.contains(&d.name()))
                 .fold(LocalRuntime::builder(), |b, d| b.definition(d))
+                // A worker's job-take and job-stop long polls answer at once when there is
+                // nothing (the fuzzer sends millions of them).
+                .options(endpoint_sdk::local::RuntimeOptions {
+                    take_wait: Duration::from_millis(1),
+                    ..Default::default()
+                })
                 .build()
                 .expect("the registry is consistent");
             Server::new(runtime).router()

@@ -227,3 +227,41 @@ pub async fn gated_ticks(ctx: Ctx, gate: String) -> u32 {
     ctx.stream("second");
     2
 }
+
+/// Appends `what key` to the file named by `SOAK_STEP_LOG`, if set (one write, so lines of
+/// several processes do not interleave).
+fn soak_log(what: &str, key: &str) {
+    use std::io::Write;
+    if let Ok(path) = std::env::var("SOAK_STEP_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = f.write_all(format!("{what} {key}\n").as_bytes());
+    }
+}
+
+/// The soak's session endpoint (`scripts/soak.sh`): three checkpointed steps. Each logs `start`
+/// before it runs and `done` once its checkpoint is stored, so the soak can tell whether a
+/// finished step ever ran again (a `start` after a `done` of the same session and step).
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 4), concurrency = 4, execution_timeout_ms = 60_000)]
+pub async fn soak_steps(ctx: Ctx, ms: u64) -> Result<u64, String> {
+    let s = ctx.session().await.map_err(|e| e.to_string())?;
+    let sid = ctx.session_id().to_string();
+    let mut total = 0;
+    for step in ["a", "b", "c"] {
+        let key = format!("{sid}/{step}");
+        let v: u64 = s
+            .step(step, || async {
+                soak_log("start", &key);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                ms
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        soak_log("done", &key);
+        total += v;
+    }
+    Ok(total)
+}

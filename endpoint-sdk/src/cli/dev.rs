@@ -15,7 +15,10 @@ pub(super) async fn dev(args: DevArgs) -> Result<()> {
         .registry()
         .cold_start(Duration::from_millis(args.cold_start_ms))
         // The dashboard shows finished jobs' inputs.
-        .with_options(|o| o.keep_inputs = true);
+        .with_options(|o| {
+            o.keep_inputs = true;
+            o.max_retained_results = args.keep_results;
+        });
     for name in &args.external {
         if registry::find(name).is_some_and(|d| d.is_load_balancer()) {
             return Err(Error::Usage(format!(

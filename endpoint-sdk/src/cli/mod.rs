@@ -95,6 +95,10 @@ pub struct DevArgs {
     /// otherwise.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<std::path::PathBuf>,
+    /// The most finished jobs kept per endpoint for `/status` (each for up to 30 minutes, as the
+    /// platform keeps them); the oldest go first. Bounds the server's memory under long runs.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub keep_results: usize,
 }
 
 /// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).
