@@ -16,13 +16,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import runpod' 2>/dev
 fi
 export RUNPOD_PYTHON="$venv/bin/python"
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "== installing redis-server (Debian package; first run only)"
-  sudo_=""
-  [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -q >/dev/null
-  $sudo_ apt-get install -y -q redis-server >/dev/null
-fi
+"$root/scripts/install-redis.sh"
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing chromium (Debian package; first run only)"

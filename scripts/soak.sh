@@ -19,13 +19,7 @@ elif [[ -n "${1:-}" ]]; then
   seconds=$1
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "== installing redis-server (Debian package; first run only)"
-  sudo_=""
-  [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -q >/dev/null
-  $sudo_ apt-get install -y -q redis-server >/dev/null
-fi
+./scripts/install-redis.sh
 
 cargo build --release -p endpoint-tests --bin soak --bin test-worker
 exec ./target/release/soak "$seconds"
