@@ -216,3 +216,91 @@ async fn oversized_headers_deep_json_and_a_full_queue_are_refused_clearly() {
     assert!(r.text().await.unwrap().contains("is full (5 jobs waiting)"));
     well_behaved(&addr).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_is_json_that_says_why() {
+    let (addr, _stop) = server(ServerLimits::default()).await;
+    let http = support::client();
+    let json = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.expect("a JSON answer");
+        (status, v["error"].as_str().unwrap_or_default().to_string())
+    };
+    // A query string that does not parse.
+    let (s, e) = json(
+        http.get(format!("http://{addr}/v2/echo/status-sync/x?wait=-1"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(e.contains("query string"), "{e}");
+    // A method the route does not take.
+    let (s, e) = json(
+        http.delete(format!("http://{addr}/v2/echo/run"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 405);
+    assert!(e.contains("does not take DELETE"), "{e}");
+    // A worker process taking the jobs of an endpoint app dev runs itself.
+    let (s, e) = json(
+        http.get(format!("http://{addr}/v2/echo/job-take/thief"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 409);
+    assert!(e.contains("--external echo"), "{e}");
+    let (s, _) = json(
+        http.post(format!("http://{addr}/v2/echo/job-done/thief/some-job"))
+            .json(&json!({ "output": "FORGED" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 409);
+    well_behaved(&addr).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_chunked_encoding_is_400_not_too_large() {
+    let (addr, _stop) = server(ServerLimits::default()).await;
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(
+        b"POST /v2/echo/runsync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let answer = tokio::task::spawn_blocking(move || read_to_close(s))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("could not be read"), "{answer}");
+    well_behaved(&addr).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_handlers_result_past_20_mb_fails_as_the_platform_would() {
+    let rt = LocalRuntime::builder()
+        .endpoint::<endpoint_tests::big_output>()
+        .build()
+        .unwrap();
+    let st = rt
+        .run_sync("big_output", json!(21).into(), Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(st.status, endpoint_sdk::JobStatus::Failed, "{:?}", st.error);
+    let e = st.error.unwrap().to_string();
+    assert!(e.contains("20 MB"), "{e}");
+    let st = rt
+        .run_sync("big_output", json!(1).into(), Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(st.status, endpoint_sdk::JobStatus::Completed);
+}

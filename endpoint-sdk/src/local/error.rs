@@ -60,6 +60,17 @@ pub enum RuntimeError {
         /// Its status.
         status: JobStatus,
     },
+    /// A worker process called the job API of an endpoint whose workers the runtime simulates:
+    /// its jobs are not theirs to take or report.
+    #[error(
+        "endpoint `{endpoint}` is run by app dev's own simulated workers, so a worker process \
+         cannot take its jobs or report on them; start app dev with `--external {endpoint}` to \
+         serve it with your own workers"
+    )]
+    Simulated {
+        /// The endpoint.
+        endpoint: String,
+    },
     /// The runtime needs a Tokio runtime to run its workers.
     #[error("the local runtime must be built inside a Tokio runtime (e.g. in `#[tokio::main]`)")]
     NoTokio,

@@ -333,6 +333,11 @@ impl LocalEndpoint {
         }
     }
 
+    /// Whether the runtime runs this endpoint's jobs on its own simulated workers.
+    pub(crate) fn simulated(&self) -> bool {
+        self.simulate
+    }
+
     /// A worker reports a job's end. `false` when the job is unknown (a report for a job that
     /// already ended, or that another worker now runs, is ignored: the first final state wins).
     pub(crate) fn complete(

@@ -150,7 +150,13 @@ pub(crate) async fn run_job(
         ep.shared.call_trees.record(&job.id, calls);
     }
     let outcome = match done.outcome {
-        Outcome::Completed(v) => JobReport::Output(v),
+        // A result the platform would refuse from a worker is refused here too.
+        Outcome::Completed(v) => match crate::protocol::limits::json_len(&v) {
+            n if n > crate::protocol::limits::RESULT_LIMIT => {
+                JobReport::Error(crate::protocol::JobFailure::output_too_large(n).to_wire())
+            }
+            _ => JobReport::Output(v),
+        },
         Outcome::Failed(f) => JobReport::Error(f.to_wire()),
         Outcome::TimedOut(f) => JobReport::TimedOut(f.to_wire()),
         // Ended elsewhere (cancelled, expired, timed out by the janitor).

@@ -42,6 +42,7 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::LoadBalancing { .. }
             | RuntimeError::NotLoadBalancing { .. } => StatusCode::BAD_REQUEST,
             RuntimeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RuntimeError::Simulated { .. } => StatusCode::CONFLICT,
             RuntimeError::NoTokio | RuntimeError::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
@@ -61,4 +62,46 @@ impl IntoResponse for ApiError {
         }
         answer
     }
+}
+
+/// Makes every error answer of the API JSON that says what was wrong: axum's own rejections (a
+/// query string or path that does not parse, a method the route does not take) are plain text
+/// or empty.
+pub(crate) async fn json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::header::{ALLOW, CONTENT_TYPE};
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let answer = next.run(req).await;
+    let status = answer.status();
+    let is_json = answer
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return answer;
+    }
+    let allow = answer.headers().get(ALLOW).cloned();
+    let (_, body) = answer.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    let message = match (&allow, text.is_empty()) {
+        (_, false) => text,
+        (Some(methods), true) => format!(
+            "{path} does not take {method}; it takes {}",
+            methods.to_str().unwrap_or("other methods")
+        ),
+        (None, true) if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{path} does not take {method}")
+        }
+        (None, true) => format!("{path}: {}", status.canonical_reason().unwrap_or("error")),
+    };
+    let mut out = ApiError::new(status, message).into_response();
+    if let Some(methods) = allow {
+        out.headers_mut().insert(ALLOW, methods);
+    }
+    out
 }

@@ -8,12 +8,13 @@
 //! | header size | hyper's ~400 KB | `431 Request Header Fields Too Large` |
 //! | time to send a request's body | 30 s | `408`, saying how much of the announced body came |
 //! | body size | 10 MB `/run`, 20 MB `/runsync` and results | `413` (`400` for a worker's result) |
-//! | JSON nesting | 128 levels (serde_json's) | `400`, naming the recursion limit |
+//! | JSON nesting | 127 levels (serde_json's limit of 128) | `400`, naming the recursion limit |
 //! | jobs queued per endpoint | max(50, 500 × `workers.max`) ([`RuntimeOptions::queue_limit`](crate::local::RuntimeOptions)) | `429` with `Retry-After: 1` |
 //!
-//! A stream consumer that never reads holds no more than its job's sink (the producing handler
-//! waits: `Chunks::send`), and a worker that takes jobs and never answers loses them when its
-//! heartbeat stops (they are queued again, then fail after their last attempt).
+//! A worker that takes jobs and never answers loses them when its heartbeat stops (they are
+//! queued again, then fail after their last attempt), and a worker process may take the jobs of
+//! endpoints left to worker processes only (`409` otherwise). Not bounded yet: the bytes a job's
+//! stream keeps, and the size of the finished results kept (their number is).
 
 use std::time::Duration;
 

@@ -140,6 +140,9 @@ impl Server {
             )
             .route("/v2/{endpoint}/ping/{worker}", get(job_api::ping))
             .route("/v2/{endpoint}/job-stop/{worker}", get(job_api::stop));
+        // Errors of the API are JSON, axum's own rejections included.
+        let errors = || axum::middleware::from_fn(error::json_errors);
+        let (public, workers) = (public.layer(errors()), workers.layer(errors()));
         // Without a key there is nothing to check: no layer, no cost per request.
         let (public, workers) = if state.api_key.is_some() {
             let guard = || axum::middleware::from_fn_with_state(state.clone(), auth::require_key);

@@ -41,7 +41,14 @@ pub(crate) async fn read_body(
         return Err(too_large());
     }
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
-        Ok(read) => read.map_err(|_| too_large()),
+        Ok(Ok(bytes)) => Ok(bytes),
+        // The limit, or a body that broke off or is malformed (bad chunked encoding).
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "the request body of {route} could not be read: {}; send it whole, with a \
+             Content-Length or valid chunked encoding",
+            crate::http::error_chain(&e)
+        ))),
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             format!(
@@ -56,6 +63,19 @@ pub(crate) async fn read_body(
             ),
         )),
     }
+}
+
+/// Whether reading a body failed on its size limit (axum's `to_bytes` error wraps
+/// http-body-util's `LengthLimitError`).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Parses a `/run` or `/runsync` body (once, straight into a `RunRequest`; the error says which

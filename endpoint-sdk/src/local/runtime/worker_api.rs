@@ -2,16 +2,30 @@
 //! `job-stop`), as methods: what [`server`](crate::server) serves at `/v2/{endpoint}/job-*`,
 //! through the same transitions the simulated workers use.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::LocalRuntime;
 use crate::local::RuntimeError;
+use crate::local::shell::LocalEndpoint;
 use crate::local::state::JobReport;
 use crate::protocol::JobObject;
 
 impl LocalRuntime {
+    /// Endpoint `name`, if worker processes serve it (`served_externally`, or known only by its
+    /// config): the jobs of an endpoint the runtime simulates are its own workers'.
+    fn external(&self, name: &str) -> Result<&Arc<LocalEndpoint>, RuntimeError> {
+        let ep = self.endpoint(name)?;
+        if ep.simulated() {
+            return Err(RuntimeError::Simulated {
+                endpoint: name.to_string(),
+            });
+        }
+        Ok(ep)
+    }
+
     /// `job-take`: up to `max` jobs for `worker`, waiting up to `wait` for one. A worker seen
     /// for the first time attaches (ready); a retired one gets nothing. Empty when the wait ran
     /// out. Cancel-safe: a job is taken only when the call returns it.
@@ -22,7 +36,7 @@ impl LocalRuntime {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<JobObject>, RuntimeError> {
-        let taken = self.endpoint(endpoint)?.take_wait(worker, max, wait).await;
+        let taken = self.external(endpoint)?.take_wait(worker, max, wait).await;
         Ok(taken.iter().map(|j| j.to_wire()).collect())
     }
 
@@ -37,7 +51,7 @@ impl LocalRuntime {
         report: JobReport,
         stop_pod: bool,
     ) -> Result<(), RuntimeError> {
-        let ep = self.endpoint(endpoint)?;
+        let ep = self.external(endpoint)?;
         ep.complete(worker, id, report, stop_pod)
             .then_some(())
             .ok_or_else(|| unknown(endpoint, id))
@@ -52,7 +66,7 @@ impl LocalRuntime {
         id: &str,
         output: Value,
     ) -> Result<(), RuntimeError> {
-        self.endpoint(endpoint)?
+        self.external(endpoint)?
             .progress(worker, id, output)
             .then_some(())
             .ok_or_else(|| unknown(endpoint, id))
@@ -66,7 +80,7 @@ impl LocalRuntime {
         id: &str,
         chunk: Value,
     ) -> Result<(), RuntimeError> {
-        self.endpoint(endpoint)?
+        self.external(endpoint)?
             .stream_chunk(worker, id, chunk)
             .then_some(())
             .ok_or_else(|| unknown(endpoint, id))
@@ -74,7 +88,7 @@ impl LocalRuntime {
 
     /// `ping`: a heartbeat from `worker` (a worker seen for the first time attaches).
     pub fn ping(&self, endpoint: &str, worker: &str) -> Result<(), RuntimeError> {
-        self.endpoint(endpoint)?.ping(worker);
+        self.external(endpoint)?.ping(worker);
         Ok(())
     }
 
@@ -86,7 +100,7 @@ impl LocalRuntime {
         worker: &str,
         wait: Duration,
     ) -> Result<Vec<String>, RuntimeError> {
-        Ok(self.endpoint(endpoint)?.stops_wait(worker, wait).await)
+        Ok(self.external(endpoint)?.stops_wait(worker, wait).await)
     }
 }
 
