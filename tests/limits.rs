@@ -304,3 +304,86 @@ async fn a_simulated_handlers_result_past_20_mb_fails_as_the_platform_would() {
         .unwrap();
     assert_eq!(st.status, endpoint_sdk::JobStatus::Completed);
 }
+
+/// A worker process streaming into a job whose stream nobody reads: past 8 MB unread its
+/// `job-stream` posts are answered 429 with `Retry-After` and a message that says why; nothing
+/// refused is kept (a batch is kept or refused whole), and once the reader catches up the
+/// posts are taken again. The production worker retries a 429, so nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_stream_posts_past_8_mb_unread_get_429_until_the_reader_catches_up() {
+    let runtime = LocalRuntime::builder()
+        .endpoint::<echo>()
+        .served_externally("echo")
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v2/echo", listener.local_addr().unwrap());
+    tokio::spawn(Server::new(runtime).serve(listener, std::future::pending::<()>()));
+    let http = support::client();
+    let answer = |r: reqwest::RequestBuilder| async move {
+        r.send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let job = answer(
+        http.post(format!("{base}/run"))
+            .json(&json!({ "input": "x" })),
+    )
+    .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let taken = answer(http.get(format!("{base}/job-take/w1"))).await;
+    assert_eq!(taken["id"], id.as_str());
+    // Chunks of 512 KB as the runtime counts them (JSON plus 64 bytes).
+    let chunk = |i: usize| {
+        let text = format!("{i:>8}{}", "x".repeat(512 * 1024 - 66 - 8));
+        json!({ "output": text })
+    };
+    let post = |body: serde_json::Value| {
+        http.post(format!("{base}/job-stream/w1/{id}"))
+            .json(&body)
+            .send()
+    };
+    let mut accepted = 0;
+    let refused = loop {
+        let r = post(chunk(accepted)).await.unwrap();
+        if r.status() != 200 {
+            break r;
+        }
+        accepted += 1;
+        assert!(accepted < 100, "never refused");
+    };
+    assert_eq!(accepted, 17, "8 MB and one chunk past it");
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let e = refused.text().await.unwrap();
+    assert!(
+        e.contains("has not read") && e.contains("8 MB") && e.contains("post the chunk again"),
+        "{e}"
+    );
+    // A batch is refused whole too.
+    let batch = json!({ "output": { "$chunks": ["a", "b"] } });
+    assert_eq!(post(batch.clone()).await.unwrap().status(), 429);
+
+    let read = || async {
+        answer(http.get(format!("{base}/stream/{id}"))).await["stream"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let got = read().await;
+    assert_eq!(got.len(), 17, "everything accepted, nothing refused");
+    for (i, c) in got.iter().enumerate() {
+        assert!(
+            c["output"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{i:>8}"))
+        );
+    }
+    assert_eq!(post(batch).await.unwrap().status(), 200, "room again");
+    let got = read().await;
+    assert_eq!(got, vec![json!({"output": "a"}), json!({"output": "b"})]);
+}

@@ -17,6 +17,7 @@ use endpoint_sdk::client::HttpRoutes;
 use endpoint_sdk::local::{LocalRuntime, RuntimeEvent};
 use endpoint_sdk::prelude::*;
 use endpoint_sdk::protocol::JobStatus;
+use serde_json::json;
 use support::TestServer;
 use tokio::sync::Notify;
 
@@ -316,4 +317,93 @@ async fn the_official_python_client_reads_the_stream_as_it_is_written() {
     }
     assert_eq!(rest, [1, 2, 3, 4], "every chunk once, in order");
     assert!(child.wait().await.unwrap().success());
+}
+
+/// The runtime holds at most 8 MB of a job's stream that nobody has read: a handler that sends
+/// with `Chunks::send` waits there (it neither fills memory nor loses a chunk) and goes on as
+/// soon as the reader catches up.
+#[tokio::test(start_paused = true)]
+async fn a_stream_nobody_reads_holds_its_producer_back_and_loses_nothing() {
+    use endpoint_tests::fast_tokens;
+    const N: u32 = 200_000;
+    let rt = LocalRuntime::builder()
+        .endpoint::<fast_tokens>()
+        .build()
+        .unwrap();
+    let id = rt.submit("fast_tokens", json!(N).into()).unwrap();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let st = rt.status("fast_tokens", &id).unwrap();
+    assert_eq!(st.status, JobStatus::InProgress, "held back: {st:?}");
+    let (_, mut got) = rt.stream("fast_tokens", &id).unwrap();
+    // 8 MB of u32 chunks, each counted as its JSON and 64 bytes of overhead: ~120 000.
+    assert!(
+        (100_000..130_000).contains(&got.len()),
+        "{} chunks held",
+        got.len()
+    );
+    loop {
+        let (status, more) = tokio::time::timeout(
+            BOUND,
+            rt.stream_wait("fast_tokens", &id, Duration::from_secs(5)),
+        )
+        .await
+        .expect("the producer goes on once read")
+        .unwrap();
+        got.extend(more);
+        if status.is_final() {
+            break;
+        }
+    }
+    assert!(
+        got.iter().map(|v| v.as_u64().unwrap()).eq(0..u64::from(N)),
+        "every chunk once, in order"
+    );
+    let st = rt.status("fast_tokens", &id).unwrap();
+    assert_eq!(st.output, Some(json!(N)), "{st:?}");
+    // The dashboard keeps the unread chunks and a 1 MB tail of the read ones.
+    let detail = rt.job_detail("fast_tokens", &id).unwrap();
+    assert_eq!(
+        detail.stream.last(),
+        Some(&json!(N - 1)),
+        "the newest chunks are kept"
+    );
+    assert_eq!(
+        detail.stream_dropped + detail.stream.len() as u64,
+        u64::from(N)
+    );
+    assert!(detail.stream.len() < 20_000, "{}", detail.stream.len());
+}
+
+/// A handler that streams without waiting (`ctx.stream`) while nobody reads cannot wait: past
+/// 16 MB unread its job fails with an error that says why and what to do, and what it streamed
+/// until then is still read in order.
+#[tokio::test(start_paused = true)]
+async fn a_handler_streaming_without_waiting_into_a_deaf_stream_fails_clearly() {
+    use endpoint_tests::count;
+    const N: u32 = 400_000;
+    let rt = LocalRuntime::builder().endpoint::<count>().build().unwrap();
+    let id = rt.submit("count", json!(N).into()).unwrap();
+    let st = tokio::time::timeout(BOUND, rt.wait("count", &id, BOUND))
+        .await
+        .expect("the job ends")
+        .unwrap();
+    assert_eq!(st.status, JobStatus::Failed, "{st:?}");
+    let error = st.error.unwrap_or_default();
+    assert!(
+        error.contains(&format!("/stream/{id}"))
+            && error.contains("16 MB")
+            && error.contains("Chunks::send"),
+        "{error}"
+    );
+    let (_, got) = rt.stream("count", &id).unwrap();
+    assert!(
+        got.len() > 200_000 && got.len() < N as usize,
+        "{}",
+        got.len()
+    );
+    assert!(
+        got.iter()
+            .map(|v| v.as_u64().unwrap())
+            .eq(0..got.len() as u64)
+    );
 }

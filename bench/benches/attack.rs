@@ -2,10 +2,10 @@
 //! `/runsync` echoes, alone (the baseline) and then while, at once, 1 500 connections send
 //! their headers a byte at a time (slow-loris), 200 announce a 1 MB body and send 10 bytes,
 //! two clients send 1 MB headers and two 1 MB of nested JSON in a loop, two flood a queue with
-//! tiny jobs (until it answers 429), and ten fake workers try to take jobs and never answer
-//! (`BENCH_DEAF_STREAMS=1` adds fifty stream consumers that never read, which today exhaust
-//! memory: see `attack`). The attackers reconnect whenever the server
-//! cuts them off. All on 127.0.0.1, stopping by itself.
+//! tiny jobs (until it answers 429), ten fake workers take jobs and never answer, and fifty
+//! stream consumers open `/stream` of a job streaming a million chunks and never read (each
+//! job's unread stream is held at 8 MB). The attackers reconnect whenever the server cuts them
+//! off. All on 127.0.0.1, stopping by itself.
 //!
 //! Goal: the server keeps serving everyone else: the well-behaved client's p99 under attack
 //! within 10× of its baseline, with no error. `cargo bench -p endpoint-bench --bench attack`;
@@ -221,17 +221,12 @@ fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
             )));
         }
     }
-    // Off unless BENCH_DEAF_STREAMS=1: today a job's stream keeps every chunk nobody reads,
-    // so fifty streams of a million chunks take app dev past this machine's memory (it was
-    // OOM-killed at 24 GB). The bound is still to be built (issue 20).
-    if std::env::var("BENCH_DEAF_STREAMS").is_ok_and(|v| v == "1") {
-        for _ in 0..50 {
-            spawn(tokio::spawn(deaf_stream(
-                addr,
-                stop.clone(),
-                outcomes.clone(),
-            )));
-        }
+    for _ in 0..50 {
+        spawn(tokio::spawn(deaf_stream(
+            addr,
+            stop.clone(),
+            outcomes.clone(),
+        )));
     }
 }
 

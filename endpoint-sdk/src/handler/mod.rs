@@ -3,6 +3,7 @@
 //! its per-worker state built once, and the one path that runs a job ([`execute`]).
 
 mod app;
+pub(crate) mod backlog;
 mod chunks;
 mod ctx;
 mod def;

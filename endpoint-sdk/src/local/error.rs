@@ -52,6 +52,20 @@ pub enum RuntimeError {
         /// Its queue limit.
         limit: usize,
     },
+    /// A worker's stream chunk was refused: the job's stream holds more than 8 MB that
+    /// nobody has read yet.
+    #[error(
+        "the stream of job `{id}` on `{endpoint}` holds {unread} bytes that /stream has not read \
+         (the limit is 8 MB); post the chunk again once the reader has caught up"
+    )]
+    StreamFull {
+        /// The endpoint.
+        endpoint: String,
+        /// The job.
+        id: String,
+        /// Bytes not read yet.
+        unread: usize,
+    },
     /// `/retry` applies to failed and timed-out jobs only.
     #[error("job `{id}` is {status}: only FAILED and TIMED_OUT jobs can be retried")]
     NotRetryable {

@@ -18,8 +18,11 @@ pub struct JobDetail {
     pub status: StatusObject,
     /// Its input (without the envelope).
     pub input: Value,
-    /// Every stream chunk it wrote so far.
+    /// The stream chunks it wrote that the runtime still holds, oldest first: every one not
+    /// read yet, and the most recent 1 MB of those read.
     pub stream: Vec<Value>,
+    /// Chunks written before `stream`'s first: read and no longer kept.
+    pub stream_dropped: u64,
     /// The calls it made once it ended, each with its callee's own calls.
     #[serde(serialize_with = "super::call_trees::as_slice")]
     pub calls: std::sync::Arc<[super::CallNode]>,

@@ -15,10 +15,12 @@ use tokio_util::sync::CancellationToken;
 use super::RuntimeError;
 use super::inspect::{JobDetail, JobSummary};
 use super::shared::Shared;
-use super::state::JobReport;
+use super::state::stream::{self, UNREAD_HARD_LIMIT, UNREAD_LIMIT};
+use super::state::{ChunkTaken, JobReport};
 use super::state::{Direct, Effects, EndpointState, JobId, Runner, Settings, TakenJob};
 use crate::config::EndpointConfig;
 use crate::handler::EndpointDef;
+use crate::handler::backlog::Backlog;
 use crate::protocol::{Health, JobStatus, RunRequest, StatusObject};
 
 /// One endpoint of the local runtime.
@@ -378,11 +380,13 @@ impl LocalEndpoint {
         let now = Instant::now();
         let st = self.lock();
         let job = st.jobs.get(id).ok_or_else(|| self.unknown_job(id))?;
+        let (stream, stream_dropped) = job.stream.kept();
         Ok(JobDetail {
             endpoint: self.name.to_string(),
             status: job.status_object(now),
             input: (*job.input).clone(),
-            stream: job.stream.clone(),
+            stream,
+            stream_dropped,
             calls: self.shared.call_trees.get(id),
             trace_id: job.trace_id.to_string(),
             age: now.saturating_duration_since(job.submitted),
@@ -406,17 +410,64 @@ impl LocalEndpoint {
             .collect()
     }
 
-    pub(crate) fn stream_chunk(&self, worker: &str, id: &str, value: Value) -> bool {
-        self.chunks.inc();
-        let (kept, readers) = {
-            let mut st = self.lock();
-            let kept = st.stream_chunk(worker, id, value);
-            (kept, st.jobs.get(id).and_then(|j| j.stream_notify.clone()))
-        };
-        if let Some(readers) = readers {
-            readers.notify_waiters();
+    /// A worker process's stream chunks (one post): refused together while the job's stream
+    /// holds more than [`UNREAD_LIMIT`] bytes unread (the worker posts them again).
+    pub(crate) fn stream_chunks(&self, worker: &str, id: &str, values: Vec<Value>) -> ChunkTaken {
+        self.keep_chunks(worker, id, values, UNREAD_LIMIT, false).0
+    }
+
+    /// A simulated handler's stream chunk, and (with `meter`) the count of the job's unread
+    /// bytes that its `Chunks::send` waits on. A handler that keeps streaming without waiting
+    /// until [`UNREAD_HARD_LIMIT`] bytes are unread fails its job.
+    pub(crate) fn simulated_chunk(
+        &self,
+        worker: &str,
+        id: &str,
+        value: Value,
+        meter: bool,
+    ) -> Option<Arc<Backlog>> {
+        let (taken, unread) = self.keep_chunks(worker, id, vec![value], UNREAD_HARD_LIMIT, meter);
+        if let ChunkTaken::Full(full) = taken {
+            let error = stream::overflow_error(id, full.unread);
+            self.transition(|st, now, fx| {
+                st.finish(id, JobStatus::Failed, None, Some(error), now, fx)
+            });
         }
-        kept
+        unread
+    }
+
+    /// Keeps `values` unless more than `limit` bytes are unread before the first of them.
+    fn keep_chunks(
+        &self,
+        worker: &str,
+        id: &str,
+        values: Vec<Value>,
+        limit: usize,
+        meter: bool,
+    ) -> (ChunkTaken, Option<Arc<Backlog>>) {
+        let n = values.len() as u64;
+        let (taken, readers, unread) = {
+            let mut st = self.lock();
+            let mut taken = ChunkTaken::Kept;
+            for (i, value) in values.into_iter().enumerate() {
+                let limit = if i == 0 { limit } else { usize::MAX };
+                taken = st.stream_chunk(worker, id, value, limit);
+                if taken != ChunkTaken::Kept {
+                    break;
+                }
+            }
+            let job = st.jobs.get_mut(id);
+            let readers = job.as_ref().and_then(|j| j.stream_notify.clone());
+            let unread = job.filter(|_| meter).map(|j| j.stream.unread());
+            (taken, readers, unread)
+        };
+        if taken == ChunkTaken::Kept {
+            self.chunks.inc_by(n);
+            if let Some(readers) = readers {
+                readers.notify_waiters();
+            }
+        }
+        (taken, unread)
     }
 
     pub(crate) fn ping(&self, worker: &str) {

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll};
 
 use serde_json::Value;
@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::shell::LocalEndpoint;
+use super::state::stream::UNREAD_LIMIT;
 use super::state::{JobReport, Runner, TakenJob};
+use crate::handler::backlog::Backlog;
 use crate::handler::{Ctx, EndpointDef, JobSink, Outcome, Placement, execute};
 use crate::protocol::StatusObject;
 
@@ -75,6 +77,9 @@ struct LocalSink {
     ep: Weak<LocalEndpoint>,
     worker: Arc<str>,
     job: Arc<str>,
+    /// The job's unread stream bytes, from its first chunk on: `Chunks::send` waits while
+    /// there are too many.
+    unread: OnceLock<Arc<Backlog>>,
 }
 
 impl JobSink for LocalSink {
@@ -86,7 +91,17 @@ impl JobSink for LocalSink {
 
     fn stream(&self, value: Value) {
         if let Some(ep) = self.ep.upgrade() {
-            ep.stream_chunk(&self.worker, &self.job, value);
+            let meter = self.unread.get().is_none();
+            if let Some(unread) = ep.simulated_chunk(&self.worker, &self.job, value, meter) {
+                let _ = self.unread.set(unread);
+            }
+        }
+    }
+
+    fn ready(&self) -> crate::BoxFuture<'_, ()> {
+        match self.unread.get() {
+            Some(unread) => Box::pin(unread.room(UNREAD_LIMIT)),
+            None => Box::pin(std::future::ready(())),
         }
     }
 }
@@ -128,6 +143,7 @@ pub(crate) async fn run_job(
             ep: Arc::downgrade(&ep),
             worker: runner.worker.clone(),
             job: job.id.clone(),
+            unread: OnceLock::new(),
         }));
     if let Some(client) = runner.client.clone() {
         ctx = ctx.client(client, ep.config.max_steps);

@@ -41,7 +41,9 @@ impl From<RuntimeError> for ApiError {
             | RuntimeError::NotRetryable { .. }
             | RuntimeError::LoadBalancing { .. }
             | RuntimeError::NotLoadBalancing { .. } => StatusCode::BAD_REQUEST,
-            RuntimeError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RuntimeError::QueueFull { .. } | RuntimeError::StreamFull { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             RuntimeError::Simulated { .. } => StatusCode::CONFLICT,
             RuntimeError::NoTokio | RuntimeError::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -53,7 +55,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message, "status": self.status.as_u16() });
         let mut answer = (self.status, Json(body)).into_response();
-        // A full queue empties as workers take jobs: say when to come back.
+        // A full queue empties as workers take jobs, a full stream as its reader reads: say
+        // when to come back.
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             answer.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -137,10 +137,7 @@ pub(crate) async fn stream(
         }
         other => other,
     };
-    // A worker that fell behind sent several chunks in one post: each is a chunk here.
-    for chunk in crate::protocol::batch::unbatch(chunk) {
-        s.runtime.job_stream(&endpoint, &worker, &job, chunk)?;
-    }
+    s.runtime.job_stream(&endpoint, &worker, &job, chunk)?;
     Ok(Json(json!({ "status": "ok" })))
 }
 

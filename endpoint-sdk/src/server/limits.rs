@@ -10,11 +10,13 @@
 //! | body size | 10 MB `/run`, 20 MB `/runsync` and results | `413` (`400` for a worker's result) |
 //! | JSON nesting | 127 levels (serde_json's limit of 128) | `400`, naming the recursion limit |
 //! | jobs queued per endpoint | max(50, 500 × `workers.max`) ([`RuntimeOptions::queue_limit`](crate::local::RuntimeOptions)) | `429` with `Retry-After: 1` |
+//! | a job's stream chunks not read by `/stream` | 8 MB (each chunk counted as its JSON + 64 bytes) | a worker's `job-stream` post gets `429` with `Retry-After: 1` (the production worker retries it); a simulated handler's `Chunks::send` waits for the reader; one streaming without waiting (`ctx.stream`) fails its job past 16 MB |
+//! | a job's stream chunks already read | the most recent 1 MB, for the dashboard | older ones are dropped (the dashboard says how many) |
+//! | finished results kept | `--keep-results N` per endpoint, each at most 20 MB | the oldest result is dropped |
 //!
 //! A worker that takes jobs and never answers loses them when its heartbeat stops (they are
 //! queued again, then fail after their last attempt), and a worker process may take the jobs of
-//! endpoints left to worker processes only (`409` otherwise). Not bounded yet: the bytes a job's
-//! stream keeps, and the size of the finished results kept (their number is).
+//! endpoints left to worker processes only (`409` otherwise).
 
 use std::time::Duration;
 

@@ -5,13 +5,13 @@
 //! ([`BACKLOG_LIMIT`]): past it, the handler's `Chunks::send` waits.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::platform::Platform;
 use crate::handler::JobSink;
+use crate::handler::backlog::Backlog;
 use crate::protocol::batch::{BATCH_LIMIT, post_body};
 
 /// The most bytes of chunks a job holds before they are posted.
@@ -22,37 +22,6 @@ enum Posted {
     /// A chunk, serialized.
     Stream(Vec<u8>),
     Flush(oneshot::Sender<()>),
-}
-
-/// Bytes of chunks sent by the handler and not yet posted.
-#[derive(Default)]
-struct Backlog {
-    bytes: AtomicUsize,
-    drained: Notify,
-}
-
-impl Backlog {
-    fn add(&self, n: usize) {
-        self.bytes.fetch_add(n, Ordering::AcqRel);
-    }
-
-    fn posted(&self, n: usize) {
-        self.bytes.fetch_sub(n, Ordering::AcqRel);
-        self.drained.notify_waiters();
-    }
-
-    /// Waits while more than `limit` bytes wait to be posted.
-    async fn room(&self, limit: usize) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.bytes.load(Ordering::Acquire) <= limit {
-                return;
-            }
-            drained.await;
-        }
-    }
 }
 
 /// Progress updates and stream chunks of one job, posted in order by one task.
@@ -128,7 +97,7 @@ async fn post_all(
                 next = after;
                 let size: usize = batch.iter().map(Vec::len).sum();
                 let posted = platform.stream_body(&job, post_body(&batch)).await;
-                backlog.posted(size);
+                backlog.taken(size);
                 posted
             }
             Posted::Flush(done) => {
@@ -167,22 +136,6 @@ fn gather(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_producer_far_ahead_of_the_posts_waits_until_they_catch_up() {
-        let backlog = Arc::new(Backlog::default());
-        backlog.add(100);
-        backlog.room(100).await;
-        backlog.add(1);
-        let waiting = tokio::spawn({
-            let backlog = backlog.clone();
-            async move { backlog.room(100).await }
-        });
-        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        assert!(!waiting.is_finished(), "past the limit, the producer waits");
-        backlog.posted(50);
-        waiting.await.unwrap();
-    }
 
     #[tokio::test]
     async fn consecutive_chunks_go_together_up_to_the_limit_and_the_rest_waits_its_turn() {

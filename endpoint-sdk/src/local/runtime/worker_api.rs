@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::LocalRuntime;
 use crate::local::RuntimeError;
 use crate::local::shell::LocalEndpoint;
-use crate::local::state::JobReport;
+use crate::local::state::{ChunkTaken, JobReport};
 use crate::protocol::JobObject;
 
 impl LocalRuntime {
@@ -72,7 +72,10 @@ impl LocalRuntime {
             .ok_or_else(|| unknown(endpoint, id))
     }
 
-    /// `job-stream`: a stream chunk of job `id`.
+    /// `job-stream`: a stream chunk of job `id`, or several batched in one post by a worker
+    /// that fell behind (`{"$chunks": [..]}`, kept or refused together). Refused while the
+    /// job's stream holds more than 8 MB that `/stream` has not read
+    /// ([`RuntimeError::StreamFull`]: post it again later).
     pub fn job_stream(
         &self,
         endpoint: &str,
@@ -80,10 +83,19 @@ impl LocalRuntime {
         id: &str,
         chunk: Value,
     ) -> Result<(), RuntimeError> {
-        self.external(endpoint)?
-            .stream_chunk(worker, id, chunk)
-            .then_some(())
-            .ok_or_else(|| unknown(endpoint, id))
+        match self.external(endpoint)?.stream_chunks(
+            worker,
+            id,
+            crate::protocol::batch::unbatch(chunk),
+        ) {
+            ChunkTaken::Kept => Ok(()),
+            ChunkTaken::Unknown => Err(unknown(endpoint, id)),
+            ChunkTaken::Full(full) => Err(RuntimeError::StreamFull {
+                endpoint: endpoint.to_string(),
+                id: id.to_string(),
+                unread: full.unread,
+            }),
+        }
     }
 
     /// `ping`: a heartbeat from `worker` (a worker seen for the first time attaches).

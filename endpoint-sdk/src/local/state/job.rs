@@ -52,9 +52,8 @@ pub(crate) struct JobRecord {
     pub(crate) worker: Option<Arc<str>>,
     pub(crate) output: Option<Value>,
     pub(crate) error: Option<String>,
-    pub(crate) stream: Vec<Value>,
-    /// Chunks of `stream` already read by `/stream`.
-    pub(crate) streamed: usize,
+    /// Its stream chunks: those not read yet, and a tail of those read.
+    pub(crate) stream: super::stream::JobStream,
     pub(crate) attempts: u32,
     /// Made when the job starts (only a running job has anything to stop) and dropped when it
     /// ends, so a retained result does not hold one.

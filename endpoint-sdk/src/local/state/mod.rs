@@ -18,6 +18,7 @@ mod requeue;
 mod retire;
 mod scale;
 mod settings;
+pub(crate) mod stream;
 mod take;
 #[cfg(test)]
 mod testing;
@@ -33,6 +34,7 @@ pub(crate) use effects::Effects;
 pub(crate) use enqueue::Direct;
 pub use finish::JobReport;
 pub(crate) use job::{JobId, JobRecord, TakenJob};
+pub(crate) use report::ChunkTaken;
 pub(crate) use settings::Settings;
 pub(crate) use worker::{Runner, WorkerPhase, WorkerRecord, new_worker_id};
 

@@ -4,8 +4,20 @@
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::stream::StreamFull;
 use super::{Effects, EndpointState, JobRecord, WorkerPhase};
 use crate::protocol::{Health, HealthJobs, HealthWorkers, JobStatus, StatusObject};
+
+/// What became of a stream chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChunkTaken {
+    /// Kept (or dropped because the job no longer runs on the worker that sent it).
+    Kept,
+    /// No such job.
+    Unknown,
+    /// Refused: the stream holds too much unread.
+    Full(StreamFull),
+}
 
 impl EndpointState {
     /// Applies an update from `worker` to job `id` while that worker runs it (updates that come
@@ -32,9 +44,23 @@ impl EndpointState {
         self.update_running(worker, id, |job| job.output = Some(value))
     }
 
-    /// A stream chunk.
-    pub(crate) fn stream_chunk(&mut self, worker: &str, id: &str, value: Value) -> bool {
-        self.update_running(worker, id, |job| job.stream.push(value))
+    /// A stream chunk, kept unless the job's stream holds more than `limit` bytes unread.
+    pub(crate) fn stream_chunk(
+        &mut self,
+        worker: &str,
+        id: &str,
+        value: Value,
+        limit: usize,
+    ) -> ChunkTaken {
+        let mut full = None;
+        let known = self.update_running(worker, id, |job| {
+            full = job.stream.push(value, limit).err();
+        });
+        match (known, full) {
+            (false, _) => ChunkTaken::Unknown,
+            (true, Some(full)) => ChunkTaken::Full(full),
+            (true, None) => ChunkTaken::Kept,
+        }
     }
 
     /// A heartbeat from an external worker (which registers it, if new and not retired).
@@ -65,9 +91,7 @@ impl EndpointState {
         now: Instant,
     ) -> Option<(JobStatus, Vec<Value>)> {
         let job = self.jobs.get_mut(id).filter(|j| !j.expired(now))?;
-        let chunks = job.stream[job.streamed..].to_vec();
-        job.streamed = job.stream.len();
-        Some((job.status, chunks))
+        Some((job.status, job.stream.read()))
     }
 
     /// Job and worker counts.
@@ -103,6 +127,7 @@ impl EndpointState {
 mod tests {
     use serde_json::json;
 
+    use super::super::stream::UNREAD_LIMIT;
     use super::super::testing::{fx, ready_worker, settings, state, submit};
     use crate::protocol::JobStatus;
 
@@ -120,8 +145,8 @@ mod tests {
         assert!(st.progress("w", &id, json!({"done": 1})));
         assert!(st.progress("intruder", &id, json!("x")));
         assert_eq!(st.status(&id, t0).unwrap().output, Some(json!({"done": 1})));
-        st.stream_chunk("w", &id, json!("a"));
-        st.stream_chunk("w", &id, json!("b"));
+        st.stream_chunk("w", &id, json!("a"), UNREAD_LIMIT);
+        st.stream_chunk("w", &id, json!("b"), UNREAD_LIMIT);
         assert_eq!(
             st.read_stream(&id, t0),
             Some((JobStatus::InProgress, vec![json!("a"), json!("b")]))

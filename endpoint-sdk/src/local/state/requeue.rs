@@ -35,7 +35,6 @@ impl EndpointState {
         job.worker = None;
         job.retain_until = None;
         job.stream.clear();
-        job.streamed = 0;
         job.submitted = now;
         job.cancel = None;
         job.signal();

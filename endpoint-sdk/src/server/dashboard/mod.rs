@@ -109,6 +109,7 @@ pub(crate) async fn job(
         "status": detail.status,
         "input": detail.input,
         "stream": detail.stream,
+        "stream_dropped": detail.stream_dropped,
         "trace_id": detail.trace_id,
         "calls": calls,
     })))
