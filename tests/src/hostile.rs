@@ -76,13 +76,15 @@ pub struct HttpAnswer {
 pub const SERVED: &[&str] = &["echo", "greet", "refuse", "count", "panicky"];
 
 /// The process's tokio runtime and `app dev`'s router on it, built once: a fuzz target sends
-/// millions of requests.
+/// millions of requests. Its clock is paused (virtual time, as in the runtime's tests): a long
+/// poll or a worker's cold start passes in no real time, so each input costs its work only,
+/// and a request that waits on nothing but time for [`HANG`] is caught at once.
 pub fn served() -> &'static (tokio::runtime::Runtime, axum::Router) {
     static SERVED_APP: OnceLock<(tokio::runtime::Runtime, axum::Router)> = OnceLock::new();
     SERVED_APP.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .expect("a runtime");
         let router = rt.block_on(async {
