@@ -26,6 +26,7 @@ const EXPECTED: &[&str] = &[
     "panicky",
     "refuse",
     "session_agent",
+    "soak_chat",
     "soak_steps",
     "spin_forever",
     "tally",

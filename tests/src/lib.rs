@@ -265,3 +265,67 @@ pub async fn soak_steps(ctx: Ctx, ms: u64) -> Result<u64, String> {
     }
     Ok(total)
 }
+
+/// The state of a worker of `soak_chat`: the turns of each conversation it holds.
+#[derive(Default)]
+pub struct SoakSeat {
+    turns: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+async fn soak_seat() -> Result<SoakSeat, String> {
+    Ok(SoakSeat::default())
+}
+
+/// A turn of a `soak_chat` conversation: how many tokens to stream, and how far apart.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SoakTurn {
+    /// Tokens in the answer.
+    pub tokens: u32,
+    /// Milliseconds between them.
+    pub gap_ms: u64,
+}
+
+/// The soak's load-balancing endpoint (`scripts/soak.sh`): each worker counts the turns of the
+/// conversations it holds (the session id) and answers a turn as server-sent events
+/// `<turn>:<i>`, then `done`. A conversation that stays on its worker sees its turns counted
+/// 1, 2, 3, ..; one that moved starts again at 1 on its new worker. Workers retire after 3 idle
+/// seconds, so conversations keep losing theirs.
+#[endpoint(cpu = "cpu3c-2-4", workers = (0, 3), scaler = request_count(2), idle_timeout = 3,
+           init = soak_seat, execution_timeout_ms = 30_000)]
+pub fn soak_chat(seat: std::sync::Arc<SoakSeat>) -> endpoint_sdk::axum::Router {
+    endpoint_sdk::axum::Router::new()
+        .route("/turn", endpoint_sdk::axum::routing::post(soak_turn))
+        .with_state(seat)
+}
+
+async fn soak_turn(
+    ctx: Ctx,
+    endpoint_sdk::axum::extract::State(seat): endpoint_sdk::axum::extract::State<
+        std::sync::Arc<SoakSeat>,
+    >,
+    endpoint_sdk::axum::Json(t): endpoint_sdk::axum::Json<SoakTurn>,
+) -> endpoint_sdk::axum::response::sse::Sse<
+    impl futures_core::Stream<
+        Item = Result<endpoint_sdk::axum::response::sse::Event, std::convert::Infallible>,
+    >,
+> {
+    use endpoint_sdk::axum::response::sse::{Event, Sse};
+    let turn = {
+        let mut turns = seat.turns.lock().unwrap_or_else(|e| e.into_inner());
+        let n = turns.entry(ctx.session_id().to_string()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for i in 0..t.tokens {
+            let event = Event::default().data(format!("{turn}:{i}"));
+            if tx.send(Ok(event)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(t.gap_ms)).await;
+        }
+        let _ = tx.send(Ok(Event::default().data("done"))).await;
+    });
+    Sse::new(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}

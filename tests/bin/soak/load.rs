@@ -1,6 +1,8 @@
 //! The soak's clients, each a loop until the stop flag: `/runsync` echoes, `/run` with status
-//! polls, streams, cancels, purges, retries of failed jobs, session turns, and requests dropped
-//! mid-way. Every job a `/run` accepted goes into the ledger, to be checked at the end.
+//! polls, streams, cancels, purges, retries of failed jobs, session turns, requests dropped
+//! mid-way, and conversations with the load-balancing endpoint `soak_chat` (streamed answers,
+//! pinned to their worker while it lives). Every job a `/run` accepted goes into the ledger, to
+//! be checked at the end.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +25,12 @@ pub struct Ledger {
     pub requests: AtomicU64,
     pub failures: Mutex<Vec<String>>,
     pub sessions: AtomicU64,
+    /// Turns of `soak_chat` conversations answered in full.
+    pub lb_turns: AtomicU64,
+    /// Turns whose conversation moved to another worker (its own was gone).
+    pub lb_moved: AtomicU64,
+    /// Turns whose answer the client dropped mid-stream.
+    pub lb_dropped: AtomicU64,
 }
 
 impl Ledger {
@@ -214,4 +222,106 @@ impl Load {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    /// Conversations with `soak_chat` through the SDK's load-balancing client: four turns
+    /// each, pinned (strictly) to the worker that answered the first. Each answer's events
+    /// must be `<turn>:0..` then `done`, its turn one past the last on a conversation that
+    /// stayed (a turn counted elsewhere would mean the pin was not kept) and 1 on one that
+    /// moved. Every third conversation drops an answer after two events; every fifth pauses
+    /// past the idle timeout, so its worker retires and the next turn must move.
+    pub async fn lb_conversations(self, client: u32) {
+        use endpoint_sdk::client::{Client, HttpRoutes};
+        let sdk = Client::http(HttpRoutes::new(format!("{}/v2", self.base)));
+        let mut n = 0u32;
+        while self.running() {
+            n += 1;
+            let conv =
+                endpoint_tests::soak_chat::client(&sdk).conversation(format!("lb-{client}-{n}"));
+            let mut last = 0;
+            for turn in 0..4 {
+                if n.is_multiple_of(5) && turn == 2 {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                let drop_after = (n.is_multiple_of(3) && turn == 1).then_some(2);
+                match self.lb_turn(&conv, drop_after).await {
+                    Ok(Turn { counted, moved }) => {
+                        let expected = if moved { 1 } else { last + 1 };
+                        if counted != expected {
+                            self.ledger
+                                .fail(format!(
+                                    "soak_chat conversation lb-{client}-{n}: turn counted {counted}, \
+                                     expected {expected} (moved: {moved})"
+                                ))
+                                .await;
+                        }
+                        last = counted;
+                    }
+                    Err(e) => {
+                        self.ledger
+                            .fail(format!("soak_chat conversation lb-{client}-{n}: {e}"))
+                            .await;
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(u64::from(n % 7) * 100)).await;
+        }
+    }
+
+    /// One turn: the turn number its worker counted, and whether the conversation moved.
+    async fn lb_turn(
+        &self,
+        conv: &endpoint_sdk::client::Conversation,
+        drop_after: Option<usize>,
+    ) -> Result<Turn, String> {
+        self.ledger.requests.fetch_add(1, Ordering::Relaxed);
+        let r = conv
+            .post("/turn")
+            .json(&endpoint_tests::SoakTurn {
+                tokens: 5,
+                gap_ms: 20,
+            })
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .error_for_status()
+            .await
+            .map_err(|e| e.to_string())?;
+        let moved = r.moved_from().is_some();
+        if moved {
+            self.ledger.lb_moved.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut events = r.events();
+        let mut data = Vec::new();
+        while let Some(e) = events.next().await {
+            data.push(e.map_err(|e| format!("the answer broke off: {e}"))?.data);
+            if drop_after == Some(data.len()) {
+                self.ledger.lb_dropped.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
+        let counted: u32 = data
+            .first()
+            .and_then(|d| d.split(':').next()?.parse().ok())
+            .ok_or_else(|| format!("an answer without a turn: {data:?}"))?;
+        let whole: Vec<String> = (0..5)
+            .map(|i| format!("{counted}:{i}"))
+            .chain(std::iter::once("done".to_string()))
+            .collect();
+        let expected = &whole[..drop_after.unwrap_or(whole.len())];
+        if data != expected {
+            return Err(format!("answer {data:?}, expected {expected:?}"));
+        }
+        if drop_after.is_none() {
+            self.ledger.lb_turns.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Turn { counted, moved })
+    }
+}
+
+/// What a turn's answer said.
+struct Turn {
+    counted: u32,
+    moved: bool,
 }

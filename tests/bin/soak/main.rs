@@ -1,7 +1,10 @@
 //! The chaos soak (`scripts/soak.sh`): `app dev` with external worker processes and a real
 //! Redis session store under mixed load (runsync, run and poll, streams, cancels, purges,
 //! retries, two-turn sessions, requests dropped mid-way) while a chaos loop kills workers
-//! (SIGKILL, then a new process), restarts Redis, and the clients drop connections. At the
+//! (SIGKILL, then a new process), restarts Redis, and the clients drop connections; and
+//! conversations with a load-balancing endpoint whose workers retire when idle, so turns keep
+//! losing the worker they are pinned to and must move, while some answers are dropped
+//! mid-stream. At the
 //! end, after the queues drain: every job `/run` accepted reached one final state and kept it,
 //! no finished session step ran again, no process logged a panic; and it reports `app dev`'s
 //! memory and open file descriptors over the run. Exits 1 on any violation.
@@ -202,6 +205,7 @@ fn clients(load: &Load) -> Vec<tokio::task::JoinHandle<()>> {
     tasks.push(tokio::spawn(load.clone().droppers()));
     for c in 0..3 {
         tasks.push(tokio::spawn(load.clone().sessions(c)));
+        tasks.push(tokio::spawn(load.clone().lb_conversations(c)));
     }
     tasks
 }
@@ -259,6 +263,11 @@ fn main() -> std::process::ExitCode {
         accepted: rt.block_on(async { ledger.accepted.lock().await.len() }),
         sessions: ledger.sessions.load(Ordering::Relaxed),
         steps_done: verify::steps_done(&cluster.steps),
+        lb: (
+            ledger.lb_turns.load(Ordering::Relaxed),
+            ledger.lb_moved.load(Ordering::Relaxed),
+            ledger.lb_dropped.load(Ordering::Relaxed),
+        ),
         kills,
         redis_restarts,
         verdict: &verdict,

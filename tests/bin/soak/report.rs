@@ -11,6 +11,8 @@ pub struct Summary<'a> {
     pub accepted: usize,
     pub sessions: u64,
     pub steps_done: usize,
+    /// `soak_chat` turns answered whole, moved to another worker, dropped mid-stream.
+    pub lb: (u64, u64, u64),
     pub kills: u32,
     pub redis_restarts: u32,
     pub verdict: &'a Verdict,
@@ -34,6 +36,11 @@ pub fn print(s: Summary<'_>) -> ExitCode {
         "load: {} requests, {} jobs accepted by /run, {} sessions ({} steps finished); chaos: {} \
          worker kills, {} Redis restarts",
         s.requests, s.accepted, s.sessions, s.steps_done, s.kills, s.redis_restarts
+    );
+    println!(
+        "load-balancing conversations: {} turns answered whole, {} moved to a new worker (theirs \
+         had retired), {} answers dropped mid-stream by the client",
+        s.lb.0, s.lb.1, s.lb.2
     );
     println!("final states of the accepted jobs:");
     for (k, n) in &s.verdict.finals {
