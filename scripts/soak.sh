@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The chaos soak: `app dev` with external worker processes and a real Redis session store under
 # mixed load (runsync, run and poll, streams, cancels, purges, retries, two-turn sessions,
-# requests dropped mid-way) while workers are killed and restarted, Redis is restarted and
-# clients drop connections. At the end: every accepted job reached one final state and kept it,
-# no finished session step ran again, no panic in any log; the report shows app dev's memory
-# and open file descriptors over the run. Exits 1 on any violation. Logs in target/soak/.
+# requests dropped mid-way, conversations with a load-balancing endpoint whose workers retire
+# when idle) while workers are killed and restarted, Redis is restarted and clients drop
+# connections and answers mid-stream. At the end: every accepted job reached one final state
+# and kept it, no finished session step ran again, every conversation's turn streamed whole on
+# the worker holding it (or moved, and said so), no panic in any log; the report shows app
+# dev's memory and open file descriptors over the run. Exits 1 on any violation. Logs in
+# target/soak/.
 #
 #   ./scripts/soak.sh              # 3 minutes
 #   ./scripts/soak.sh 600          # 10 minutes

@@ -46,6 +46,10 @@ pub fn print(s: Summary<'_>) -> ExitCode {
     for (k, n) in &s.verdict.finals {
         println!("  {k:<28} {n}");
     }
+    println!(
+        "  ({} of them had been dropped by --keep-results when read the second time)",
+        s.verdict.evicted
+    );
     println!("app dev over the run (second: RSS, open fds):");
     let every = (s.samples.len() / 12).max(1);
     for (t, rss, fds) in s.samples.iter().step_by(every) {

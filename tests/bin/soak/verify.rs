@@ -19,6 +19,9 @@ pub struct Verdict {
     pub unfinished: Vec<String>,
     /// Jobs whose final state changed when read again.
     pub changed: Vec<String>,
+    /// Jobs seen in a final state whose result was gone when read again: dropped by `app
+    /// dev --keep-results` (the oldest results go first), not changed.
+    pub evicted: u64,
 }
 
 async fn status(http: &reqwest::Client, base: &str, a: &Accepted) -> Option<(u16, String)> {
@@ -121,6 +124,12 @@ fn check(v: &mut Verdict, p: &mut Pending, answer: Option<(u16, String)>) -> boo
                     *v.finals
                         .entry(format!("{} {f}", p.job.endpoint))
                         .or_default() += 1;
+                }
+                Some((404, _)) => {
+                    *v.finals
+                        .entry(format!("{} {f}", p.job.endpoint))
+                        .or_default() += 1;
+                    v.evicted += 1;
                 }
                 other => v.changed.push(format!(
                     "{} {}: {f} then {other:?}",
