@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need on a fresh machine (only the Rust toolchain is
-# assumed), then checks formatting, lints and the docs' links, and runs every test of the
-# workspace.
+# assumed), then checks formatting, lints and the docs' links, runs every test of the
+# workspace, and checks that no log the tests produced holds a secret (scripts/check-logs.sh).
 #
 #   ./scripts/test.sh            # everything
 #   ./scripts/test.sh -p endpoint-config   # extra arguments go to `cargo test`
@@ -20,4 +20,9 @@ cargo clippy -p endpoint-sdk --no-default-features -- -D warnings
 echo "== cargo doc (a broken or ambiguous link is an error)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"
-cargo test --workspace "$@"
+# The logs the tests' processes write, and the run's own output: checked for secrets after.
+rm -rf target/tmp/logs
+mkdir -p target/tmp/logs
+cargo test --workspace "$@" 2>&1 | tee target/tmp/logs/cargo-test.log
+echo "== no secret in any log"
+./scripts/check-logs.sh

@@ -21,7 +21,7 @@ use endpoint_sdk::protocol::vars::id_var;
 use management::FakeManagement;
 use serde_json::{Value, json};
 
-const KEY: &str = "rpa_test_key_0123456789";
+const KEY: &str = "rpa_test_key_SUITE-SECRET_0123456789";
 const IMAGE: &str = "ghcr.io/acme/research-agent:0.1.0";
 
 // The seed's three endpoints (the research agent of the founding blueprint).
@@ -633,7 +633,7 @@ async fn secrets_come_from_the_environment_are_never_printed_and_a_missing_one_s
         "secrets are names in the manifest"
     );
 
-    let only_hf = |k: &str| (k == "HF_TOKEN").then(|| "hf_secret_value".to_string());
+    let only_hf = |k: &str| (k == "HF_TOKEN").then(|| "hf_secret_value_SUITE-SECRET".to_string());
     let (r, _) = run(&m, &opts(&fake), &only_hf).await;
     let err = r.unwrap_err();
     assert_eq!(
@@ -645,8 +645,8 @@ async fn secrets_come_from_the_environment_are_never_printed_and_a_missing_one_s
     assert!(fake.requests().is_empty(), "not even a read was sent");
 
     let both = |k: &str| match k {
-        "HF_TOKEN" => Some("hf_secret_value".to_string()),
-        "OPENAI_API_KEY" => Some("sk-secret-value".to_string()),
+        "HF_TOKEN" => Some("hf_secret_value_SUITE-SECRET".to_string()),
+        "OPENAI_API_KEY" => Some("sk-secret-value-SUITE-SECRET".to_string()),
         _ => None,
     };
     let dry = DeployOptions {
@@ -663,8 +663,8 @@ async fn secrets_come_from_the_environment_are_never_printed_and_a_missing_one_s
     let (r, out) = run(&m, &opts(&fake), &both).await;
     r.unwrap();
     let env = &fake.endpoint("chat").unwrap()["env"];
-    assert_eq!(env["HF_TOKEN"], "hf_secret_value");
-    assert_eq!(env["OPENAI_API_KEY"], "sk-secret-value");
+    assert_eq!(env["HF_TOKEN"], "hf_secret_value_SUITE-SECRET");
+    assert_eq!(env["OPENAI_API_KEY"], "sk-secret-value-SUITE-SECRET");
     assert!(
         !out.contains("secret_value") && !out.contains("sk-secret"),
         "{out}"
@@ -673,8 +673,8 @@ async fn secrets_come_from_the_environment_are_never_printed_and_a_missing_one_s
     // A rotated secret is an update whose values stay hidden.
     fake.clear_requests();
     let rotated = |k: &str| match k {
-        "HF_TOKEN" => Some("hf_rotated_value".to_string()),
-        "OPENAI_API_KEY" => Some("sk-secret-value".to_string()),
+        "HF_TOKEN" => Some("hf_rotated_value_SUITE-SECRET".to_string()),
+        "OPENAI_API_KEY" => Some("sk-secret-value-SUITE-SECRET".to_string()),
         _ => None,
     };
     let (r, out) = run(&m, &opts(&fake), &rotated).await;

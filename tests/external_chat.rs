@@ -121,7 +121,7 @@ fn server() -> &'static Server {
         // reads the environment while it is written (this runs once, inside the `OnceLock`).
         unsafe {
             std::env::set_var("EXTERNAL_CHAT_TEST_URL", url);
-            std::env::set_var("EXTERNAL_CHAT_TEST_KEY", "sk-test");
+            std::env::set_var("EXTERNAL_CHAT_TEST_KEY", "sk-test-SUITE-SECRET");
         }
         // Its own runtime on its own thread: the tests' paused clocks do not reach it.
         std::thread::spawn(move || {
@@ -319,7 +319,7 @@ async fn tokens_reach_the_caller_as_the_model_writes_them() {
         body["messages"][0],
         json!({"role": "system", "content": "be brief"})
     );
-    assert_eq!(headers["authorization"], "Bearer sk-test");
+    assert_eq!(headers["authorization"], "Bearer sk-test-SUITE-SECRET");
     let traceparent = headers["traceparent"].to_str().unwrap();
     assert!(traceparent.contains(client.trace().id()), "{traceparent}");
 

@@ -254,7 +254,7 @@ async fn bad_requests_get_the_platforms_codes_and_a_message_that_says_what_to_do
 #[tokio::test]
 async fn the_api_key_is_required_when_set() {
     let rt = LocalRuntime::builder().endpoint::<echo>().build().unwrap();
-    let s = TestServer::start(rt, Some("s3cret")).await;
+    let s = TestServer::start(rt, Some("s3cret-SUITE-SECRET")).await;
     let url = s.url("/v2/echo/runsync");
     let body = json!({"input": 1});
     let r = client().post(&url).json(&body).send().await.unwrap();
@@ -277,7 +277,7 @@ async fn the_api_key_is_required_when_set() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = client()
         .post(&url)
-        .bearer_auth("s3cret")
+        .bearer_auth("s3cret-SUITE-SECRET")
         .json(&body)
         .send()
         .await
@@ -290,7 +290,7 @@ async fn the_api_key_is_required_when_set() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = client()
         .get(&detail)
-        .bearer_auth("s3cret")
+        .bearer_auth("s3cret-SUITE-SECRET")
         .send()
         .await
         .unwrap();
@@ -303,7 +303,7 @@ async fn the_api_key_is_required_when_set() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = client()
         .get(&take)
-        .header("Authorization", "s3cret")
+        .header("Authorization", "s3cret-SUITE-SECRET")
         .send()
         .await
         .unwrap();

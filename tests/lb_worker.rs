@@ -27,10 +27,7 @@ impl LbWorker {
     fn spawn(name: &str, health_port: Option<u16>, extra: &[(&str, &str)]) -> LbWorker {
         let port = free_port();
         let health_port = health_port.unwrap_or(port);
-        let log = std::env::temp_dir().join(format!(
-            "endpoint-lb-worker-{}-{name}.log",
-            std::process::id()
-        ));
+        let log = support::log_path(&format!("lb-worker-{}-{name}", std::process::id()));
         let out = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
@@ -116,7 +113,6 @@ impl Drop for LbWorker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
     }
 }
 

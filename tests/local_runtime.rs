@@ -892,7 +892,7 @@ async fn an_external_worker_silent_for_the_lost_worker_window_loses_its_job_to_a
 async fn handlers_see_their_env_and_declared_secrets_locally_and_nothing_else() {
     // SAFETY: no other test reads or writes these variables.
     unsafe {
-        std::env::set_var("LOCAL_FIDELITY_TOKEN", "s3cret");
+        std::env::set_var("LOCAL_FIDELITY_TOKEN", "s3cret-SUITE-SECRET");
         std::env::set_var("LOCAL_FIDELITY_UNDECLARED", "only in this shell");
     }
     let rt = LocalRuntime::builder()
@@ -913,7 +913,7 @@ async fn handlers_see_their_env_and_declared_secrets_locally_and_nothing_else() 
     assert_eq!(st.status, JobStatus::Completed, "{st:?}");
     assert_eq!(
         st.output,
-        Some(json!(["/runpod-volume/hf", "s3cret", null])),
+        Some(json!(["/runpod-volume/hf", "s3cret-SUITE-SECRET", null])),
         "an undeclared variable of the developer's shell would not exist deployed"
     );
 }

@@ -283,8 +283,8 @@ async fn load_balancing_requests_are_counted_by_status_and_pin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_devs_log_never_contains_its_api_key() {
-    const KEY: &str = "rpa_DEV_SECRET_0123456789abcdef";
-    let log = std::env::temp_dir().join(format!("dev-key-{}.log", std::process::id()));
+    const KEY: &str = "rpa_DEV_SUITE-SECRET_0123456789abcdef";
+    let log = support::log_path(&format!("dev-key-{}", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let (dev, base) = dev_with(APP, &["--api-key", KEY], "debug", Some(&log));
     let post = |key: Option<&str>| {

@@ -52,7 +52,7 @@ impl PyWorker {
             .join("python")
             .join(handler);
         let tag = format!("python-interop-{}-{pod}", std::process::id());
-        let log = std::env::temp_dir().join(format!("{tag}.log"));
+        let log = support::log_path(&tag);
         // A fresh HOME: a ~/.runpod/config.toml there would override the worker's API key.
         let home = std::env::temp_dir().join(format!("{tag}-home"));
         std::fs::create_dir_all(&home).unwrap();
@@ -160,7 +160,6 @@ impl Drop for PyWorker {
         if std::thread::panicking() {
             eprintln!("{}", self.log());
         }
-        let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_dir_all(&self.home);
     }
 }
@@ -168,7 +167,7 @@ impl Drop for PyWorker {
 // ------------------------------------------------------------------------------------ server
 
 /// The key the Python worker sends (raw, as the platform's workers do).
-const WORKER_KEY: &str = "test-ai-key";
+const WORKER_KEY: &str = "test-ai-key-SUITE-SECRET";
 
 /// A request the server answered.
 #[derive(Debug, Clone)]

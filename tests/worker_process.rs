@@ -29,10 +29,7 @@ struct Worker {
 
 impl Worker {
     fn spawn(base: &str, endpoint: &str, worker_id: &str, extra: &[(&str, &str)]) -> Worker {
-        let log = std::env::temp_dir().join(format!(
-            "endpoint-worker-{}-{worker_id}.log",
-            std::process::id()
-        ));
+        let log = support::log_path(&format!("worker-{}-{worker_id}", std::process::id()));
         let out = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
@@ -101,7 +98,6 @@ impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -730,7 +726,7 @@ async fn the_endpoint_to_serve_must_be_named_when_the_binary_has_several() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_are_platform_json_lines_and_never_contain_the_api_key() {
-    const KEY: &str = "rpa_SECRET_KEY_0123456789";
+    const KEY: &str = "rpa_SUITE-SECRET_KEY_0123456789";
     let rt = runtime_for::<echo>(|_| {});
     let s = TestServer::start(rt.clone(), Some(KEY)).await;
     let mut w = Worker::spawn(

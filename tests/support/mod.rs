@@ -13,6 +13,19 @@ use endpoint_sdk::local::LocalRuntime;
 use endpoint_sdk::server::Server;
 use tokio::sync::oneshot;
 
+/// The marker every secret the suite uses carries (API keys, tokens). The test command reads
+/// every log the suite's processes wrote (`log_path`) and fails if any line holds it: a secret
+/// reached a log. A new test that uses a secret puts the marker in it.
+pub const SECRET_MARKER: &str = "SUITE-SECRET";
+
+/// Where a process a test starts writes its log: `target/tmp/logs/<name>.log`, kept after the
+/// test (the test command checks them all for secrets, see [`SECRET_MARKER`]).
+pub fn log_path(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("logs");
+    std::fs::create_dir_all(&dir).expect("the logs' directory");
+    dir.join(format!("{name}.log"))
+}
+
 /// A running server; stops when dropped.
 pub struct TestServer {
     pub base: String,
