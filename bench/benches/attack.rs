@@ -2,7 +2,8 @@
 //! `/runsync` echoes, alone (the baseline) and then while, at once, 1 500 connections send
 //! their headers a byte at a time (slow-loris), 200 announce a 1 MB body and send 10 bytes,
 //! two clients send 1 MB headers and two 1 MB of nested JSON in a loop, two flood a queue with
-//! tiny jobs (until it answers 429), ten fake workers take jobs and never answer, and fifty
+//! tiny jobs (until it answers 429), two more queue jobs of `noop` (left to worker processes)
+//! that ten fake workers take and never answer, and fifty
 //! stream consumers open `/stream` of a job streaming a million chunks and never read (each
 //! job's unread stream is held at 8 MB). The attackers reconnect whenever the server cuts them
 //! off. All on 127.0.0.1, stopping by itself.
@@ -193,7 +194,7 @@ fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
         "[".repeat(1 << 19),
         "]".repeat(1 << 19)
     );
-    let floods: [(&'static str, Vec<u8>); 4] = [
+    let floods: [(&'static str, Vec<u8>); 5] = [
         ("1 MB headers", big_header),
         ("1 MB nested JSON", post("/v2/echo/run", nested.as_bytes())),
         (
@@ -203,6 +204,9 @@ fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
                 br#"{"input": {"n": 100000, "paced": true}}"#,
             ),
         ),
+        // `noop` is left to worker processes (`--external noop`): jobs for the fake workers
+        // below, which take them and never answer.
+        ("jobs for the fake workers", post("/v2/noop/run", br#"{"input": 1}"#)),
         (
             "job-take, never answered",
             get("/v2/noop/job-take/attacker"),
@@ -247,7 +251,7 @@ async fn run() {
     );
     let port = free_port();
     let mut cmd = Command::new(APP);
-    cmd.args(["dev", "--port", &port.to_string()])
+    cmd.args(["dev", "--port", &port.to_string(), "--external", "noop"])
         .env("RUST_LOG", "error");
     let mut server = Proc::spawn(cmd, "ours-dev");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
