@@ -206,7 +206,10 @@ fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
         ),
         // `noop` is left to worker processes (`--external noop`): jobs for the fake workers
         // below, which take them and never answer.
-        ("jobs for the fake workers", post("/v2/noop/run", br#"{"input": 1}"#)),
+        (
+            "jobs for the fake workers",
+            post("/v2/noop/run", br#"{"input": 1}"#),
+        ),
         (
             "job-take, never answered",
             get("/v2/noop/job-take/attacker"),

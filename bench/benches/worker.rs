@@ -1,15 +1,21 @@
-//! The production worker (issue 4.8): our worker binary and the official Python worker
-//! (`runpod` 1.12), each against a fresh job server of ours in this process (so the server is
-//! not the bottleneck), with a layer around `Server::router()` recording, on the server side,
-//! when each job-take arrives and when each job-done is answered.
+//! The production worker (issues 4.8 and 21): our worker binary, the other Rust worker runtime
+//! for this platform (`runpod-sdk` 0.6.3 from crates.io, feature `serverless`, built from
+//! `bench/peers/runpod-sdk-echo` into `target/peers`) and the official Python worker (`runpod`
+//! 1.12), each with an echo handler against a fresh job server of ours in this process (so the
+//! server is not the bottleneck), with a layer around `Server::router()` recording, on the
+//! server side, when each job-take arrives and when each job-done is answered.
 //!
 //! (a) jobs per second of an echo handler at concurrency 1 and 16 (ours: endpoints with
-//!     `concurrency = 1` / `16`; Python: `concurrency_modifier` returning 1 / 16), the queue
-//!     always holding jobs; (b) the dispatch gap: from a job-done answered to the next job-take
-//!     of the same worker; (c) cold start: process spawn to its first job completed (the job
-//!     waiting in the queue); (d) resident memory of an idle worker, child processes included.
+//!     `concurrency = 1` / `16`; runpod-sdk: `RUNPOD_WORKER_CONCURRENCY`; Python:
+//!     `concurrency_modifier` returning 1 / 16), the queue always holding jobs, the two Rust
+//!     workers alternating over `BENCH_ROUNDS` rounds (default 3; the median is kept); the
+//!     resident memory while serving at 16; (b) the dispatch gap: from a job-done answered to
+//!     the next job-take of the same worker; (c) cold start: process spawn to its first job
+//!     completed (the job waiting in the queue); (d) resident memory of an idle worker, child
+//!     processes included.
 //!
-//! Goals: median gap < 1 ms, ≥ 100× Python's throughput, cold start < 20 ms, idle RSS < 10 MB.
+//! Goals: ≥ 1.0× runpod-sdk's jobs/s at concurrency 1 and 16, cold start and RSS no worse than
+//! its; ≥ 100× Python's throughput; median gap < 1 ms, cold start < 20 ms, idle RSS < 10 MB.
 //! `cargo bench -p endpoint-bench --bench worker`.
 
 use std::process::Command;
@@ -21,7 +27,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use endpoint_bench::endpoints::{echo_c1, echo_c16};
-use endpoint_bench::proc::{Proc, ProcMem, python, python_script, tree_rss};
+use endpoint_bench::proc::{Proc, ProcMem, python, python_script, tree_cpu, tree_rss};
 use endpoint_bench::report::{Table, fmt_duration, median, quantile, ratio, verdict};
 use endpoint_sdk::EndpointDef;
 use endpoint_sdk::local::LocalRuntime;
@@ -34,17 +40,40 @@ const APP: &str = env!("CARGO_BIN_EXE_bench-app");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
     Ours,
+    /// runpod-sdk 0.6.3's serverless worker.
+    Peer,
     Python,
 }
+
+const WORKERS: [Which; 3] = [Which::Ours, Which::Peer, Which::Python];
 
 impl Which {
     fn label(self) -> &'static str {
         match self {
             Which::Ours => "ours (release binary)",
+            Which::Peer => "runpod-sdk 0.6.3 (release)",
             Which::Python => "python runpod 1.12",
         }
     }
 }
+
+/// The peer's binary, built (once per run) from `bench/peers/runpod-sdk-echo` in release, in
+/// its own target directory.
+fn build_peer() -> std::path::PathBuf {
+    let root = endpoint_bench::proc::workspace_root();
+    let target = root.join("target/peers");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(root.join("bench/peers/runpod-sdk-echo/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the runpod-sdk echo worker did not build");
+    target.join("release/runpod-sdk-echo")
+}
+
+static PEER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -197,6 +226,13 @@ fn spawn_worker(which: Which, base: &str, endpoint: &str, concurrency: usize) ->
             c.env_clear().env("ENDPOINT_NAME", endpoint);
             c
         }
+        Which::Peer => {
+            let mut c = Command::new(PEER.get().expect("built in main"));
+            c.env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("RUNPOD_WORKER_CONCURRENCY", concurrency.to_string());
+            c
+        }
         Which::Python => {
             let mut c = Command::new(python());
             let home =
@@ -248,11 +284,20 @@ struct Run {
     window: Duration,
     done: usize,
     gaps: Vec<Duration>,
+    /// The worker's resident memory (children included) at the end of the window, in kB.
+    serving_kb: u64,
+    /// The worker's CPU time (children included) over the window.
+    cpu: Duration,
 }
 
 impl Run {
     fn jobs_per_s(&self) -> f64 {
         self.done as f64 / self.window.as_secs_f64()
+    }
+
+    /// The worker's CPU time per job done.
+    fn cpu_per_job(&self) -> Duration {
+        self.cpu / self.done.max(1) as u32
     }
 }
 
@@ -268,8 +313,12 @@ async fn throughput(which: Which, concurrency: usize, warmup: Duration, window: 
     srv.wait_done(1, &mut worker).await;
     let start = Instant::now() + warmup;
     let end = start + window;
+    tokio::time::sleep_until(start.into()).await;
+    let cpu_before = tree_cpu(worker.pid());
     tokio::time::sleep_until(end.into()).await;
+    let cpu = tree_cpu(worker.pid()).saturating_sub(cpu_before);
     assert!(worker.running(), "the worker died\n{}", worker.log_tail());
+    let serving_kb = tree_rss(worker.pid()).iter().map(|p| p.rss_kb).sum();
     feeder.abort();
     let events: Vec<(Kind, Instant)> = srv
         .rec
@@ -298,6 +347,8 @@ async fn throughput(which: Which, concurrency: usize, warmup: Duration, window: 
         window,
         done,
         gaps,
+        serving_kb,
+        cpu,
     }
 }
 
@@ -336,174 +387,284 @@ async fn idle_rss(which: Which) -> Vec<ProcMem> {
     tree_rss(worker.pid())
 }
 
+/// The median run of each worker and concurrency, over the rounds.
+fn medians(runs: Vec<Run>) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    let mut runs = runs;
+    runs.sort_by(|a, b| a.jobs_per_s().total_cmp(&b.jobs_per_s()));
+    for which in WORKERS {
+        for c in [1, 16] {
+            let mut these: Vec<Run> = Vec::new();
+            let mut rest = Vec::new();
+            for r in runs.drain(..) {
+                if r.which == which && r.concurrency == c {
+                    these.push(r);
+                } else {
+                    rest.push(r);
+                }
+            }
+            runs = rest;
+            if !these.is_empty() {
+                let mid = these.len() / 2;
+                out.push(these.swap_remove(mid));
+            }
+        }
+    }
+    out
+}
+
+/// (a) and (b): every worker at concurrency 1 and 16; the Rust workers `rounds` times each,
+/// alternating, Python once (it is two orders of magnitude away).
+async fn throughputs(rounds: usize) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for round in 0..rounds {
+        for which in WORKERS {
+            if which == Which::Python && round > 0 {
+                continue;
+            }
+            // One short job per second at concurrency 1: a longer window for a stable figure.
+            let (warmup, window) = match which {
+                Which::Python => (Duration::from_secs(2), Duration::from_secs(10)),
+                _ => (Duration::from_secs(1), Duration::from_secs(5)),
+            };
+            for c in [1, 16] {
+                let r = throughput(which, c, warmup, window).await;
+                eprintln!(
+                    "  round {round}: {:<28} c={c:<2} {:>9.1} jobs/s  gap p50 {}  CPU/job {}  RSS {} kB",
+                    which.label(),
+                    r.jobs_per_s(),
+                    quantile(&r.gaps, 0.5).map_or("-".into(), fmt_duration),
+                    fmt_duration(r.cpu_per_job()),
+                    r.serving_kb
+                );
+                runs.push(r);
+            }
+        }
+    }
+    medians(runs)
+}
+
+fn print_throughput(runs: &[Run]) {
+    let mut t = Table::new(
+        "(a) echo jobs per second, the queue never empty (server-side count of job-done; the median round)",
+        &[
+            "worker",
+            "concurrency",
+            "window",
+            "jobs done",
+            "jobs/s",
+            "worker CPU per job",
+            "RSS serving",
+        ],
+    );
+    for r in runs {
+        t.row(vec![
+            r.which.label().into(),
+            r.concurrency.to_string(),
+            format!("{} s", r.window.as_secs()),
+            r.done.to_string(),
+            format!("{:.1}", r.jobs_per_s()),
+            fmt_duration(r.cpu_per_job()),
+            format!("{:.1} MB", r.serving_kb as f64 / 1024.0),
+        ]);
+    }
+    t.print();
+    let find = |w: Which, c: usize| {
+        runs.iter()
+            .find(|r| r.which == w && r.concurrency == c)
+            .expect("measured above")
+    };
+    let mut t = Table::new(
+        "(a) ratios: ours / runpod-sdk (goal ≥ 1.0× jobs/s, RSS ≤ 1.0×), ours / python (goal ≥ 100×)",
+        &[
+            "concurrency",
+            "ours jobs/s",
+            "runpod-sdk",
+            "ours/runpod-sdk",
+            "goal",
+            "RSS ours/runpod-sdk",
+            "goal",
+            "python",
+            "ours/python",
+            "goal",
+        ],
+    );
+    for c in [1, 16] {
+        let (o, r, p) = (
+            find(Which::Ours, c),
+            find(Which::Peer, c),
+            find(Which::Python, c),
+        );
+        t.row(vec![
+            c.to_string(),
+            format!("{:.1}", o.jobs_per_s()),
+            format!("{:.1}", r.jobs_per_s()),
+            ratio(o.jobs_per_s(), r.jobs_per_s()),
+            verdict(o.jobs_per_s() >= r.jobs_per_s()).into(),
+            ratio(o.serving_kb as f64, r.serving_kb as f64),
+            verdict(o.serving_kb <= r.serving_kb).into(),
+            format!("{:.1}", p.jobs_per_s()),
+            ratio(o.jobs_per_s(), p.jobs_per_s()),
+            verdict(o.jobs_per_s() >= 100.0 * p.jobs_per_s()).into(),
+        ]);
+    }
+    t.print();
+    let mut t = Table::new(
+        "(b) dispatch gap: job-done answered → next job-take of the worker (server side; goal median < 1 ms)",
+        &[
+            "worker",
+            "concurrency",
+            "samples",
+            "median",
+            "p99",
+            "max",
+            "goal",
+        ],
+    );
+    for r in runs {
+        let q = |p| quantile(&r.gaps, p).map_or("-".into(), fmt_duration);
+        t.row(vec![
+            r.which.label().into(),
+            r.concurrency.to_string(),
+            r.gaps.len().to_string(),
+            q(0.5),
+            q(0.99),
+            q(1.0),
+            if r.which == Which::Ours {
+                verdict(quantile(&r.gaps, 0.5).is_some_and(|g| g < Duration::from_millis(1))).into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    t.print();
+}
+
+/// (c): `runs` cold starts of each worker, alternating; the medians.
+async fn cold_starts(runs: usize) {
+    let mut t = Table::new(
+        &format!(
+            "(c) cold start, {runs} runs each: process spawn → first job-take / first job done (goal < 20 ms, no worse than runpod-sdk)"
+        ),
+        &[
+            "worker",
+            "→ take, median",
+            "→ done, median",
+            "→ done, min",
+            "→ done, max",
+            "goal",
+        ],
+    );
+    let (mut takes, mut dones) = (vec![Vec::new(); 3], vec![Vec::new(); 3]);
+    for _ in 0..runs {
+        for (i, which) in WORKERS.into_iter().enumerate() {
+            let (take, done) = cold_start(which).await;
+            takes[i].push(take);
+            dones[i].push(done);
+        }
+    }
+    let medians: Vec<Duration> = dones
+        .iter()
+        .map(|d| median(d).unwrap_or_default())
+        .collect();
+    for (i, which) in WORKERS.into_iter().enumerate() {
+        eprintln!(
+            "  {:<28} cold start median {}",
+            which.label(),
+            fmt_duration(medians[i])
+        );
+        t.row(vec![
+            which.label().into(),
+            fmt_duration(median(&takes[i]).unwrap_or_default()),
+            fmt_duration(medians[i]),
+            fmt_duration(*dones[i].iter().min().unwrap()),
+            fmt_duration(*dones[i].iter().max().unwrap()),
+            if which == Which::Ours {
+                verdict(medians[0] < Duration::from_millis(20) && medians[0] <= medians[1]).into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    for (label, of) in [("runpod-sdk / ours", 1), ("python / ours", 2)] {
+        t.row(vec![
+            label.into(),
+            String::new(),
+            ratio(medians[of].as_secs_f64(), medians[0].as_secs_f64()),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    t.print();
+}
+
+/// (d): each worker's idle resident memory.
+async fn idle_memory() {
+    let mut t = Table::new(
+        "(d) idle resident memory (VmRSS), 3 s after the first job-take, child processes included (goal < 10 MB, no more than runpod-sdk)",
+        &["worker", "processes", "main", "children", "total", "goal"],
+    );
+    let mut trees = Vec::new();
+    for which in WORKERS {
+        trees.push(idle_rss(which).await);
+    }
+    let totals: Vec<u64> = trees
+        .iter()
+        .map(|tree| tree.iter().map(|p| p.rss_kb).sum())
+        .collect();
+    for ((which, tree), total) in WORKERS.into_iter().zip(&trees).zip(&totals) {
+        let main_kb = tree.first().map_or(0, |p| p.rss_kb);
+        t.row(vec![
+            which.label().into(),
+            tree.len().to_string(),
+            format!("{main_kb} kB"),
+            format!("{} kB", total - main_kb),
+            format!("{total} kB ({:.1} MB)", *total as f64 / 1024.0),
+            if which == Which::Ours {
+                verdict(totals[0] < 10 * 1024 && totals[0] <= totals[1]).into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    for (label, of) in [("runpod-sdk / ours", 1), ("python / ours", 2)] {
+        t.row(vec![
+            label.into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            ratio(totals[of] as f64, totals[0] as f64),
+            String::new(),
+        ]);
+    }
+    t.print();
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    let cold_runs: usize = std::env::var("BENCH_COLD_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let knob = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let (cold_runs, rounds) = (knob("BENCH_COLD_RUNS", 5), knob("BENCH_ROUNDS", 3));
     println!(
-        "worker benchmark: our worker binary ({APP}) vs the official Python worker; {} cores",
+        "worker benchmark: our worker binary ({APP}) vs runpod-sdk 0.6.3's and the official Python worker; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let python_path = python();
-    println!("python: {}", python_path.display());
-
+    let peer = PEER.get_or_init(build_peer);
+    println!("runpod-sdk worker: {}", peer.display());
+    println!("python: {}", python().display());
     rt.block_on(async {
-        // (a) and (b)
-        let mut runs = Vec::new();
-        for (which, warmup, window) in [
-            (Which::Ours, Duration::from_secs(1), Duration::from_secs(5)),
-            // One short job per second at concurrency 1: a longer window for a stable figure.
-            (Which::Python, Duration::from_secs(2), Duration::from_secs(10)),
-        ] {
-            for c in [1, 16] {
-                let r = throughput(which, c, warmup, window).await;
-                eprintln!(
-                    "  {:<24} c={c:<2} {:>9.1} jobs/s  gap p50 {}",
-                    which.label(),
-                    r.jobs_per_s(),
-                    quantile(&r.gaps, 0.5).map_or("-".into(), fmt_duration)
-                );
-                runs.push(r);
-            }
-        }
-        let mut t = Table::new(
-            "(a) echo jobs per second, the queue never empty (server-side count of job-done)",
-            &["worker", "concurrency", "window", "jobs done", "jobs/s"],
-        );
-        for r in &runs {
-            t.row(vec![
-                r.which.label().into(),
-                r.concurrency.to_string(),
-                format!("{} s", r.window.as_secs()),
-                r.done.to_string(),
-                format!("{:.1}", r.jobs_per_s()),
-            ]);
-        }
-        t.print();
-        let find = |w: Which, c: usize| {
-            runs.iter()
-                .find(|r| r.which == w && r.concurrency == c)
-                .expect("measured above")
-        };
-        let mut t = Table::new(
-            "(a) ratio: ours / python (goal ≥ 100×)",
-            &["concurrency", "ours jobs/s", "python jobs/s", "ours/python", "goal"],
-        );
-        for c in [1, 16] {
-            let (o, p) = (find(Which::Ours, c), find(Which::Python, c));
-            t.row(vec![
-                c.to_string(),
-                format!("{:.1}", o.jobs_per_s()),
-                format!("{:.1}", p.jobs_per_s()),
-                ratio(o.jobs_per_s(), p.jobs_per_s()),
-                verdict(o.jobs_per_s() >= 100.0 * p.jobs_per_s()).into(),
-            ]);
-        }
-        t.print();
-        let mut t = Table::new(
-            "(b) dispatch gap: job-done answered → next job-take of the worker (server side; goal median < 1 ms)",
-            &["worker", "concurrency", "samples", "median", "p99", "max", "goal"],
-        );
-        for r in &runs {
-            let q = |p| quantile(&r.gaps, p).map_or("-".into(), fmt_duration);
-            t.row(vec![
-                r.which.label().into(),
-                r.concurrency.to_string(),
-                r.gaps.len().to_string(),
-                q(0.5),
-                q(0.99),
-                q(1.0),
-                if r.which == Which::Ours {
-                    verdict(quantile(&r.gaps, 0.5).is_some_and(|g| g < Duration::from_millis(1)))
-                        .into()
-                } else {
-                    String::new()
-                },
-            ]);
-        }
-        t.print();
-
-        // (c)
-        let mut t = Table::new(
-            &format!(
-                "(c) cold start, {cold_runs} runs each: process spawn → first job-take / first job done (goal < 20 ms)"
-            ),
-            &["worker", "→ take, median", "→ done, median", "→ done, min", "→ done, max", "goal"],
-        );
-        let mut cold = Vec::new();
-        for which in [Which::Ours, Which::Python] {
-            let mut takes = Vec::new();
-            let mut dones = Vec::new();
-            for _ in 0..cold_runs {
-                let (take, done) = cold_start(which).await;
-                takes.push(take);
-                dones.push(done);
-            }
-            let m = median(&dones).unwrap_or_default();
-            eprintln!("  {:<24} cold start median {}", which.label(), fmt_duration(m));
-            t.row(vec![
-                which.label().into(),
-                fmt_duration(median(&takes).unwrap_or_default()),
-                fmt_duration(m),
-                fmt_duration(*dones.iter().min().unwrap()),
-                fmt_duration(*dones.iter().max().unwrap()),
-                if which == Which::Ours {
-                    verdict(m < Duration::from_millis(20)).into()
-                } else {
-                    String::new()
-                },
-            ]);
-            cold.push(m);
-        }
-        t.row(vec![
-            "python / ours".into(),
-            String::new(),
-            ratio(cold[1].as_secs_f64(), cold[0].as_secs_f64()),
-            String::new(),
-            String::new(),
-            String::new(),
-        ]);
-        t.print();
-
-        // (d)
-        let mut t = Table::new(
-            "(d) idle resident memory (VmRSS), 3 s after the first job-take, child processes included (goal < 10 MB)",
-            &["worker", "processes", "main", "children", "total", "goal"],
-        );
-        let mut totals = Vec::new();
-        for which in [Which::Ours, Which::Python] {
-            let tree = idle_rss(which).await;
-            let main_kb = tree.first().map_or(0, |p| p.rss_kb);
-            let total: u64 = tree.iter().map(|p| p.rss_kb).sum();
-            t.row(vec![
-                which.label().into(),
-                tree.len().to_string(),
-                format!("{main_kb} kB"),
-                format!("{} kB", total - main_kb),
-                format!("{total} kB ({:.1} MB)", total as f64 / 1024.0),
-                if which == Which::Ours {
-                    verdict(total < 10 * 1024).into()
-                } else {
-                    String::new()
-                },
-            ]);
-            totals.push(total);
-        }
-        t.row(vec![
-            "python / ours".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-            ratio(totals[1] as f64, totals[0] as f64),
-            String::new(),
-        ]);
-        t.print();
+        print_throughput(&throughputs(rounds).await);
+        cold_starts(cold_runs).await;
+        idle_memory().await;
     });
     let _ = std::fs::remove_dir_all(
         std::env::temp_dir().join(format!("endpoint-bench-{}-home", std::process::id())),

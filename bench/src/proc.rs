@@ -214,3 +214,20 @@ pub fn tree_rss(root: u32) -> Vec<ProcMem> {
     }
     out
 }
+
+/// CPU time (user + system, from `/proc/<pid>/stat`) of `root` and its descendants so far.
+pub fn tree_cpu(root: u32) -> std::time::Duration {
+    // Clock ticks per second: 100 on Linux (USER_HZ), whatever the kernel's HZ.
+    const TICKS: u64 = 100;
+    let ticks: u64 = tree_rss(root)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{}/stat", p.pid)).ok())
+        .filter_map(|stat| {
+            let rest = stat.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // After the name: state is field 3, utime 14 and stime 15 (1-based).
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum();
+    std::time::Duration::from_millis(ticks * 1000 / TICKS)
+}
