@@ -42,6 +42,7 @@ impl JobRunner {
 
     async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
         let id = job.id;
+        let slot = HandlerSlot(&self.slots);
         if stop.is_cancelled() {
             // The stop overtook the job-take answer: the platform already ended the job.
             tracing::info!("job stopped by the platform before it started");
@@ -86,6 +87,9 @@ impl JobRunner {
             tracing::error!("the handler ignored cancellation: its thread is stuck");
             self.replace.cancel();
         }
+        // The handler returned: the next job may start while this one's result is posted
+        // (unless it is stuck: then the worker takes no more).
+        drop(slot);
         posts.flush().await;
         let mut body = match done.outcome {
             Outcome::Stopped => {
@@ -135,6 +139,16 @@ impl JobRunner {
 
 fn failure_body(f: JobFailure) -> Value {
     serde_json::json!({ "error": f.to_wire() })
+}
+
+/// A job's handler slot, freed when dropped (when the handler returns, or the job ends before
+/// it starts).
+struct HandlerSlot<'a>(&'a Slots);
+
+impl Drop for HandlerSlot<'_> {
+    fn drop(&mut self) {
+        self.0.handler_ended();
+    }
 }
 
 /// A job counted among the worker's jobs in progress (the process's metrics) until it ends.

@@ -4,7 +4,7 @@
 //! under the platform's 1 MB chunk limit. Chunks not yet posted are bounded
 //! ([`BACKLOG_LIMIT`]): past it, the handler's `Chunks::send` waits.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -24,51 +24,80 @@ enum Posted {
     Flush(oneshot::Sender<()>),
 }
 
-/// Progress updates and stream chunks of one job, posted in order by one task.
+/// Progress updates and stream chunks of one job, posted in order by one task, started by
+/// the first of them: most jobs send none, and pay for no task.
 pub(super) struct OrderedPosts {
-    tx: mpsc::UnboundedSender<Posted>,
-    backlog: Arc<Backlog>,
+    platform: Platform,
+    job: String,
+    /// The worker's own runtime, where the posting task runs (not the handlers' threads: a
+    /// handler that blocks them must not hold its posts back).
+    runtime: tokio::runtime::Handle,
+    poster: OnceLock<Poster>,
     /// The endpoint's stream chunks (the process's metrics).
     chunks: prometheus_client::metrics::counter::Counter,
 }
 
+/// The posting task's queue, and the bytes of chunks not yet posted.
+struct Poster {
+    tx: mpsc::UnboundedSender<Posted>,
+    backlog: Arc<Backlog>,
+}
+
 impl JobSink for OrderedPosts {
     fn progress(&self, value: Value) {
-        let _ = self.tx.send(Posted::Progress(value));
+        let _ = self.poster().tx.send(Posted::Progress(value));
     }
 
     fn stream(&self, value: Value) {
         self.chunks.inc();
         let bytes = serde_json::to_vec(&value).expect("a JSON value serializes");
-        self.backlog.add(bytes.len());
-        let _ = self.tx.send(Posted::Stream(bytes));
+        let poster = self.poster();
+        poster.backlog.add(bytes.len());
+        let _ = poster.tx.send(Posted::Stream(bytes));
     }
 
     fn ready(&self) -> crate::BoxFuture<'_, ()> {
-        Box::pin(self.backlog.room(BACKLOG_LIMIT))
+        match self.poster.get() {
+            Some(p) => Box::pin(p.backlog.room(BACKLOG_LIMIT)),
+            None => Box::pin(std::future::ready(())),
+        }
     }
 }
 
 impl OrderedPosts {
+    /// The posts of job `job`; call it on the worker's own runtime.
     pub(super) fn start(
         platform: Platform,
         job: String,
         chunks: prometheus_client::metrics::counter::Counter,
     ) -> Arc<OrderedPosts> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let backlog = Arc::new(Backlog::default());
-        tokio::spawn(post_all(platform, job, rx, backlog.clone()));
         Arc::new(OrderedPosts {
-            tx,
-            backlog,
+            platform,
+            job,
+            runtime: tokio::runtime::Handle::current(),
+            poster: OnceLock::new(),
             chunks,
+        })
+    }
+
+    fn poster(&self) -> &Poster {
+        self.poster.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let backlog = Arc::new(Backlog::default());
+            let (platform, job) = (self.platform.clone(), self.job.clone());
+            self.runtime
+                .spawn(post_all(platform, job, rx, backlog.clone()));
+            Poster { tx, backlog }
         })
     }
 
     /// Waits until every update sent so far is posted.
     pub(super) async fn flush(&self) {
+        let Some(poster) = self.poster.get() else {
+            return;
+        };
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Posted::Flush(tx)).is_ok() {
+        if poster.tx.send(Posted::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
     }

@@ -48,7 +48,40 @@ pub(super) async fn wait_for_signal() {
 }
 
 /// Runs the worker loop until `shutdown` is cancelled (then drains) or a handler gets stuck.
+///
+/// The loop (job-takes, the jobs' supervision, their posts, the job-stop channel) runs on one
+/// thread of its own with a single-threaded runtime, and the handlers on a pool of their own:
+/// a job crosses threads twice (to its handler and back), not at every await, which is most of
+/// what a short job costs (a thread woken is a context switch); and handlers that hog their
+/// threads cannot hold the loop back.
 pub async fn run_until(
+    def: EndpointDef,
+    env: WorkerEnv,
+    shutdown: CancellationToken,
+) -> Result<WorkerExit, WorkerError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("worker".into())
+        .spawn(move || {
+            let ended = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(serve(def, env, shutdown)),
+                Err(e) => Err(WorkerError::Runtime(e)),
+            };
+            let _ = tx.send(ended);
+        })
+        .map_err(WorkerError::Runtime)?;
+    rx.await.unwrap_or_else(|_| {
+        Err(WorkerError::Runtime(std::io::Error::other(
+            "the worker loop's thread panicked",
+        )))
+    })
+}
+
+/// The worker loop, on its own thread (see [`run_until`]).
+async fn serve(
     def: EndpointDef,
     env: WorkerEnv,
     shutdown: CancellationToken,
@@ -127,7 +160,8 @@ async fn init_state(
     }
 }
 
-/// Takes jobs while slots are free, until `shutdown` or a stuck handler asks to stop.
+/// Takes jobs while slots are free (a job's slot frees when its handler returns, so the next
+/// job is taken while its result is posted), until `shutdown` or a stuck handler asks to stop.
 async fn take_jobs(job: &JobRunner, concurrency: usize, shutdown: &CancellationToken) {
     let (slots, replace) = (&job.slots, &job.replace);
     let mut server = ServerState::default();
@@ -135,7 +169,7 @@ async fn take_jobs(job: &JobRunner, concurrency: usize, shutdown: &CancellationT
         let freed = slots.freed.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();
-        let running = slots.len();
+        let running = slots.handlers();
         if running >= concurrency {
             tokio::select! {
                 _ = &mut freed => {}
@@ -146,7 +180,7 @@ async fn take_jobs(job: &JobRunner, concurrency: usize, shutdown: &CancellationT
         }
         let asked = Instant::now();
         let take = tokio::select! {
-            t = job.platform.take(concurrency - running, running > 0) => t,
+            t = job.platform.take(concurrency - running, slots.len() > 0) => t,
             _ = shutdown.cancelled() => break,
             _ = replace.cancelled() => break,
         };

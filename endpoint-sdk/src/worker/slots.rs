@@ -1,4 +1,7 @@
-//! The jobs running on this worker: their stop tokens, and a signal when a slot frees.
+//! The jobs on this worker: their stop tokens, how many of their handlers run (what the
+//! endpoint's `concurrency` bounds), and a signal when a handler's slot frees. A job whose
+//! handler has returned stays until its result is posted (the heartbeat names it, SIGTERM
+//! waits for it), but its slot is free: the next job is taken while the result is posted.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +27,8 @@ pub(super) struct Slots {
 #[derive(Default)]
 struct State {
     jobs: HashMap<String, CancellationToken>,
+    /// Jobs whose handler has not returned yet.
+    handlers: usize,
     /// Ids the platform asked to stop before this worker took them, oldest first.
     stopped_early: VecDeque<String>,
 }
@@ -33,8 +38,22 @@ impl Slots {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Jobs on this worker, their results posted or not.
     pub(super) fn len(&self) -> usize {
         self.state().jobs.len()
+    }
+
+    /// Jobs whose handler has not returned yet.
+    pub(super) fn handlers(&self) -> usize {
+        self.state().handlers
+    }
+
+    /// A job's handler returned: its slot is free for the next job.
+    pub(super) fn handler_ended(&self) {
+        let mut state = self.state();
+        state.handlers = state.handlers.saturating_sub(1);
+        drop(state);
+        self.freed.notify_waiters();
     }
 
     /// Registers a job taken from the platform: its stop token, already cancelled if the
@@ -47,6 +66,7 @@ impl Slots {
             token.cancel();
         }
         state.jobs.insert(id.to_string(), token.clone());
+        state.handlers += 1;
         drop(state);
         self.ids.insert(id);
         token
@@ -95,6 +115,22 @@ mod tests {
             "a running job stops"
         );
         assert!(slots.state().stopped_early.is_empty());
+    }
+
+    #[test]
+    fn a_slot_frees_when_the_handler_returns_and_the_job_leaves_when_posted() {
+        let slots = Slots::default();
+        slots.add("j1");
+        slots.add("j2");
+        assert_eq!((slots.len(), slots.handlers()), (2, 2));
+        slots.handler_ended();
+        assert_eq!(
+            (slots.len(), slots.handlers()),
+            (2, 1),
+            "j1 posts its result: its slot is free, the job still here"
+        );
+        slots.remove("j1");
+        assert_eq!((slots.len(), slots.handlers()), (1, 1));
     }
 
     #[test]
