@@ -154,7 +154,17 @@ async fn thousands_of_jobs_over_several_worker_processes_none_lost_or_duplicated
         served_by.len() >= 2,
         "several processes shared the work: {served_by:?}"
     );
+    // A job's event is sent just after its final state is visible: wait for the last ones.
     let mut finished = HashSet::new();
+    while finished.len() < N {
+        match tokio::time::timeout(LONG, events.recv()).await {
+            Ok(Ok(RuntimeEvent::JobFinished { job, .. })) => {
+                assert!(finished.insert(job.clone()), "job {job} finished twice");
+            }
+            Ok(Ok(_)) => {}
+            other => panic!("{} jobs finished, then: {other:?}", finished.len()),
+        }
+    }
     while let Ok(e) = events.try_recv() {
         if let RuntimeEvent::JobFinished { job, .. } = e {
             assert!(finished.insert(job.clone()), "job {job} finished twice");

@@ -115,16 +115,21 @@ impl JobRunner {
             Outcome::Completed(output) => serde_json::json!({ "output": output }),
             Outcome::Failed(failure) => failure_body(failure),
         };
-        // A result the platform would refuse becomes a clear error instead of vanishing.
-        let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
-        if size > RESULT_LIMIT {
-            body = failure_body(JobFailure::output_too_large(size));
-        }
         if done.stuck {
             body["stopPod"] = Value::Bool(true);
         }
+        // Serialized once: its size checked, then posted as it is.
+        let mut bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+        // A result the platform would refuse becomes a clear error instead of vanishing.
+        if bytes.len() > RESULT_LIMIT {
+            body = failure_body(JobFailure::output_too_large(bytes.len()));
+            if done.stuck {
+                body["stopPod"] = Value::Bool(true);
+            }
+            bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+        }
         let failed = body.get("error").is_some();
-        match self.platform.done(&id, &body, false).await {
+        match self.platform.done_body(&id, bytes, false).await {
             Ok(()) if failed => tracing::warn!(
                 "job failed after {:?}: {}",
                 started.elapsed(),

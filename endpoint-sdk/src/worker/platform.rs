@@ -62,7 +62,7 @@ impl Platform {
         }
     }
 
-    fn post(&self, url: &str, job: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
+    fn post(&self, url: &str, job: &str, body: axum::body::Bytes) -> reqwest::RequestBuilder {
         let req = self
             .http
             .post(url)
@@ -173,9 +173,19 @@ impl Platform {
     /// Posts a job's final body, retrying transport errors, 429 and 5xx with back-off for up
     /// to about 30 s. Returns what went wrong if it never got through.
     pub async fn done(&self, job: &str, body: &Value, is_stream: bool) -> Result<(), PostError> {
-        let url = self.env.done_url(job, is_stream);
         let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
-        self.post_with_retries(&url, job, bytes, "job-done").await
+        self.done_body(job, bytes, is_stream).await
+    }
+
+    /// [`done`](Self::done) with the body already serialized.
+    pub async fn done_body(
+        &self,
+        job: &str,
+        body: Vec<u8>,
+        is_stream: bool,
+    ) -> Result<(), PostError> {
+        let url = self.env.done_url(job, is_stream);
+        self.post_with_retries(&url, job, body, "job-done").await
     }
 
     /// Posts a progress update (to the job-done URL, status `IN_PROGRESS`).
@@ -202,6 +212,8 @@ impl Platform {
     ) -> Result<(), PostError> {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let give_up = Instant::now() + Duration::from_secs(30);
+        // Shared, not copied, by each attempt.
+        let body = axum::body::Bytes::from(body);
         loop {
             let outcome = self
                 .post(url, job, body.clone())
