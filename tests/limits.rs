@@ -51,6 +51,13 @@ async fn well_behaved(addr: &str) {
     assert_eq!(v["output"], "still served", "{v}");
 }
 
+/// The status and JSON body of `request`'s answer.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let r = request.send().await.expect("the server answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("a JSON answer"))
+}
+
 /// Reads what the server sends until it closes the connection (bounded).
 fn read_to_close(mut s: TcpStream) -> String {
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -221,49 +228,26 @@ async fn oversized_headers_deep_json_and_a_full_queue_are_refused_clearly() {
 async fn every_refusal_is_json_that_says_why() {
     let (addr, _stop) = server(ServerLimits::default()).await;
     let http = support::client();
-    let json = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        let v: serde_json::Value = r.json().await.expect("a JSON answer");
+    let refusal = |r| async move {
+        let (status, v) = answer(r).await;
         (status, v["error"].as_str().unwrap_or_default().to_string())
     };
     // A query string that does not parse.
-    let (s, e) = json(
-        http.get(format!("http://{addr}/v2/echo/status-sync/x?wait=-1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e) = refusal(http.get(format!("http://{addr}/v2/echo/status-sync/x?wait=-1"))).await;
     assert_eq!(s, 400);
     assert!(e.contains("query string"), "{e}");
     // A method the route does not take.
-    let (s, e) = json(
-        http.delete(format!("http://{addr}/v2/echo/run"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e) = refusal(http.delete(format!("http://{addr}/v2/echo/run"))).await;
     assert_eq!(s, 405);
     assert!(e.contains("does not take DELETE"), "{e}");
     // A worker process taking the jobs of an endpoint app dev runs itself.
-    let (s, e) = json(
-        http.get(format!("http://{addr}/v2/echo/job-take/thief"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e) = refusal(http.get(format!("http://{addr}/v2/echo/job-take/thief"))).await;
     assert_eq!(s, 409);
     assert!(e.contains("--external echo"), "{e}");
-    let (s, _) = json(
-        http.post(format!("http://{addr}/v2/echo/job-done/thief/some-job"))
-            .json(&json!({ "output": "FORGED" }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let forged = http
+        .post(format!("http://{addr}/v2/echo/job-done/thief/some-job"))
+        .json(&json!({ "output": "FORGED" }));
+    let (s, _) = refusal(forged).await;
     assert_eq!(s, 409);
     well_behaved(&addr).await;
 }
@@ -320,21 +304,12 @@ async fn a_workers_stream_posts_past_8_mb_unread_get_429_until_the_reader_catche
     let base = format!("http://{}/v2/echo", listener.local_addr().unwrap());
     tokio::spawn(Server::new(runtime).serve(listener, std::future::pending::<()>()));
     let http = support::client();
-    let answer = |r: reqwest::RequestBuilder| async move {
-        r.send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()
-    };
-    let job = answer(
-        http.post(format!("{base}/run"))
-            .json(&json!({ "input": "x" })),
-    )
-    .await;
+    let run = http
+        .post(format!("{base}/run"))
+        .json(&json!({ "input": "x" }));
+    let (_, job) = answer(run).await;
     let id = job["id"].as_str().unwrap().to_string();
-    let taken = answer(http.get(format!("{base}/job-take/w1"))).await;
+    let (_, taken) = answer(http.get(format!("{base}/job-take/w1"))).await;
     assert_eq!(taken["id"], id.as_str());
     // Chunks of 512 KB as the runtime counts them (JSON plus 64 bytes).
     let chunk = |i: usize| {
@@ -368,7 +343,7 @@ async fn a_workers_stream_posts_past_8_mb_unread_get_429_until_the_reader_catche
     assert_eq!(post(batch.clone()).await.unwrap().status(), 429);
 
     let read = || async {
-        answer(http.get(format!("{base}/stream/{id}"))).await["stream"]
+        answer(http.get(format!("{base}/stream/{id}"))).await.1["stream"]
             .as_array()
             .unwrap()
             .clone()

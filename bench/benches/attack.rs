@@ -13,6 +13,7 @@
 //! `BENCH_SECONDS` sets each window (default 8).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
@@ -169,23 +170,17 @@ async fn deaf_stream(addr: SocketAddr, stop: Arc<AtomicBool>, outcomes: Outcomes
     drop(s);
 }
 
+/// Starts `n` attackers made by `attacker`, in the background.
+fn spawn_n<F: Future<Output = ()> + Send + 'static>(n: usize, mut attacker: impl FnMut() -> F) {
+    for _ in 0..n {
+        drop(tokio::spawn(attacker()));
+    }
+}
+
 /// Starts every attacker; they run until `stop`.
 fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
-    let spawn = |f: tokio::task::JoinHandle<()>| drop(f);
-    for _ in 0..1_500 {
-        spawn(tokio::spawn(slow_loris(
-            addr,
-            stop.clone(),
-            outcomes.clone(),
-        )));
-    }
-    for _ in 0..200 {
-        spawn(tokio::spawn(short_body(
-            addr,
-            stop.clone(),
-            outcomes.clone(),
-        )));
-    }
+    spawn_n(1_500, || slow_loris(addr, stop.clone(), outcomes.clone()));
+    spawn_n(200, || short_body(addr, stop.clone(), outcomes.clone()));
     let mut big_header = b"GET /v2/echo/health HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     big_header.extend(std::iter::repeat_n(b'a', 1 << 20));
     big_header.extend(b"\r\n\r\n");
@@ -194,47 +189,42 @@ fn attack(addr: SocketAddr, stop: &Arc<AtomicBool>, outcomes: &Outcomes) {
         "[".repeat(1 << 19),
         "]".repeat(1 << 19)
     );
-    let floods: [(&'static str, Vec<u8>); 5] = [
-        ("1 MB headers", big_header),
-        ("1 MB nested JSON", post("/v2/echo/run", nested.as_bytes())),
+    // (what, its request, how many clients send it in a loop)
+    let floods: [(&'static str, Vec<u8>, usize); 5] = [
+        ("1 MB headers", big_header, 2),
+        (
+            "1 MB nested JSON",
+            post("/v2/echo/run", nested.as_bytes()),
+            2,
+        ),
         (
             "tiny jobs to a busy queue",
             post(
                 "/v2/ticks/run",
                 br#"{"input": {"n": 100000, "paced": true}}"#,
             ),
+            2,
         ),
         // `noop` is left to worker processes (`--external noop`): jobs for the fake workers
         // below, which take them and never answer.
         (
             "jobs for the fake workers",
             post("/v2/noop/run", br#"{"input": 1}"#),
+            2,
         ),
         (
             "job-take, never answered",
             get("/v2/noop/job-take/attacker"),
+            10,
         ),
     ];
-    for (kind, request) in floods {
+    for (kind, request, clients) in floods {
         let request = Arc::new(request);
-        let copies = if kind.starts_with("job-take") { 10 } else { 2 };
-        for _ in 0..copies {
-            spawn(tokio::spawn(flood(
-                addr,
-                kind,
-                request.clone(),
-                stop.clone(),
-                outcomes.clone(),
-            )));
-        }
+        spawn_n(clients, || {
+            flood(addr, kind, request.clone(), stop.clone(), outcomes.clone())
+        });
     }
-    for _ in 0..50 {
-        spawn(tokio::spawn(deaf_stream(
-            addr,
-            stop.clone(),
-            outcomes.clone(),
-        )));
-    }
+    spawn_n(50, || deaf_stream(addr, stop.clone(), outcomes.clone()));
 }
 
 fn main() {

@@ -388,25 +388,17 @@ async fn idle_rss(which: Which) -> Vec<ProcMem> {
 }
 
 /// The median run of each worker and concurrency, over the rounds.
-fn medians(runs: Vec<Run>) -> Vec<Run> {
-    let mut out: Vec<Run> = Vec::new();
-    let mut runs = runs;
-    runs.sort_by(|a, b| a.jobs_per_s().total_cmp(&b.jobs_per_s()));
+fn medians(mut runs: Vec<Run>) -> Vec<Run> {
+    let mut out = Vec::new();
     for which in WORKERS {
         for c in [1, 16] {
-            let mut these: Vec<Run> = Vec::new();
-            let mut rest = Vec::new();
-            for r in runs.drain(..) {
-                if r.which == which && r.concurrency == c {
-                    these.push(r);
-                } else {
-                    rest.push(r);
-                }
-            }
+            let (mut these, rest): (Vec<Run>, Vec<Run>) = runs
+                .into_iter()
+                .partition(|r| r.which == which && r.concurrency == c);
             runs = rest;
+            these.sort_by(|a, b| a.jobs_per_s().total_cmp(&b.jobs_per_s()));
             if !these.is_empty() {
-                let mid = these.len() / 2;
-                out.push(these.swap_remove(mid));
+                out.push(these.swap_remove(these.len() / 2));
             }
         }
     }

@@ -436,7 +436,7 @@ impl LocalEndpoint {
         unread
     }
 
-    /// Keeps `values` unless more than `limit` bytes are unread before the first of them.
+    /// Keeps `values` (all or none) unless more than `limit` bytes are unread.
     fn keep_chunks(
         &self,
         worker: &str,
@@ -448,14 +448,7 @@ impl LocalEndpoint {
         let n = values.len() as u64;
         let (taken, readers, unread) = {
             let mut st = self.lock();
-            let mut taken = ChunkTaken::Kept;
-            for (i, value) in values.into_iter().enumerate() {
-                let limit = if i == 0 { limit } else { usize::MAX };
-                taken = st.stream_chunk(worker, id, value, limit);
-                if taken != ChunkTaken::Kept {
-                    break;
-                }
-            }
+            let taken = st.stream_chunks(worker, id, values, limit);
             let job = st.jobs.get_mut(id);
             let readers = job.as_ref().and_then(|j| j.stream_notify.clone());
             let unread = job.filter(|_| meter).map(|j| j.stream.unread());

@@ -91,7 +91,7 @@ impl JobRunner {
         // (unless it is stuck: then the worker takes no more).
         drop(slot);
         posts.flush().await;
-        let mut body = match done.outcome {
+        let body = match done.outcome {
             Outcome::Stopped => {
                 // The platform already ended the job; it expects no result.
                 tracing::info!("job stopped by the platform after {:?}", started.elapsed());
@@ -115,18 +115,18 @@ impl JobRunner {
             Outcome::Completed(output) => serde_json::json!({ "output": output }),
             Outcome::Failed(failure) => failure_body(failure),
         };
-        if done.stuck {
-            body["stopPod"] = Value::Bool(true);
-        }
         // Serialized once: its size checked, then posted as it is.
-        let mut bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-        // A result the platform would refuse becomes a clear error instead of vanishing.
-        if bytes.len() > RESULT_LIMIT {
-            body = failure_body(JobFailure::output_too_large(bytes.len()));
+        let serialize = |mut body: Value| {
             if done.stuck {
                 body["stopPod"] = Value::Bool(true);
             }
-            bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+            let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+            (body, bytes)
+        };
+        let (mut body, mut bytes) = serialize(body);
+        // A result the platform would refuse becomes a clear error instead of vanishing.
+        if bytes.len() > RESULT_LIMIT {
+            (body, bytes) = serialize(failure_body(JobFailure::output_too_large(bytes.len())));
         }
         let failed = body.get("error").is_some();
         match self.platform.done_body(&id, bytes, false).await {

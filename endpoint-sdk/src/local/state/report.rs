@@ -44,17 +44,18 @@ impl EndpointState {
         self.update_running(worker, id, |job| job.output = Some(value))
     }
 
-    /// A stream chunk, kept unless the job's stream holds more than `limit` bytes unread.
-    pub(crate) fn stream_chunk(
+    /// Stream chunks (one post's: all or none), kept unless the job's stream holds more than
+    /// `limit` bytes unread.
+    pub(crate) fn stream_chunks(
         &mut self,
         worker: &str,
         id: &str,
-        value: Value,
+        values: Vec<Value>,
         limit: usize,
     ) -> ChunkTaken {
         let mut full = None;
         let known = self.update_running(worker, id, |job| {
-            full = job.stream.push(value, limit).err();
+            full = job.stream.push(values, limit).err();
         });
         match (known, full) {
             (false, _) => ChunkTaken::Unknown,
@@ -145,8 +146,8 @@ mod tests {
         assert!(st.progress("w", &id, json!({"done": 1})));
         assert!(st.progress("intruder", &id, json!("x")));
         assert_eq!(st.status(&id, t0).unwrap().output, Some(json!({"done": 1})));
-        st.stream_chunk("w", &id, json!("a"), UNREAD_LIMIT);
-        st.stream_chunk("w", &id, json!("b"), UNREAD_LIMIT);
+        st.stream_chunks("w", &id, vec![json!("a")], UNREAD_LIMIT);
+        st.stream_chunks("w", &id, vec![json!("b")], UNREAD_LIMIT);
         assert_eq!(
             st.read_stream(&id, t0),
             Some((JobStatus::InProgress, vec![json!("a"), json!("b")]))

@@ -63,16 +63,23 @@ impl JobStream {
         self.unread.get_or_insert_with(Default::default).clone()
     }
 
-    /// Keeps `value`, unless more than `limit` bytes are unread already.
-    pub(crate) fn push(&mut self, value: Value, limit: usize) -> Result<(), StreamFull> {
+    /// Keeps `values` (one post's chunks: all or none), unless more than `limit` bytes are
+    /// unread already.
+    pub(crate) fn push(
+        &mut self,
+        values: impl IntoIterator<Item = Value>,
+        limit: usize,
+    ) -> Result<(), StreamFull> {
         let unread = self.unread.get_or_insert_with(Default::default);
         let held = unread.bytes();
         if held > limit {
             return Err(StreamFull { unread: held });
         }
-        let size = crate::protocol::limits::json_len(&value) + CHUNK_OVERHEAD;
-        unread.add(size);
-        self.chunks.push_back(Chunk { value, size });
+        for value in values {
+            let size = crate::protocol::limits::json_len(&value) + CHUNK_OVERHEAD;
+            unread.add(size);
+            self.chunks.push_back(Chunk { value, size });
+        }
         Ok(())
     }
 
@@ -142,17 +149,17 @@ mod tests {
     fn chunks_are_read_once_in_order_and_a_short_tail_stays_for_the_dashboard() {
         let mut s = JobStream::default();
         for i in 0..3 {
-            s.push(json!(i), UNREAD_LIMIT).unwrap();
+            s.push([json!(i)], UNREAD_LIMIT).unwrap();
         }
         assert_eq!(s.read(), vec![json!(0), json!(1), json!(2)]);
         assert_eq!(s.read(), Vec::<Value>::new());
-        s.push(json!(3), UNREAD_LIMIT).unwrap();
+        s.push([json!(3)], UNREAD_LIMIT).unwrap();
         assert_eq!(s.read(), vec![json!(3)]);
         assert_eq!(s.kept(), (vec![json!(0), json!(1), json!(2), json!(3)], 0));
         assert_eq!(s.unread().bytes(), 0);
         // Past the tail, the oldest read chunks go; unread ones never do.
         for _ in 0..(READ_TAIL / 1024 + 10) {
-            s.push(chunk(1), UNREAD_LIMIT).unwrap();
+            s.push([chunk(1)], UNREAD_LIMIT).unwrap();
         }
         let (kept, _) = s.kept();
         assert_eq!(
@@ -170,7 +177,7 @@ mod tests {
     fn past_the_limit_a_chunk_is_refused_until_the_reader_catches_up() {
         let mut s = JobStream::default();
         let mut pushed = 0;
-        while s.push(chunk(64), UNREAD_LIMIT).is_ok() {
+        while s.push([chunk(64)], UNREAD_LIMIT).is_ok() {
             pushed += 1;
         }
         assert_eq!(
@@ -178,10 +185,10 @@ mod tests {
             UNREAD_LIMIT / (64 * 1024) + 1,
             "one chunk past the limit"
         );
-        let full = s.push(chunk(64), UNREAD_LIMIT).unwrap_err();
+        let full = s.push([chunk(64)], UNREAD_LIMIT).unwrap_err();
         assert_eq!(full.unread, (pushed) * 64 * 1024);
         assert_eq!(s.read().len(), pushed);
-        s.push(chunk(64), UNREAD_LIMIT)
+        s.push([chunk(64)], UNREAD_LIMIT)
             .expect("room again once read");
         s.clear();
         assert_eq!((s.kept().0.len(), s.unread().bytes()), (0, 0));
