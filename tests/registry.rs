@@ -12,6 +12,7 @@ use endpoint_tests::{echo, nap};
 const EXPECTED: &[&str] = &[
     "big_output",
     "block",
+    "blocking_section",
     "chain_mid",
     "chain_top",
     "chatty",

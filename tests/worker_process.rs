@@ -632,6 +632,66 @@ async fn a_handler_that_blocks_its_threads_does_not_starve_the_heartbeat() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_holds_the_event_loop_moves_the_endpoints_later_jobs_to_handler_threads() {
+    let rt = runtime_for::<block>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let w = Worker::spawn(&s.base, "block", "holder", &[]);
+    // The first job runs on the event loop and holds it for 300 ms in one poll.
+    let first = rt.submit("block", json!(300).into()).unwrap();
+    assert_eq!(
+        wait_final(&rt, "block", &first).await.status,
+        JobStatus::Completed
+    );
+    let said = "now runs the endpoint's jobs on its handler threads";
+    assert!(w.output().contains(said), "{}", w.output());
+    assert_eq!(w.output().matches(said).count(), 1, "said once");
+    // Now a long blocking job holds a handler thread, not the loop: a short job submitted
+    // after it is taken, run and posted while it still blocks.
+    let long = rt.submit("block", json!(4_000).into()).unwrap();
+    loop {
+        if rt.status("block", &long).unwrap().status == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let short = rt.submit("block", json!(1).into()).unwrap();
+    let st = wait_final(&rt, "block", &short).await;
+    assert_eq!(st.status, JobStatus::Completed);
+    assert_eq!(
+        rt.status("block", &long).unwrap().status,
+        JobStatus::InProgress,
+        "the short job finished while the long one blocked its thread"
+    );
+    assert_eq!(
+        wait_final(&rt, "block", &long).await.output,
+        Some(json!(4_000))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_in_place_fails_one_job_on_the_event_loop_with_a_fix_and_works_after() {
+    let rt = runtime_for::<blocking_section>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let w = Worker::spawn(&s.base, "blocking_section", "sections", &[]);
+    let first = rt.submit("blocking_section", json!(5).into()).unwrap();
+    let st = wait_final(&rt, "blocking_section", &first).await;
+    assert_eq!(st.status, JobStatus::Failed, "{st:?}");
+    let f = failure(&st);
+    assert_eq!(f.kind, FailureKind::Panic);
+    for says in [
+        "block_in_place needs a multi-threaded runtime",
+        "next jobs on its handler threads",
+        "spawn_blocking",
+    ] {
+        assert!(f.message.contains(says), "{says:?} in {}", f.message);
+    }
+    let second = rt.submit("blocking_section", json!(5).into()).unwrap();
+    let st = wait_final(&rt, "blocking_section", &second).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}\n{}", w.output());
+    assert_eq!(st.output, Some(json!(5)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_rides_out_a_server_outage_and_delivers_its_result_afterwards() {
     let rt = runtime_for::<nap>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;

@@ -16,7 +16,8 @@
 //!
 //! Goals: ≥ 1.0× runpod-sdk's jobs/s at concurrency 1 and 16, cold start and RSS no worse than
 //! its; ≥ 100× Python's throughput; median gap < 1 ms, cold start < 20 ms, idle RSS < 10 MB.
-//! `cargo bench -p endpoint-bench --bench worker`.
+//! `cargo bench -p endpoint-bench --bench worker`; `BENCH_PROFILE=ours:16` runs one worker at one
+//! concurrency for `BENCH_SECONDS` (20), to profile it.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -633,6 +634,28 @@ async fn idle_memory() {
     t.print();
 }
 
+/// `BENCH_PROFILE=ours:16` (or `peer:1`, ...): one throughput run of `BENCH_SECONDS` (20), for
+/// a profiler attached to the worker meanwhile (`perf record -a`); prints its figures.
+async fn profile_run(only: &str, seconds: usize) {
+    let (which, c) = only.split_once(':').unwrap_or((only, "16"));
+    let which = match which {
+        "ours" => Which::Ours,
+        "peer" => Which::Peer,
+        "python" => Which::Python,
+        other => panic!("BENCH_PROFILE={other}: expected ours, peer or python, then :concurrency"),
+    };
+    let c = c.parse().expect("BENCH_PROFILE's concurrency is a number");
+    let window = Duration::from_secs(seconds as u64);
+    let r = throughput(which, c, Duration::from_secs(1), window).await;
+    println!(
+        "{} c={c}: {:.1} jobs/s, CPU/job {}, RSS {} kB",
+        which.label(),
+        r.jobs_per_s(),
+        fmt_duration(r.cpu_per_job()),
+        r.serving_kb
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -652,6 +675,10 @@ fn main() {
     );
     let peer = PEER.get_or_init(build_peer);
     println!("runpod-sdk worker: {}", peer.display());
+    if let Ok(only) = std::env::var("BENCH_PROFILE") {
+        rt.block_on(profile_run(&only, knob("BENCH_SECONDS", 20)));
+        return;
+    }
     println!("python: {}", python().display());
     rt.block_on(async {
         print_throughput(&throughputs(rounds).await);

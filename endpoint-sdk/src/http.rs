@@ -42,13 +42,15 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// The process-wide HTTP client.
 pub(crate) fn client() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            crate::install_tls_provider();
-            reqwest::Client::builder()
-                .user_agent(concat!("endpoint-sdk/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client's configuration is static and valid")
-        })
-        .clone()
+    CLIENT.get_or_init(new_client).clone()
+}
+
+/// A client with connections of its own: for a thread whose runtime must not depend on another's
+/// (a pooled connection is driven by the runtime that opened it).
+pub(crate) fn new_client() -> reqwest::Client {
+    crate::install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("endpoint-sdk/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client's configuration is static and valid")
 }

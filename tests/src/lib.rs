@@ -77,9 +77,17 @@ pub async fn spin_forever(_x: u32) -> u32 {
 }
 
 /// Worker tests: blocks its thread for `ms` (CPU-bound work, or a blocking call).
-#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
+#[endpoint(cpu = "cpu3c-2-4", concurrency = 4, execution_timeout_ms = 60_000)]
 pub async fn block(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Worker tests: blocks for `ms` inside `tokio::task::block_in_place`, which needs a
+/// multi-threaded runtime.
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 60_000)]
+pub async fn blocking_section(ms: u64) -> u64 {
+    tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(ms)));
     ms
 }
 

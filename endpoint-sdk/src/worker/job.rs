@@ -11,18 +11,25 @@ use tracing::Instrument;
 use super::platform::Platform;
 use super::posts::OrderedPosts;
 use super::slots::Slots;
-use crate::handler::{Ctx, EndpointDef, Outcome, Placement, WorkerState, execute, job_budget};
+use super::watch::{LoopWatch, WatchedJob};
+use crate::handler::{Ctx, EndpointDef, Outcome, WorkerState, execute, job_budget};
 use crate::metrics::WorkerHandles;
 use crate::protocol::limits::RESULT_LIMIT;
-use crate::protocol::{JobFailure, JobObject, envelope};
+use crate::protocol::{FailureKind, JobFailure, JobObject, envelope};
 
-#[derive(Clone)]
+/// Tokio's panic when `block_in_place` is called off a multi-threaded runtime (the event loop).
+const BLOCK_IN_PLACE_PANIC: &str =
+    "can call blocking only when running on the multi-threaded runtime";
+
 pub(super) struct JobRunner {
     pub(super) def: EndpointDef,
     pub(super) state: WorkerState,
     pub(super) platform: Platform,
     pub(super) slots: Arc<Slots>,
+    /// The handler threads, for the jobs of a handler that blocked the loop.
     pub(super) handlers: tokio::runtime::Handle,
+    /// What the loop is polling, shared with the watchdog.
+    pub(super) watch: Arc<LoopWatch>,
     pub(super) replace: CancellationToken,
     pub(super) client: crate::client::Client,
     /// The endpoint's config, shared by its jobs' contexts.
@@ -35,12 +42,12 @@ pub(super) struct JobRunner {
 }
 
 impl JobRunner {
-    pub(super) async fn run(self, wire: JobObject, stop: CancellationToken) {
+    pub(super) async fn run(self: Arc<Self>, wire: JobObject, stop: CancellationToken) {
         let span = tracing::info_span!("job", request_id = %wire.id);
         self.run_in_span(wire, stop).instrument(span).await
     }
 
-    async fn run_in_span(self, job: JobObject, stop: CancellationToken) {
+    async fn run_in_span(self: Arc<Self>, job: JobObject, stop: CancellationToken) {
         let id = job.id;
         let slot = HandlerSlot(&self.slots);
         if stop.is_cancelled() {
@@ -55,11 +62,12 @@ impl JobRunner {
         // The platform enforces the ceiling; the caller's deadline reaches us in the envelope.
         let caller_left = meta.deadline.map(|d| d.remaining());
         let timeout = job_budget(self.def.config.execution_timeout(), caller_left);
+        let deadline = timeout.map(|t| started + t);
         let chunks = self.metrics.chunks.clone();
         let posts = OrderedPosts::start(self.platform.clone(), id.clone(), chunks);
         let ctx = Ctx::builder(self.def.name(), &id)
             .worker_id(&self.platform.env().worker_id)
-            .deadline(timeout.map(|t| started + t))
+            .deadline(deadline)
             .cancel(stop)
             .sink(posts.clone())
             .client(self.client.clone(), self.def.config.max_steps)
@@ -73,13 +81,35 @@ impl JobRunner {
             parent_id = %ctx.parent_span_id().map(|p| p.to_string()).unwrap_or_default(),
             "job started"
         );
-        let placement = Placement::On(self.handlers.clone());
+        let placement = self.watch.placement(&self.handlers);
+        let inline = matches!(placement, crate::handler::Placement::Inline);
+        let watched = Arc::new(WatchedJob {
+            id: id.clone(),
+            deadline: deadline.map(Instant::into_std),
+            timeout,
+            cancel: ctx.cancel_token(),
+        });
         let input = Arc::new(job.input);
         let running = Running::start(&self.metrics);
         let (of_job, wall_start) = (ctx.clone(), std::time::SystemTime::now());
-        let done = execute(&self.def, &self.state, ctx, input, timeout, &placement)
-            .instrument(tracing::Span::current())
-            .await;
+        let exec = std::pin::pin!(
+            execute(&self.def, &self.state, ctx, input, timeout, &placement)
+                .instrument(tracing::Span::current())
+        );
+        let mut done = self.watch.run(watched, exec).await;
+        if let Outcome::Failed(f) = &mut done.outcome
+            && inline
+            && f.kind == FailureKind::Panic
+            && f.message.contains(BLOCK_IN_PLACE_PANIC)
+        {
+            self.watch
+                .move_to_threads("a handler called tokio::task::block_in_place on the event loop");
+            f.message.push_str(
+                "; block_in_place needs a multi-threaded runtime: this worker runs the \
+                 endpoint's next jobs on its handler threads, where it works (or use \
+                 tokio::task::spawn_blocking)",
+            );
+        }
         running.ended(&done.outcome, started.elapsed());
         // The platform knows the job's queue delay; the worker does not.
         crate::handler::span::job_ended(&of_job, wall_start, &done.outcome, None);

@@ -13,8 +13,11 @@
 //! - the job-stop channel stops cancelled and timed-out jobs;
 //! - 429 and 5xx from job-take are backed off;
 //! - SIGTERM stops taking jobs and drains the running ones;
-//! - handlers run on their own threads and the heartbeat on its own, so neither can starve the
-//!   job loop or the ping.
+//! - handlers run on the worker's event loop, in their job's task (a job crosses no thread); one
+//!   that holds the loop (CPU work, a blocking call) moves the endpoint's later jobs to handler
+//!   threads, and one that holds it past its deadline fails its job and has the worker replaced
+//!   (a watchdog thread acts for the held loop); the heartbeat has a thread of its own, so no
+//!   handler can starve the ping.
 
 mod app;
 pub mod env;
@@ -27,6 +30,8 @@ mod posts;
 mod serve;
 mod slots;
 mod test_input;
+mod urls;
+mod watch;
 
 pub use app::{AppEnv, serve_app, serve_app_until};
 pub use env::{EnvError, WorkerEnv};

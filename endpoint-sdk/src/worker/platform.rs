@@ -1,15 +1,17 @@
 //! The requests a worker makes to the platform: job-take, job-done, job-stream, job-stop. Each
 //! is a small typed call; retries and back-off live here, not in the loop.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::env::WorkerEnv;
+use super::urls::{Target, Urls};
 use crate::protocol::job::{JobObject, TakenEntry, read_take};
 use crate::protocol::{FailureKind, JobFailure};
 
@@ -29,11 +31,14 @@ pub enum Take {
     },
 }
 
-/// The worker's HTTP client to the platform.
+/// The worker's HTTP client to the platform (shared: a clone is a reference count).
 #[derive(Clone)]
-pub struct Platform {
+pub struct Platform(Arc<Inner>);
+
+struct Inner {
     http: reqwest::Client,
     env: WorkerEnv,
+    urls: Urls,
 }
 
 /// How long a long poll may stay open before the worker gives up and asks again (as the
@@ -43,33 +48,42 @@ const LONG_POLL: Duration = Duration::from_secs(90);
 impl Platform {
     /// A client for the platform described by `env`.
     pub fn new(env: WorkerEnv) -> Self {
-        Platform {
-            http: crate::http::client(),
+        Platform::with_client(env, crate::http::client())
+    }
+
+    /// A client for the platform with connections of its own (see [`crate::http::new_client`]).
+    pub fn with_own_connections(env: WorkerEnv) -> Self {
+        Platform::with_client(env, crate::http::new_client())
+    }
+
+    fn with_client(env: WorkerEnv, http: reqwest::Client) -> Self {
+        Platform(Arc::new(Inner {
+            http,
+            urls: Urls::new(&env),
             env,
-        }
+        }))
     }
 
     /// The environment.
     pub fn env(&self) -> &WorkerEnv {
-        &self.env
+        &self.0.env
     }
 
-    fn get(&self, url: &str) -> reqwest::RequestBuilder {
-        let req = self.http.get(url);
-        match &self.env.api_key {
+    fn get(&self, url: Target) -> reqwest::RequestBuilder {
+        let req = url.request(&self.0.http, Method::GET);
+        match &self.0.env.api_key {
             Some(k) => req.header(AUTHORIZATION, k),
             None => req,
         }
     }
 
-    fn post(&self, url: &str, job: &str, body: axum::body::Bytes) -> reqwest::RequestBuilder {
-        let req = self
-            .http
-            .post(url)
+    fn post(&self, url: Target, job: &str, body: axum::body::Bytes) -> reqwest::RequestBuilder {
+        let req = url
+            .request(&self.0.http, Method::POST)
             .header(CONTENT_TYPE, "application/json")
             .header("X-Request-ID", job)
             .body(body);
-        match &self.env.api_key {
+        match &self.0.env.api_key {
             Some(k) => req.header(AUTHORIZATION, k),
             None => req,
         }
@@ -77,8 +91,8 @@ impl Platform {
 
     /// Asks for up to `batch` jobs (long poll).
     pub async fn take(&self, batch: usize, job_in_progress: bool) -> Take {
-        let url = self.env.take_url(batch, job_in_progress);
-        let resp = match self.get(&url).timeout(LONG_POLL).send().await {
+        let url = self.0.urls.take(batch, job_in_progress);
+        let resp = match self.get(url).timeout(LONG_POLL).send().await {
             Ok(r) => r,
             Err(e) if e.is_timeout() => return Take::Empty,
             Err(e) => {
@@ -148,7 +162,7 @@ impl Platform {
     /// channel is unavailable (older platforms answer 404).
     pub async fn stops(&self) -> Option<Vec<String>> {
         let resp = self
-            .get(&self.env.stop_url())
+            .get(Target::Text(self.0.env.stop_url()))
             .timeout(LONG_POLL)
             .send()
             .await;
@@ -184,28 +198,28 @@ impl Platform {
         body: Vec<u8>,
         is_stream: bool,
     ) -> Result<(), PostError> {
-        let url = self.env.done_url(job, is_stream);
-        self.post_with_retries(&url, job, body, "job-done").await
+        let url = || self.0.urls.done(job, is_stream);
+        self.post_with_retries(url, job, body, "job-done").await
     }
 
     /// Posts a progress update (to the job-done URL, status `IN_PROGRESS`).
     pub async fn progress(&self, job: &str, output: &Value) -> Result<(), PostError> {
-        let url = self.env.done_url(job, false);
+        let url = || self.0.urls.done(job, false);
         let body = serde_json::json!({ "status": "IN_PROGRESS", "output": output });
         let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-        self.post_with_retries(&url, job, bytes, "progress").await
+        self.post_with_retries(url, job, bytes, "progress").await
     }
 
     /// Posts a stream chunk's body as it is: one chunk, or several gathered while a post was in
     /// flight (see [`crate::protocol::batch::post_body`]).
     pub async fn stream_body(&self, job: &str, body: Vec<u8>) -> Result<(), PostError> {
-        let url = self.env.stream_url(job);
-        self.post_with_retries(&url, job, body, "job-stream").await
+        let url = || self.0.urls.stream(job);
+        self.post_with_retries(url, job, body, "job-stream").await
     }
 
     async fn post_with_retries(
         &self,
-        url: &str,
+        url: impl Fn() -> Target,
         job: &str,
         body: Vec<u8>,
         what: &'static str,
@@ -216,7 +230,7 @@ impl Platform {
         let body = axum::body::Bytes::from(body);
         loop {
             let outcome = self
-                .post(url, job, body.clone())
+                .post(url(), job, body.clone())
                 .timeout(Duration::from_secs(30))
                 .send()
                 .await;

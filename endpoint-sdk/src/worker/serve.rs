@@ -11,6 +11,7 @@ use super::heartbeat::{self, Heartbeat};
 use super::job::JobRunner;
 use super::platform::{Backoff, Platform, Take};
 use super::slots::Slots;
+use super::watch::{LoopWatch, Watchdog};
 use super::{WorkerEnv, WorkerError, WorkerExit};
 use crate::handler::{EndpointDef, InitError, WorkerState, panic_message};
 
@@ -49,17 +50,25 @@ pub(super) async fn wait_for_signal() {
 
 /// Runs the worker loop until `shutdown` is cancelled (then drains) or a handler gets stuck.
 ///
-/// The loop (job-takes, the jobs' supervision, their posts, the job-stop channel) runs on one
-/// thread of its own with a single-threaded runtime, and the handlers on a pool of their own:
-/// a job crosses threads twice (to its handler and back), not at every await, which is most of
-/// what a short job costs (a thread woken is a context switch); and handlers that hog their
-/// threads cannot hold the loop back.
+/// The loop (job-takes, the jobs and their handlers, their posts, the job-stop channel) runs on
+/// one thread of its own with a single-threaded runtime: a job crosses no thread, which is most
+/// of what a short job costs (a thread woken is a context switch). A handler that holds that
+/// loop (CPU work, a blocking call) moves the endpoint's later jobs to a pool of handler
+/// threads, and a watchdog thread fails a job whose handler holds the loop past its deadline
+/// and has the worker replaced (see [`super::watch`]); the heartbeat has a thread of its own.
 pub async fn run_until(
     def: EndpointDef,
     env: WorkerEnv,
     shutdown: CancellationToken,
 ) -> Result<WorkerExit, WorkerError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let (stuck_tx, stuck_rx) = tokio::sync::oneshot::channel();
+    let watch = Arc::new(LoopWatch::default());
+    let slots = Arc::new(Slots::default());
+    let _watchdog = Watchdog::start(watch.clone(), env.clone(), slots.ids.clone(), move || {
+        let _ = stuck_tx.send(());
+    })
+    .map_err(WorkerError::Runtime)?;
     std::thread::Builder::new()
         .name("worker".into())
         .spawn(move || {
@@ -67,17 +76,27 @@ pub async fn run_until(
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(serve(def, env, shutdown)),
+                Ok(rt) => rt.block_on(serve(def, env, shutdown, Loop { watch, slots })),
                 Err(e) => Err(WorkerError::Runtime(e)),
             };
             let _ = tx.send(ended);
         })
         .map_err(WorkerError::Runtime)?;
-    rx.await.unwrap_or_else(|_| {
-        Err(WorkerError::Runtime(std::io::Error::other(
-            "the worker loop's thread panicked",
-        )))
-    })
+    tokio::select! {
+        ended = rx => ended.unwrap_or_else(|_| {
+            Err(WorkerError::Runtime(std::io::Error::other(
+                "the worker loop's thread panicked",
+            )))
+        }),
+        // The loop's thread is held by a stuck handler: it is left behind.
+        Ok(()) = stuck_rx => Ok(WorkerExit::Replaced),
+    }
+}
+
+/// What the loop shares with the watchdog.
+struct Loop {
+    watch: Arc<LoopWatch>,
+    slots: Arc<Slots>,
 }
 
 /// The worker loop, on its own thread (see [`run_until`]).
@@ -85,6 +104,7 @@ async fn serve(
     def: EndpointDef,
     env: WorkerEnv,
     shutdown: CancellationToken,
+    shared: Loop,
 ) -> Result<WorkerExit, WorkerError> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let handlers = tokio::runtime::Builder::new_multi_thread()
@@ -111,26 +131,27 @@ async fn serve(
         }
     };
 
-    let slots = Arc::new(Slots::default());
+    let slots = shared.slots;
     let _heartbeat = Heartbeat::start(&env, slots.ids.clone());
     let stopper = tokio::spawn(stop_channel(
         platform.clone(),
         slots.clone(),
         shutdown.clone(),
     ));
-    let job = JobRunner {
+    let job = Arc::new(JobRunner {
         def: def.clone(),
         state,
         platform,
         slots: slots.clone(),
         handlers: handlers.handle().clone(),
+        watch: shared.watch,
         replace: CancellationToken::new(),
         client: crate::client::Client::from_env(),
         config: Arc::new(def.config.clone()),
         sessions,
         session_version: Arc::from(def.session_version()),
         metrics: Arc::new(crate::metrics::global().worker_handles(def.name())),
-    };
+    });
     take_jobs(&job, def.config.concurrency.max(1) as usize, &shutdown).await;
     drain(&slots).await;
     stopper.abort();
@@ -162,7 +183,7 @@ async fn init_state(
 
 /// Takes jobs while slots are free (a job's slot frees when its handler returns, so the next
 /// job is taken while its result is posted), until `shutdown` or a stuck handler asks to stop.
-async fn take_jobs(job: &JobRunner, concurrency: usize, shutdown: &CancellationToken) {
+async fn take_jobs(job: &Arc<JobRunner>, concurrency: usize, shutdown: &CancellationToken) {
     let (slots, replace) = (&job.slots, &job.replace);
     let mut server = ServerState::default();
     while !shutdown.is_cancelled() && !replace.is_cancelled() {
