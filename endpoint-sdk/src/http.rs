@@ -48,9 +48,10 @@ pub(crate) fn client() -> reqwest::Client {
 /// A client with connections of its own: for a thread whose runtime must not depend on another's
 /// (a pooled connection is driven by the runtime that opened it).
 pub(crate) fn new_client() -> reqwest::Client {
-    crate::install_tls_provider();
     reqwest::Client::builder()
         .user_agent(concat!("endpoint-sdk/", env!("CARGO_PKG_VERSION")))
+        // The process's roots, read at the first TLS handshake and shared (see `crate::tls`).
+        .tls_backend_preconfigured(crate::tls::client_config())
         .build()
         .expect("the HTTP client's configuration is static and valid")
 }

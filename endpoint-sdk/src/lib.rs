@@ -49,6 +49,8 @@ pub mod server;
 pub mod session;
 pub mod simulate;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod tls;
 pub mod worker;
 
 /// The axum this SDK is built with: a load-balancing endpoint's function returns its `Router`.

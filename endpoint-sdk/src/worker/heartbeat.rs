@@ -87,15 +87,8 @@ impl Drop for Heartbeat {
 }
 
 async fn beat(env: WorkerEnv, running: Arc<RunningIds>, stop: Arc<AtomicBool>) {
-    // A connection of its own: the shared client's connections belong to the main runtime.
-    crate::install_tls_provider();
-    let http = match reqwest::Client::builder().build() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("the heartbeat's HTTP client could not start: {e}");
-            return;
-        }
-    };
+    // A connection of its own: the shared client's connections belong to the loop's runtime.
+    let http = crate::http::new_client();
     let step = Duration::from_millis(50);
     while !stop.load(Ordering::SeqCst) {
         if let Some(url) = env.ping_url(&running.snapshot()) {
