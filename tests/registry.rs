@@ -29,6 +29,7 @@ const EXPECTED: &[&str] = &[
     "session_agent",
     "soak_chat",
     "soak_steps",
+    "spawn_spin",
     "spin_forever",
     "tally",
     "time_left",

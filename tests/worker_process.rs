@@ -467,6 +467,28 @@ async fn a_handler_that_ignores_cancellation_times_out_and_the_worker_asks_to_be
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_a_handler_spawned_that_holds_the_event_loop_past_the_deadline_has_the_worker_replaced()
+ {
+    let rt = runtime_for::<spawn_spin>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let mut w = Worker::spawn(&s.base, "spawn_spin", "held1", &[]);
+    let id = rt.submit("spawn_spin", json!(1).into()).unwrap();
+    let st = wait_final(&rt, "spawn_spin", &id).await;
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}\n{}", w.output());
+    let f = failure(&st);
+    assert!(f.message.contains("asks to be replaced"), "{}", f.message);
+    assert_eq!(w.wait_exit(LONG), 0, "the worker exits to be replaced");
+    let out = w.output();
+    assert!(out.contains("a task holds it"), "{out}");
+    assert!(out.contains("spawn_blocking"), "says what to do: {out}");
+    assert_eq!(
+        rt.health("spawn_spin").unwrap().workers.ready,
+        0,
+        "stopPod removed it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panics_fail_the_job_oversize_results_become_clear_errors_and_the_worker_goes_on() {
     let rt = LocalRuntime::builder()
         .definition(EndpointDef::of::<panicky>())

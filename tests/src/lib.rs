@@ -76,6 +76,18 @@ pub async fn spin_forever(_x: u32) -> u32 {
     }
 }
 
+/// Worker tests: spawns a task that blocks its thread for good, and waits (cancellably).
+#[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 5_000)]
+pub async fn spawn_spin(_x: u32) -> u32 {
+    tokio::spawn(async {
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    std::future::pending::<()>().await;
+    0
+}
+
 /// Worker tests: blocks its thread for `ms` (CPU-bound work, or a blocking call).
 #[endpoint(cpu = "cpu3c-2-4", concurrency = 4, execution_timeout_ms = 60_000)]
 pub async fn block(ms: u64) -> u64 {

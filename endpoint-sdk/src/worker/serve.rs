@@ -106,6 +106,11 @@ async fn serve(
     shutdown: CancellationToken,
     shared: Loop,
 ) -> Result<WorkerExit, WorkerError> {
+    // The loop's beat, for the watchdog (from the start: init runs on the handler threads).
+    let beat = tokio::spawn({
+        let watch = shared.watch.clone();
+        async move { watch.beat().await }
+    });
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let handlers = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -155,6 +160,7 @@ async fn serve(
     take_jobs(&job, def.config.concurrency.max(1) as usize, &shutdown).await;
     drain(&slots).await;
     stopper.abort();
+    beat.abort();
     handlers.shutdown_background();
     if job.replace.is_cancelled() {
         tracing::error!(

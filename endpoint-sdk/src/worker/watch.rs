@@ -5,13 +5,14 @@
 //! - each poll of a job is timed; one that holds the loop for [`BLOCKING_POLL`] or more (CPU
 //!   work, a blocking call) moves the endpoint's later jobs to the handler threads, where they
 //!   can block without holding back the job-takes and posts, and says so once in the log;
-//! - a watchdog thread reads what the loop is polling: when a job's deadline passes while its
-//!   handler still holds the loop, it cancels the job (a handler that checks its `Ctx` stops),
-//!   and if the handler still holds the loop [`STUCK_GRACE`] later, the watchdog fails that job
-//!   (and, with a reason, the others the stuck loop holds), asks the platform to replace this
-//!   worker (`stopPod`) and ends the worker, as the loop itself does for a stuck handler thread.
+//! - the loop beats every [`WATCHDOG_TICK`]; a watchdog thread notices when it stops (held by a
+//!   job's poll, or by a task a handler spawned), says what holds it, cancels the jobs whose
+//!   deadline passes meanwhile (a handler that checks its `Ctx` stops), and once the loop is
+//!   held [`STUCK_GRACE`] past a job's deadline, fails the overdue jobs (and, saying why, the
+//!   others the held loop has), asks the platform to replace this worker (`stopPod`) and ends
+//!   the worker, as the loop itself does for a stuck handler thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -49,17 +50,61 @@ pub(super) struct WatchedJob {
     pub(super) cancel: CancellationToken,
 }
 
-/// What the loop is polling, shared with the watchdog.
-#[derive(Default)]
+impl WatchedJob {
+    /// Whether the job's budget ended at least `by` before `now`.
+    fn overdue(&self, now: Instant, by: Duration) -> bool {
+        self.deadline.is_some_and(|d| now >= d + by)
+    }
+}
+
+/// What the loop is doing, shared with the watchdog.
 pub(super) struct LoopWatch {
+    /// The job whose poll the loop is in, and since when.
     polling: Mutex<Option<(Arc<WatchedJob>, Instant)>>,
+    /// The jobs the loop runs.
+    jobs: Mutex<Vec<Arc<WatchedJob>>>,
+    /// When the loop last ran its beat (nanoseconds after `epoch`): a loop held by anything (a
+    /// job's poll, a task a handler spawned) stops beating.
+    beat: AtomicU64,
+    epoch: Instant,
     /// Set once a handler held the loop: the endpoint's later jobs run on the handler threads.
     on_threads: AtomicBool,
+}
+
+impl Default for LoopWatch {
+    fn default() -> Self {
+        LoopWatch {
+            polling: Mutex::default(),
+            jobs: Mutex::default(),
+            beat: AtomicU64::new(0),
+            epoch: Instant::now(),
+            on_threads: AtomicBool::new(false),
+        }
+    }
 }
 
 impl LoopWatch {
     fn polling(&self) -> std::sync::MutexGuard<'_, Option<(Arc<WatchedJob>, Instant)>> {
         self.polling.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Vec<Arc<WatchedJob>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The loop runs: its beat, every [`WATCHDOG_TICK`], until the loop ends.
+    pub(super) async fn beat(&self) {
+        loop {
+            let at = self.epoch.elapsed().as_nanos() as u64;
+            self.beat.store(at, Ordering::Relaxed);
+            tokio::time::sleep(WATCHDOG_TICK).await;
+        }
+    }
+
+    /// How long the loop has not beaten.
+    fn held(&self, now: Instant) -> Duration {
+        let last = self.epoch + Duration::from_nanos(self.beat.load(Ordering::Relaxed));
+        now.saturating_duration_since(last)
     }
 
     /// Where the next job's handler runs: on the loop, or on `threads` once a handler blocked it.
@@ -87,6 +132,7 @@ impl LoopWatch {
     where
         F: Future<Output = Execution>,
     {
+        self.jobs().push(job.clone());
         Watched {
             watch: self,
             job,
@@ -96,7 +142,7 @@ impl LoopWatch {
     }
 }
 
-/// A job's execution, each poll timed.
+/// A job's execution, each poll timed; the job leaves the watch when this ends or is dropped.
 struct Watched<'a, F> {
     watch: &'a LoopWatch,
     job: Arc<WatchedJob>,
@@ -123,6 +169,12 @@ impl<F: Future<Output = Execution>> Future for Watched<'_, F> {
     }
 }
 
+impl<F> Drop for Watched<'_, F> {
+    fn drop(&mut self) {
+        self.watch.jobs().retain(|j| !Arc::ptr_eq(j, &self.job));
+    }
+}
+
 /// The watchdog thread; stops when dropped.
 pub(super) struct Watchdog {
     stop: Arc<AtomicBool>,
@@ -130,8 +182,8 @@ pub(super) struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts watching `watch`; `stuck` is called (on the watchdog's thread) once a handler that
-    /// holds the loop is stuck and its jobs have been failed.
+    /// Starts watching `watch`; `stuck` is called (on the watchdog's thread) once the loop is
+    /// held past a job's deadline and its jobs have been failed.
     pub(super) fn start(
         watch: Arc<LoopWatch>,
         env: WorkerEnv,
@@ -143,8 +195,8 @@ impl Watchdog {
         let thread = std::thread::Builder::new()
             .name("watchdog".into())
             .spawn(move || {
-                if let Some(job) = watch_until_stuck(&watch, &stopped) {
-                    fail_stuck(&env, &job, &running.snapshot());
+                if let Some(held) = watch_until_stuck(&watch, &stopped) {
+                    fail_stuck(&env, &held, &running.snapshot());
                     stuck();
                 }
             })?;
@@ -165,43 +217,67 @@ impl Drop for Watchdog {
     }
 }
 
-/// Watches until stopped (`None`) or a job's handler is stuck on the loop (that job).
-fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Arc<WatchedJob>> {
-    let mut said: Option<Instant> = None;
+/// A loop held past its jobs' deadlines: what holds it, and the jobs overdue.
+struct Held {
+    /// The job whose poll holds the loop, if it is one.
+    holder: Option<String>,
+    overdue: Vec<Arc<WatchedJob>>,
+}
+
+/// Watches until stopped (`None`) or the loop is held past a job's deadline and grace.
+fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
+    let mut said = None;
     while !stop.load(Ordering::Relaxed) {
         std::thread::park_timeout(WATCHDOG_TICK);
-        let Some((job, since)) = watch.polling().clone() else {
-            continue;
-        };
         let now = Instant::now();
-        if now - since >= SAY_BLOCKED_AFTER && said != Some(since) {
-            said = Some(since);
-            tracing::warn!(
-                job = %job.id,
-                "this job's handler has held the worker's event loop for {:?} in one poll; \
-                 other jobs wait for it",
-                now - since
-            );
-        }
-        let Some(deadline) = job.deadline else {
+        let held = watch.held(now);
+        if held < SAY_BLOCKED_AFTER {
             continue;
-        };
-        if now >= deadline && !job.cancel.is_cancelled() {
+        }
+        let polled = watch.polling().clone();
+        let beat = watch.beat.load(Ordering::Relaxed);
+        if said != Some(beat) {
+            said = Some(beat);
+            match &polled {
+                Some((job, _)) => tracing::warn!(
+                    job = %job.id,
+                    "this job's handler has held the worker's event loop for {held:?} in one \
+                     poll; other jobs wait for it"
+                ),
+                None => tracing::warn!(
+                    "the worker's event loop has not run for {held:?}: a task holds it (one a \
+                     handler spawned?); spawn blocking work with tokio::task::spawn_blocking"
+                ),
+            }
+        }
+        // The loop's own timers cannot fire: cancel the overdue jobs (a handler that checks its
+        // `Ctx` stops), and act for the loop once it is held past their grace.
+        let jobs = watch.jobs().clone();
+        for job in jobs.iter().filter(|j| j.overdue(now, Duration::ZERO)) {
             job.cancel.cancel();
         }
-        if now >= deadline + STUCK_GRACE && since + STUCK_GRACE <= now {
-            return Some(job);
+        if held >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE)) {
+            return Some(Held {
+                holder: polled.map(|(job, _)| job.id.clone()),
+                overdue: jobs
+                    .into_iter()
+                    .filter(|j| j.overdue(now, Duration::ZERO))
+                    .collect(),
+            });
         }
     }
     None
 }
 
-/// Fails the stuck job (asking to be replaced) and the other jobs its loop holds.
-fn fail_stuck(env: &WorkerEnv, job: &WatchedJob, running: &[String]) {
+/// Fails the overdue jobs (asking to be replaced) and the other jobs the held loop has.
+fn fail_stuck(env: &WorkerEnv, held: &Held, running: &[String]) {
+    let holder = match &held.holder {
+        Some(job) => format!("job {job}'s handler"),
+        None => "a task (one a handler spawned?)".to_string(),
+    };
     tracing::error!(
-        job = %job.id,
-        "the handler ignored cancellation and holds the worker's event loop: failing its jobs \
-         and exiting so the platform replaces this worker"
+        "{holder} has held the worker's event loop past a job's deadline and ignored \
+         cancellation: failing its jobs and exiting so the platform replaces this worker"
     );
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -215,31 +291,36 @@ fn fail_stuck(env: &WorkerEnv, job: &WatchedJob, running: &[String]) {
     };
     // Not the loop's connections: they are driven by the loop's runtime, which is held.
     let platform = Platform::with_own_connections(env.clone());
-    let mut timed_out = JobFailure::timed_out(job.timeout);
-    timed_out.message.push_str(
-        "; the handler ignored cancellation and blocked the worker's thread, so this worker \
-         asks to be replaced",
-    );
     let lost = JobFailure::new(
         FailureKind::WorkerLost,
         format!(
-            "the worker running this job is being replaced: job {}'s handler blocked its event \
-             loop and ignored cancellation; submit the job again",
-            job.id
+            "the worker running this job is being replaced: {holder} held its event loop and \
+             ignored cancellation; submit the job again"
         ),
-    );
+    )
+    .to_wire();
+    let mut posts: Vec<(String, String)> = held
+        .overdue
+        .iter()
+        .map(|job| {
+            let mut failure = JobFailure::timed_out(job.timeout);
+            failure.message.push_str(
+                "; the handler ignored cancellation and blocked the worker's thread, so this \
+                 worker asks to be replaced",
+            );
+            (job.id.clone(), failure.to_wire())
+        })
+        .collect();
+    for id in running {
+        if !posts.iter().any(|(p, _)| p == id) {
+            posts.push((id.clone(), lost.clone()));
+        }
+    }
     rt.block_on(async {
-        let mut posts = vec![(job.id.as_str(), timed_out.to_wire())];
-        posts.extend(
-            running
-                .iter()
-                .filter(|id| **id != job.id)
-                .map(|id| (id.as_str(), lost.to_wire())),
-        );
         for (id, error) in posts {
             let body = serde_json::json!({ "error": error, "stopPod": true });
             let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-            if let Err(e) = platform.done_body(id, bytes, false).await {
+            if let Err(e) = platform.done_body(&id, bytes, false).await {
                 tracing::error!(job = %id, "the failure was not delivered: {e}");
             }
         }
