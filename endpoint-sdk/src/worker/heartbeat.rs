@@ -3,12 +3,12 @@
 //! (CPU-bound work, a blocking call) cannot starve it and get the worker declared dead.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use reqwest::header::AUTHORIZATION;
+use tokio_util::sync::CancellationToken;
 
 use super::env::WorkerEnv;
 
@@ -43,7 +43,7 @@ impl RunningIds {
 
 /// A running heartbeat; stops when dropped.
 pub struct Heartbeat {
-    stop: Arc<AtomicBool>,
+    stop: CancellationToken,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -52,7 +52,7 @@ impl Heartbeat {
     pub fn start(env: &WorkerEnv, running: Arc<RunningIds>) -> Option<Heartbeat> {
         env.ping.as_ref()?;
         let env = env.clone();
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = CancellationToken::new();
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("heartbeat".into())
@@ -79,24 +79,27 @@ impl Heartbeat {
 
 impl Drop for Heartbeat {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.cancel();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-async fn beat(env: WorkerEnv, running: Arc<RunningIds>, stop: Arc<AtomicBool>) {
+async fn beat(env: WorkerEnv, running: Arc<RunningIds>, stop: CancellationToken) {
     // A connection of its own: the shared client's connections belong to the loop's runtime.
     let http = crate::http::new_client();
-    let step = Duration::from_millis(50);
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_cancelled() {
         if let Some(url) = env.ping_url(&running.snapshot()) {
             let mut req = http.get(&url).timeout(env.ping_interval * 2);
             if let Some(k) = &env.api_key {
                 req = req.header(AUTHORIZATION, k);
             }
-            match req.send().await {
+            let sent = tokio::select! {
+                sent = req.send() => sent,
+                _ = stop.cancelled() => return,
+            };
+            match sent {
                 Ok(r) if !r.status().is_success() => {
                     tracing::debug!(status = %r.status(), "ping refused")
                 }
@@ -104,11 +107,9 @@ async fn beat(env: WorkerEnv, running: Arc<RunningIds>, stop: Arc<AtomicBool>) {
                 Ok(_) => {}
             }
         }
-        // Sleep the interval in small steps so that a stop is noticed quickly.
-        let mut slept = Duration::ZERO;
-        while slept < env.ping_interval && !stop.load(Ordering::SeqCst) {
-            tokio::time::sleep(step).await;
-            slept += step;
+        tokio::select! {
+            _ = tokio::time::sleep(env.ping_interval) => {}
+            _ = stop.cancelled() => return,
         }
     }
 }

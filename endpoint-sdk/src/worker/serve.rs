@@ -55,7 +55,7 @@ pub(super) async fn wait_for_signal() {
 /// of what a short job costs (a thread woken is a context switch). A handler that holds that
 /// loop (CPU work, a blocking call) moves the endpoint's later jobs to a pool of handler
 /// threads, and a watchdog thread fails a job whose handler holds the loop past its deadline
-/// and has the worker replaced (see [`super::watch`]); the heartbeat has a thread of its own.
+/// and has the worker replaced (`worker/watch.rs`); the heartbeat has a thread of its own.
 pub async fn run_until(
     def: EndpointDef,
     env: WorkerEnv,
