@@ -22,6 +22,7 @@ const EXPECTED: &[&str] = &[
     "gated_ticks",
     "greet",
     "hang_async",
+    "hold_or_wait",
     "init_fails",
     "nap",
     "panicky",

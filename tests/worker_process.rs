@@ -489,6 +489,49 @@ async fn a_task_a_handler_spawned_that_holds_the_event_loop_past_the_deadline_ha
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_holding_the_loop_within_its_budget_delays_another_jobs_timeout_but_replaces_nothing()
+{
+    use endpoint_sdk::protocol::envelope::{Deadline, JobMeta};
+    let rt = runtime_for::<hold_or_wait>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let mut w = Worker::spawn(&s.base, "hold_or_wait", "holder2", &[]);
+    // B waits on the loop; its caller gives it 4 s.
+    let within = JobMeta {
+        deadline: Some(Deadline::in_(Duration::from_secs(4))),
+        ..JobMeta::default()
+    };
+    let b = rt
+        .submit("hold_or_wait", within.wrap(json!(-20_000)).into())
+        .unwrap();
+    loop {
+        if rt.status("hold_or_wait", &b).unwrap().status == JobStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A holds the loop for 8 s in one poll, within its own 60 s: B's deadline and grace pass
+    // meanwhile. The worker is not replaced for it; B times out once the loop runs again.
+    let a = rt.submit("hold_or_wait", json!(8_000).into()).unwrap();
+    let st = wait_final(&rt, "hold_or_wait", &a).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}\n{}", w.output());
+    let st = wait_final(&rt, "hold_or_wait", &b).await;
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}");
+    assert!(
+        !failure(&st).message.contains("replaced"),
+        "{}",
+        failure(&st).message
+    );
+    let c = rt.submit("hold_or_wait", json!(-1).into()).unwrap();
+    let st = wait_final(&rt, "hold_or_wait", &c).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}\n{}", w.output());
+    assert!(
+        w.child.try_wait().unwrap().is_none(),
+        "the worker goes on\n{}",
+        w.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panics_fail_the_job_oversize_results_become_clear_errors_and_the_worker_goes_on() {
     let rt = LocalRuntime::builder()
         .definition(EndpointDef::of::<panicky>())

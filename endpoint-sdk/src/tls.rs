@@ -3,7 +3,7 @@
 //! reqwest's default does), those roots read once per process, at the first TLS handshake.
 //!
 //! Reading the system's roots (on Linux: a bundle and a directory of ~150 files) is what building
-//! a client costs; reqwest does it for every client it builds. A worker builds two (the job loop's
+//! a client costs; reqwest does it for every client it builds. A worker builds two or more (the loop's
 //! and the heartbeat's, which must not share connections), and a worker whose job server speaks
 //! plain HTTP (`app dev`) needs none: here no client reads them until a server presents a
 //! certificate, and all share what was read.

@@ -76,6 +76,18 @@ pub async fn spin_forever(_x: u32) -> u32 {
     }
 }
 
+/// Worker tests: blocks its thread for `ms` when positive, waits (cancellably) for `-ms` when
+/// negative.
+#[endpoint(cpu = "cpu3c-2-4", concurrency = 4, execution_timeout_ms = 60_000)]
+pub async fn hold_or_wait(ms: i64) -> i64 {
+    if ms >= 0 {
+        std::thread::sleep(Duration::from_millis(ms as u64));
+    } else {
+        tokio::time::sleep(Duration::from_millis(ms.unsigned_abs())).await;
+    }
+    ms
+}
+
 /// Worker tests: spawns a task that blocks its thread for good, and waits (cancellably).
 #[endpoint(cpu = "cpu3c-2-4", execution_timeout_ms = 5_000)]
 pub async fn spawn_spin(_x: u32) -> u32 {

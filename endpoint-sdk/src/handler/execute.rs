@@ -96,7 +96,10 @@ pub async fn execute(
         Placement::On(runtime) => {
             // The handler's logs and calls belong to the job's span (its request id) there too.
             let mut task = runtime.spawn(handler.instrument(tracing::Span::current()));
+            // The handler's end first, then the deadline: a job both overdue and cancelled
+            // timed out.
             let ended = tokio::select! {
+                biased;
                 r = &mut task => Ended::Returned(r.unwrap_or_else(|join| Err(join.into_panic()))),
                 _ = overdue => Ended::TimedOut,
                 _ = cancel.cancelled() => Ended::Stopped,

@@ -1,5 +1,6 @@
-//! One job on the production worker: its `Ctx`, the one execution path on the handler threads,
-//! and its result posted (after its updates), with the platform's size limit enforced.
+//! One job on the production worker: its `Ctx`, the one execution path (on the event loop, or
+//! on the handler threads once a handler blocked the loop), and its result posted (after its
+//! updates), with the platform's size limit enforced.
 
 use std::sync::Arc;
 
@@ -97,6 +98,11 @@ impl JobRunner {
                 .instrument(tracing::Span::current())
         );
         let mut done = self.watch.run(watched, exec).await;
+        // The watchdog cancels a job whose deadline passes while the loop is held: that is a
+        // timeout, not a stop by the platform (which expects no result).
+        if done.outcome == Outcome::Stopped && deadline.is_some_and(|d| Instant::now() >= d) {
+            done.outcome = Outcome::TimedOut(JobFailure::timed_out(timeout));
+        }
         if let Outcome::Failed(f) = &mut done.outcome
             && inline
             && f.kind == FailureKind::Panic
@@ -159,6 +165,11 @@ impl JobRunner {
             (body, bytes) = serialize(failure_body(JobFailure::output_too_large(bytes.len())));
         }
         let failed = body.get("error").is_some();
+        if self.watch.replaced() {
+            // The watchdog failed this job when the loop was held, and ends the worker.
+            self.slots.remove(&id);
+            return;
+        }
         match self.platform.done_body(&id, bytes, false).await {
             Ok(()) if failed => tracing::warn!(
                 "job failed after {:?}: {}",

@@ -76,7 +76,12 @@ pub async fn run_until(
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(serve(def, env, shutdown, Loop { watch, slots })),
+                Ok(rt) => {
+                    let ended = rt.block_on(serve(def, env, shutdown, Loop { watch, slots }));
+                    // Not waiting for blocking tasks handlers left (a timed-out job's).
+                    rt.shutdown_background();
+                    ended
+                }
                 Err(e) => Err(WorkerError::Runtime(e)),
             };
             let _ = tx.send(ended);
@@ -159,6 +164,7 @@ async fn serve(
     });
     take_jobs(&job, def.config.concurrency.max(1) as usize, &shutdown).await;
     drain(&slots).await;
+    job.watch.end();
     stopper.abort();
     beat.abort();
     handlers.shutdown_background();
@@ -192,7 +198,7 @@ async fn init_state(
 async fn take_jobs(job: &Arc<JobRunner>, concurrency: usize, shutdown: &CancellationToken) {
     let (slots, replace) = (&job.slots, &job.replace);
     let mut server = ServerState::default();
-    while !shutdown.is_cancelled() && !replace.is_cancelled() {
+    while !shutdown.is_cancelled() && !replace.is_cancelled() && !job.watch.replaced() {
         let freed = slots.freed.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();

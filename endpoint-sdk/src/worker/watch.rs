@@ -7,10 +7,12 @@
 //!   can block without holding back the job-takes and posts, and says so once in the log;
 //! - the loop beats every [`WATCHDOG_TICK`]; a watchdog thread notices when it stops (held by a
 //!   job's poll, or by a task a handler spawned), says what holds it, cancels the jobs whose
-//!   deadline passes meanwhile (a handler that checks its `Ctx` stops), and once the loop is
-//!   held [`STUCK_GRACE`] past a job's deadline, fails the overdue jobs (and, saying why, the
-//!   others the held loop has), asks the platform to replace this worker (`stopPod`) and ends
-//!   the worker, as the loop itself does for a stuck handler thread.
+//!   deadline passes meanwhile (a handler that checks its `Ctx` stops), and once the job whose
+//!   poll holds the loop is [`STUCK_GRACE`] past its deadline (or a task holds it that long
+//!   past a job's), fails the overdue jobs (and, saying why, the others the held loop has),
+//!   asks the platform to replace this worker (`stopPod`) and ends the worker, as the loop
+//!   itself does for a stuck handler thread. The loop, should it run again, takes and posts
+//!   nothing more.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +71,11 @@ pub(super) struct LoopWatch {
     epoch: Instant,
     /// Set once a handler held the loop: the endpoint's later jobs run on the handler threads.
     on_threads: AtomicBool,
+    /// Set by the watchdog before it fails the held loop's jobs: the loop, if it runs again,
+    /// takes no job and posts no result (the watchdog has posted them).
+    replaced: AtomicBool,
+    /// Set when the loop has ended: the watchdog stops.
+    ended: AtomicBool,
 }
 
 impl Default for LoopWatch {
@@ -79,6 +86,8 @@ impl Default for LoopWatch {
             beat: AtomicU64::new(0),
             epoch: Instant::now(),
             on_threads: AtomicBool::new(false),
+            replaced: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
         }
     }
 }
@@ -99,6 +108,17 @@ impl LoopWatch {
             self.beat.store(at, Ordering::Relaxed);
             tokio::time::sleep(WATCHDOG_TICK).await;
         }
+    }
+
+    /// Whether the watchdog has failed this loop's jobs and ended the worker: a job's result
+    /// is no longer posted, and no job is taken.
+    pub(super) fn replaced(&self) -> bool {
+        self.replaced.load(Ordering::SeqCst)
+    }
+
+    /// The loop has ended (drained): the watchdog stops watching.
+    pub(super) fn end(&self) {
+        self.ended.store(true, Ordering::SeqCst);
     }
 
     /// How long the loop has not beaten.
@@ -196,6 +216,8 @@ impl Watchdog {
             .name("watchdog".into())
             .spawn(move || {
                 if let Some(held) = watch_until_stuck(&watch, &stopped) {
+                    // The loop takes and posts nothing more (`replaced`), so these are the
+                    // jobs it has, each failed once.
                     fail_stuck(&env, &held, &running.snapshot());
                     stuck();
                 }
@@ -224,14 +246,13 @@ struct Held {
     overdue: Vec<Arc<WatchedJob>>,
 }
 
-/// Watches until stopped (`None`) or the loop is held past a job's deadline and grace.
+/// Watches until stopped (`None`) or the loop is held past a deadline and its grace.
 fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
     let mut said = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && !watch.ended.load(Ordering::SeqCst) {
         std::thread::park_timeout(WATCHDOG_TICK);
         let now = Instant::now();
-        let held = watch.held(now);
-        if held < SAY_BLOCKED_AFTER {
+        if watch.held(now) < SAY_BLOCKED_AFTER || watch.ended.load(Ordering::SeqCst) {
             continue;
         }
         let polled = watch.polling().clone();
@@ -239,24 +260,36 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
         if said != Some(beat) {
             said = Some(beat);
             match &polled {
-                Some((job, _)) => tracing::warn!(
+                Some((job, since)) => tracing::warn!(
                     job = %job.id,
-                    "this job's handler has held the worker's event loop for {held:?} in one \
-                     poll; other jobs wait for it"
+                    "this job's handler has held the worker's event loop for {:?} in one poll; \
+                     other jobs wait for it",
+                    now - *since
                 ),
                 None => tracing::warn!(
-                    "the worker's event loop has not run for {held:?}: a task holds it (one a \
-                     handler spawned?); spawn blocking work with tokio::task::spawn_blocking"
+                    "the worker's event loop has not run for {:?}: a task holds it (one a \
+                     handler spawned?); spawn blocking work with tokio::task::spawn_blocking",
+                    watch.held(now)
                 ),
             }
         }
         // The loop's own timers cannot fire: cancel the overdue jobs (a handler that checks its
-        // `Ctx` stops), and act for the loop once it is held past their grace.
+        // `Ctx` stops).
         let jobs = watch.jobs().clone();
         for job in jobs.iter().filter(|j| j.overdue(now, Duration::ZERO)) {
             job.cancel.cancel();
         }
-        if held >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE)) {
+        // Stuck: the job whose poll holds the loop is past its deadline and the grace (a job
+        // that holds it within its own budget only delays the others, whose timeouts the loop
+        // reports when it runs again); or a task holds it, past some job's deadline and grace.
+        let stuck = match &polled {
+            Some((job, since)) => job.overdue(now, STUCK_GRACE) && now - *since >= STUCK_GRACE,
+            None => {
+                watch.held(now) >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE))
+            }
+        };
+        if stuck {
+            watch.replaced.store(true, Ordering::SeqCst);
             return Some(Held {
                 holder: polled.map(|(job, _)| job.id.clone()),
                 overdue: jobs
