@@ -532,6 +532,31 @@ async fn a_job_holding_the_loop_within_its_budget_delays_another_jobs_timeout_bu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_level_is_a_plain_level_or_a_filter_with_directives() {
+    let rt = runtime_for::<echo>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let run = |id: &'static str, filter: (&'static str, &'static str)| {
+        let (rt, base) = (rt.clone(), s.base.clone());
+        async move {
+            let w = Worker::spawn(&base, "echo", id, &[filter]);
+            let job = rt.submit("echo", json!("logged").into()).unwrap();
+            assert_eq!(
+                wait_final(&rt, "echo", &job).await.status,
+                JobStatus::Completed
+            );
+            w.output()
+        }
+    };
+    // A plain level, in the platform's variable and its spelling.
+    let out = run("lvl", ("RUNPOD_LOG_LEVEL", "WARN")).await;
+    assert!(!out.contains("job started"), "{out}");
+    // Directives: the job's lines at info, the rest of the worker at warn.
+    let out = run("dir", ("RUST_LOG", "warn,endpoint_sdk::worker::job=info")).await;
+    assert!(out.contains("job started"), "{out}");
+    assert!(!out.contains("worker starting"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panics_fail_the_job_oversize_results_become_clear_errors_and_the_worker_goes_on() {
     let rt = LocalRuntime::builder()
         .definition(EndpointDef::of::<panicky>())

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::Context;
@@ -108,11 +109,7 @@ where
 /// Sets up logging for a worker. `RUNPOD_LOG_LEVEL` (or `RUST_LOG`) sets the level; `info` by
 /// default.
 pub fn init(json: bool) {
-    let filter = std::env::var(crate::protocol::vars::RUNPOD_LOG_LEVEL)
-        .ok()
-        .and_then(|l| EnvFilter::try_new(l.to_ascii_lowercase()).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let (level, env) = filter();
     if json {
         let fmt = tracing_subscriber::fmt::layer()
             .event_format(RunpodJson)
@@ -120,13 +117,39 @@ pub fn init(json: bool) {
         let _ = tracing_subscriber::registry()
             .with(RequestIds)
             .with(fmt)
-            .with(filter)
+            .with(level)
+            .with(env)
             .try_init();
     } else {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
+        let fmt = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        let _ = tracing_subscriber::registry()
+            .with(fmt)
+            .with(level)
+            .with(env)
             .try_init();
     }
+}
+
+/// The worker's filter, from the first of `RUNPOD_LOG_LEVEL` (any case) and `RUST_LOG` that
+/// reads: a plain level (the usual `INFO`) as a `LevelFilter`, which costs a job's spans and
+/// events nothing past the level check, anything else (`endpoint_sdk=debug,...`) as an
+/// `EnvFilter`; `info` when neither is set or reads.
+fn filter() -> (Option<LevelFilter>, Option<EnvFilter>) {
+    let specs = [
+        std::env::var(crate::protocol::vars::RUNPOD_LOG_LEVEL)
+            .ok()
+            .map(|l| l.to_ascii_lowercase()),
+        std::env::var(EnvFilter::DEFAULT_ENV).ok(),
+    ];
+    for spec in specs.into_iter().flatten() {
+        if let Ok(level) = spec.trim().parse::<LevelFilter>() {
+            return (Some(level), None);
+        }
+        if let Ok(env) = EnvFilter::try_new(&spec) {
+            return (None, Some(env));
+        }
+    }
+    (Some(LevelFilter::INFO), None)
 }
