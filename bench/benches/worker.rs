@@ -230,12 +230,16 @@ fn spawn_worker(which: Which, base: &str, endpoint: &str, concurrency: usize) ->
     let mut cmd = match which {
         Which::Ours => {
             let mut c = Command::new(APP);
-            c.env_clear().env("ENDPOINT_NAME", endpoint);
+            // As on the platform, which sets the endpoint's id: logs are its JSON lines.
+            c.env_clear()
+                .env("ENDPOINT_NAME", endpoint)
+                .env("RUNPOD_ENDPOINT_ID", "bench");
             c
         }
         Which::Peer => {
             let mut c = Command::new(PEER.get().expect("built in main"));
             c.env_clear()
+                .env("RUNPOD_ENDPOINT_ID", "bench")
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("RUNPOD_WORKER_CONCURRENCY", concurrency.to_string());
             c

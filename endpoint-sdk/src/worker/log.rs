@@ -96,13 +96,27 @@ where
             tracing::Level::DEBUG => "DEBUG",
             tracing::Level::TRACE => "TRACE",
         };
-        let message: String = msg.text.trim().chars().take(4096).collect();
-        let line = serde_json::json!({
-            "requestId": request_id,
-            "message": message,
-            "level": level,
-        });
-        writeln!(writer, "{line}")
+        /// One line as the platform reads it, serialized from borrowed parts.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "requestId")]
+            request_id: Option<&'a str>,
+            message: &'a str,
+            level: &'a str,
+        }
+        let text = msg.text.trim();
+        // At most 4096 characters, cut on a character boundary.
+        let message = match text.char_indices().nth(4096) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        let line = Line {
+            request_id: request_id.as_deref(),
+            message,
+            level,
+        };
+        let json = serde_json::to_string(&line).map_err(|_| std::fmt::Error)?;
+        writeln!(writer, "{json}")
     }
 }
 
@@ -152,4 +166,61 @@ fn filter() -> (Option<LevelFilter>, Option<EnvFilter>) {
         }
     }
     (Some(LevelFilter::INFO), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::sync::{Arc, Mutex};
+
+    /// A writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_request_id_and_cut_long_messages_on_a_character() {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let subscriber = tracing_subscriber::registry().with(RequestIds).with(
+            tracing_subscriber::fmt::layer()
+                .event_format(RunpodJson)
+                .with_writer(move || w.clone()),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside a job");
+            let span = tracing::info_span!("job", request_id = "job-1");
+            let _in = span.enter();
+            tracing::info!(n = 3, "hello \"there\"");
+            tracing::warn!("{}", "é".repeat(5_000));
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            json!({"requestId": null, "message": "outside a job", "level": "INFO"})
+        );
+        assert_eq!(
+            lines[1],
+            json!({"requestId": "job-1", "message": "hello \"there\" n=3", "level": "INFO"})
+        );
+        let long = lines[2]["message"].as_str().unwrap();
+        assert_eq!(long.chars().count(), 4096);
+        assert!(long.chars().all(|c| c == 'é'));
+        assert_eq!(lines[2]["level"], "WARN");
+    }
 }
