@@ -438,14 +438,15 @@ impl TraceTree {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_handler_that_ignores_cancellation_times_out_and_the_worker_asks_to_be_replaced() {
-    let rt = runtime_for::<spin_forever>(|_| {});
+/// Runs one job of `E` on a fresh worker: it must time out, the worker ask to be replaced
+/// (`stopPod`) and exit; its log.
+async fn times_out_and_is_replaced<E: endpoint_sdk::Handler>(worker_id: &str) -> String {
+    let rt = runtime_for::<E>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
-    let mut w = Worker::spawn(&s.base, "spin_forever", "stuck1", &[]);
-    let id = rt.submit("spin_forever", json!(1).into()).unwrap();
-    let st = wait_final(&rt, "spin_forever", &id).await;
-    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}");
+    let mut w = Worker::spawn(&s.base, E::NAME, worker_id, &[]);
+    let id = rt.submit(E::NAME, json!(1).into()).unwrap();
+    let st = wait_final(&rt, E::NAME, &id).await;
+    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}\n{}", w.output());
     let f = failure(&st);
     assert_eq!(f.kind, FailureKind::Timeout);
     assert!(f.message.contains("asks to be replaced"), "{}", f.message);
@@ -454,38 +455,26 @@ async fn a_handler_that_ignores_cancellation_times_out_and_the_worker_asks_to_be
         0,
         "the worker exits for the platform to replace it"
     );
-    assert!(
-        w.output().contains("ignored cancellation"),
-        "{}",
-        w.output()
-    );
     assert_eq!(
-        rt.health("spin_forever").unwrap().workers.ready,
+        rt.health(E::NAME).unwrap().workers.ready,
         0,
         "stopPod removed it"
     );
+    w.output()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_ignores_cancellation_times_out_and_the_worker_asks_to_be_replaced() {
+    let out = times_out_and_is_replaced::<spin_forever>("stuck1").await;
+    assert!(out.contains("ignored cancellation"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_a_handler_spawned_that_holds_the_event_loop_past_the_deadline_has_the_worker_replaced()
  {
-    let rt = runtime_for::<spawn_spin>(|_| {});
-    let s = TestServer::start(rt.clone(), None).await;
-    let mut w = Worker::spawn(&s.base, "spawn_spin", "held1", &[]);
-    let id = rt.submit("spawn_spin", json!(1).into()).unwrap();
-    let st = wait_final(&rt, "spawn_spin", &id).await;
-    assert_eq!(st.status, JobStatus::TimedOut, "{st:?}\n{}", w.output());
-    let f = failure(&st);
-    assert!(f.message.contains("asks to be replaced"), "{}", f.message);
-    assert_eq!(w.wait_exit(LONG), 0, "the worker exits to be replaced");
-    let out = w.output();
+    let out = times_out_and_is_replaced::<spawn_spin>("held1").await;
     assert!(out.contains("a task holds it"), "{out}");
     assert!(out.contains("spawn_blocking"), "says what to do: {out}");
-    assert_eq!(
-        rt.health("spawn_spin").unwrap().workers.ready,
-        0,
-        "stopPod removed it"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
