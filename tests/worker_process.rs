@@ -126,6 +126,15 @@ async fn wait_final(rt: &LocalRuntime, ep: &str, id: &str) -> endpoint_sdk::prot
     st
 }
 
+/// Waits until job `id` of `ep` runs on a worker.
+async fn wait_in_progress(rt: &LocalRuntime, ep: &str, id: &str) {
+    let until = Instant::now() + LONG;
+    while rt.status(ep, id).unwrap().status != JobStatus::InProgress {
+        assert!(Instant::now() < until, "job {id} never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn failure(st: &endpoint_sdk::protocol::StatusObject) -> JobFailure {
     JobFailure::from_wire(st.error.as_deref().expect("a failed job has an error"))
 }
@@ -492,12 +501,7 @@ async fn a_job_holding_the_loop_within_its_budget_delays_another_jobs_timeout_bu
     let b = rt
         .submit("hold_or_wait", within.wrap(json!(-20_000)).into())
         .unwrap();
-    loop {
-        if rt.status("hold_or_wait", &b).unwrap().status == JobStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_in_progress(&rt, "hold_or_wait", &b).await;
     // A holds the loop for 8 s in one poll, within its own 60 s: B's deadline and grace pass
     // meanwhile. The worker is not replaced for it; B times out once the loop runs again.
     let a = rt.submit("hold_or_wait", json!(8_000).into()).unwrap();
@@ -688,12 +692,7 @@ async fn a_handler_that_blocks_its_threads_does_not_starve_the_heartbeat() {
         ],
     );
     let id = rt.submit("block", json!(3_000).into()).unwrap();
-    loop {
-        if rt.status("block", &id).unwrap().status == JobStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_in_progress(&rt, "block", &id).await;
     let started = Instant::now();
     let st = wait_final(&rt, "block", &id).await;
     let ended = Instant::now();
@@ -727,12 +726,7 @@ async fn a_handler_that_holds_the_event_loop_moves_the_endpoints_later_jobs_to_h
     // Now a long blocking job holds a handler thread, not the loop: a short job submitted
     // after it is taken, run and posted while it still blocks.
     let long = rt.submit("block", json!(4_000).into()).unwrap();
-    loop {
-        if rt.status("block", &long).unwrap().status == JobStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_in_progress(&rt, "block", &long).await;
     let short = rt.submit("block", json!(1).into()).unwrap();
     let st = wait_final(&rt, "block", &short).await;
     assert_eq!(st.status, JobStatus::Completed);
@@ -778,12 +772,7 @@ async fn the_worker_rides_out_a_server_outage_and_delivers_its_result_afterwards
     let base = s.base.clone();
     let w = Worker::spawn(&base, "nap", "survivor", &[]);
     let id = rt.submit("nap", json!(1_500).into()).unwrap();
-    loop {
-        if rt.status("nap", &id).unwrap().status == JobStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_in_progress(&rt, "nap", &id).await;
     // The server goes away while the job runs; its result cannot be posted yet.
     s.stop().await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -819,12 +808,7 @@ async fn sigterm_stops_taking_jobs_and_drains_the_running_ones() {
     let s = TestServer::start(rt.clone(), None).await;
     let mut w = Worker::spawn(&s.base, "nap", "drainer", &[]);
     let running = rt.submit("nap", json!(1_500).into()).unwrap();
-    loop {
-        if rt.status("nap", &running).unwrap().status == JobStatus::InProgress {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_in_progress(&rt, "nap", &running).await;
     let waiting = rt.submit("nap", json!(1).into()).unwrap();
     w.signal("-TERM");
     assert_eq!(w.wait_exit(LONG), 0);
