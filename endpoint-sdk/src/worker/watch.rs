@@ -104,10 +104,15 @@ impl LoopWatch {
     /// The loop runs: its beat, every [`WATCHDOG_TICK`], until the loop ends.
     pub(super) async fn beat(&self) {
         loop {
-            let at = self.epoch.elapsed().as_nanos() as u64;
-            self.beat.store(at, Ordering::Relaxed);
+            self.touch();
             tokio::time::sleep(WATCHDOG_TICK).await;
         }
+    }
+
+    /// One beat: the loop runs now.
+    fn touch(&self) {
+        let at = self.epoch.elapsed().as_nanos() as u64;
+        self.beat.store(at, Ordering::Relaxed);
     }
 
     /// Whether the watchdog has failed this loop's jobs and ended the worker: a job's result
@@ -176,6 +181,9 @@ impl<F: Future<Output = Execution>> Future for Watched<'_, F> {
         let since = Instant::now();
         *self.watch.polling() = Some((self.job.clone(), since));
         let r = self.exec.as_mut().poll(cx);
+        // The loop runs again: a beat before the poll is cleared, so that the watchdog never
+        // sees a loop that is polling nothing and has not beaten since this poll began.
+        self.watch.touch();
         *self.watch.polling() = None;
         let took = since.elapsed();
         if took >= BLOCKING_POLL {
@@ -252,10 +260,16 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
     while !stop.load(Ordering::Relaxed) && !watch.ended.load(Ordering::SeqCst) {
         std::thread::park_timeout(WATCHDOG_TICK);
         let now = Instant::now();
-        if watch.held(now) < SAY_BLOCKED_AFTER || watch.ended.load(Ordering::SeqCst) {
+        // What holds the loop first: a poll's end beats before it clears itself, so a loop
+        // seen polling nothing has its beat up to date.
+        let polled = watch.polling().clone();
+        let held = match &polled {
+            Some((_, since)) => now.saturating_duration_since(*since),
+            None => watch.held(now),
+        };
+        if held < SAY_BLOCKED_AFTER || watch.ended.load(Ordering::SeqCst) {
             continue;
         }
-        let polled = watch.polling().clone();
         let beat = watch.beat.load(Ordering::Relaxed);
         if said != Some(beat) {
             said = Some(beat);
@@ -267,9 +281,8 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
                     now - *since
                 ),
                 None => tracing::warn!(
-                    "the worker's event loop has not run for {:?}: a task holds it (one a \
-                     handler spawned?); spawn blocking work with tokio::task::spawn_blocking",
-                    watch.held(now)
+                    "the worker's event loop has not run for {held:?}: a task holds it (one a \
+                     handler spawned?); spawn blocking work with tokio::task::spawn_blocking"
                 ),
             }
         }
@@ -284,9 +297,7 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
         // reports when it runs again); or a task holds it, past some job's deadline and grace.
         let stuck = match &polled {
             Some((job, since)) => job.overdue(now, STUCK_GRACE) && now - *since >= STUCK_GRACE,
-            None => {
-                watch.held(now) >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE))
-            }
+            None => held >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE)),
         };
         if stuck {
             watch.replaced.store(true, Ordering::SeqCst);
@@ -358,4 +369,40 @@ fn fail_stuck(env: &WorkerEnv, held: &Held, running: &[String]) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::Outcome;
+
+    #[tokio::test]
+    async fn a_poll_beats_the_loop_before_it_stops_showing_its_job() {
+        let watch = LoopWatch::default();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            watch.held(Instant::now()) >= Duration::from_millis(30),
+            "no beat since the watch began"
+        );
+        let job = Arc::new(WatchedJob {
+            id: "j1".into(),
+            deadline: None,
+            timeout: None,
+            cancel: CancellationToken::new(),
+        });
+        let exec = std::pin::pin!(async {
+            Execution {
+                outcome: Outcome::Completed(serde_json::json!(1)),
+                stuck: false,
+            }
+        });
+        let done = watch.run(job, exec).await;
+        assert_eq!(done.outcome, Outcome::Completed(serde_json::json!(1)));
+        assert!(watch.polling().is_none(), "no poll shown once it ended");
+        assert!(watch.jobs().is_empty(), "the job left the watch");
+        assert!(
+            watch.held(Instant::now()) < Duration::from_millis(30),
+            "a loop that just polled is not held"
+        );
+    }
 }
