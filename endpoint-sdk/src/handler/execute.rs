@@ -110,7 +110,7 @@ pub async fn execute(
                 let stuck = tokio::time::timeout(STUCK_GRACE, &mut task).await.is_err();
                 if stuck {
                     return Execution {
-                        outcome: ended.outcome(timeout),
+                        outcome: ended.outcome(timeout, deadline),
                         stuck: true,
                     };
                 }
@@ -119,7 +119,7 @@ pub async fn execute(
         }
     };
     Execution {
-        outcome: ended.outcome(timeout),
+        outcome: ended.outcome(timeout, deadline),
         stuck: false,
     }
 }
@@ -133,7 +133,11 @@ enum Ended {
 }
 
 impl Ended {
-    fn outcome(self, timeout: Option<Duration>) -> Outcome {
+    /// How the job ended, its deadline `deadline`. A job stopped once its deadline had passed
+    /// timed out: the cancellation can win the race with the job's own timer (the production
+    /// worker's watchdog cancels a job at its deadline while the job's loop is held, before that
+    /// loop's timer can fire).
+    fn outcome(self, timeout: Option<Duration>, deadline: Option<tokio::time::Instant>) -> Outcome {
         match self {
             Ended::Returned(Ok(Ok(v))) => Outcome::Completed(v),
             Ended::Returned(Ok(Err(failure))) => Outcome::Failed(failure),
@@ -141,6 +145,9 @@ impl Ended {
                 Outcome::Failed(JobFailure::panicked(&panic_message(&*panic)))
             }
             Ended::TimedOut => Outcome::TimedOut(JobFailure::timed_out(timeout)),
+            Ended::Stopped if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) => {
+                Outcome::TimedOut(JobFailure::timed_out(timeout))
+            }
             Ended::Stopped => Outcome::Stopped,
         }
     }

@@ -98,11 +98,6 @@ impl JobRunner {
                 .instrument(tracing::Span::current())
         );
         let mut done = self.watch.run(watched, exec).await;
-        // The watchdog cancels a job whose deadline passes while the loop is held: that is a
-        // timeout, not a stop by the platform (which expects no result).
-        if done.outcome == Outcome::Stopped && deadline.is_some_and(|d| Instant::now() >= d) {
-            done.outcome = Outcome::TimedOut(JobFailure::timed_out(timeout));
-        }
         if let Outcome::Failed(f) = &mut done.outcome
             && inline
             && f.kind == FailureKind::Panic
@@ -126,6 +121,11 @@ impl JobRunner {
         // The handler returned: the next job may start while this one's result is posted
         // (unless it is stuck: then the worker takes no more).
         drop(slot);
+        if self.watch.replaced() {
+            // The watchdog failed this job when the loop was held, and ends the worker.
+            self.slots.remove(&id);
+            return;
+        }
         posts.flush().await;
         let body = match done.outcome {
             Outcome::Stopped => {
@@ -165,11 +165,6 @@ impl JobRunner {
             (body, bytes) = serialize(failure_body(JobFailure::output_too_large(bytes.len())));
         }
         let failed = body.get("error").is_some();
-        if self.watch.replaced() {
-            // The watchdog failed this job when the loop was held, and ends the worker.
-            self.slots.remove(&id);
-            return;
-        }
         match self.platform.done_body(&id, bytes, false).await {
             Ok(()) if failed => tracing::warn!(
                 "job failed after {:?}: {}",

@@ -363,8 +363,7 @@ fn fail_stuck(env: &WorkerEnv, held: &Held, running: &[String]) {
     rt.block_on(async {
         for (id, error) in posts {
             let body = serde_json::json!({ "error": error, "stopPod": true });
-            let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-            if let Err(e) = platform.done_body(&id, bytes, false).await {
+            if let Err(e) = platform.done(&id, &body, false).await {
                 tracing::error!(job = %id, "the failure was not delivered: {e}");
             }
         }
