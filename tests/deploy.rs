@@ -1163,7 +1163,9 @@ fn the_cli_emits_a_multi_stage_dockerfile_and_does_not_overwrite_another_file() 
         ]
     );
     assert!(
-        text.contains("cargo build --release --locked --bin test-worker"),
+        text.contains(
+            "cargo build --release --locked --features endpoint-sdk/worker-only --bin test-worker"
+        ),
         "{text}"
     );
     assert!(text.contains("cp target/release/test-worker /usr/local/bin/test-worker"));

@@ -29,9 +29,20 @@ struct Worker {
 
 impl Worker {
     fn spawn(base: &str, endpoint: &str, worker_id: &str, extra: &[(&str, &str)]) -> Worker {
+        Self::spawn_bin(BIN, base, endpoint, worker_id, extra)
+    }
+
+    /// [`Worker::spawn`] of binary `bin`.
+    fn spawn_bin(
+        bin: &str,
+        base: &str,
+        endpoint: &str,
+        worker_id: &str,
+        extra: &[(&str, &str)],
+    ) -> Worker {
         let log = support::log_path(&format!("worker-{}-{worker_id}", std::process::id()));
         let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env(
@@ -855,6 +866,45 @@ async fn the_endpoint_to_serve_must_be_named_when_the_binary_has_several() {
         "{}",
         w.output()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_alone_serves_jobs_runs_a_test_input_and_refuses_the_development_tools() {
+    const ONLY: &str = env!("CARGO_BIN_EXE_test-worker-only");
+    let rt = runtime_for::<echo>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let _w = Worker::spawn_bin(ONLY, &s.base, "echo", "only1", &[]);
+    let id = rt.submit("echo", json!({ "n": 7 }).into()).unwrap();
+    let st = wait_final(&rt, "echo", &id).await;
+    assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+    assert_eq!(st.output, Some(json!({ "n": 7 })));
+
+    let run = |args: &[&str]| {
+        Command::new(ONLY)
+            .args(args)
+            .env_clear()
+            .env("ENDPOINT_NAME", "echo")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["worker", "--test-input", r#"{"input": {"n": 8}}"#]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(r#""COMPLETED""#) && stdout.contains(r#""n": 8"#),
+        "{stdout}"
+    );
+    let out = run(&["dev", "--port", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`dev`: this binary runs only as a worker")
+            && stderr.contains("endpoint_sdk::main"),
+        "{stderr}"
+    );
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[--test-input JSON]"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
-//! The production worker (issues 4.8 and 21): our worker binary, the other Rust worker runtime
-//! for this platform (`runpod-sdk` 0.6.3 from crates.io, feature `serverless`, built from
-//! `bench/peers/runpod-sdk-echo` into `target/peers`) and the official Python worker (`runpod`
-//! 1.12), each with an echo handler against a fresh job server of ours in this process (so the
+//! The production worker (issues 4.8 and 21): our worker (an application as a user writes it,
+//! `bench/apps/endpoint-sdk-echo`, built as `deploy --emit-dockerfile`'s image builds it, with
+//! `--features endpoint-sdk/worker-only`, into `target/peers`), the other Rust worker runtime for
+//! this platform (`runpod-sdk` 0.6.3 from crates.io, feature `serverless`, built from
+//! `bench/peers/runpod-sdk-echo` into `target/peers` too) and the official Python worker
+//! (`runpod` 1.12), each with an echo handler against a fresh job server of ours in this process (so the
 //! server is not the bottleneck), with a layer around `Server::router()` recording, on the
 //! server side, when each job-take arrives and when each job-done is answered.
 //!
@@ -36,8 +38,6 @@ use endpoint_sdk::server::Server;
 use serde_json::json;
 use tokio::sync::Notify;
 
-const APP: &str = env!("CARGO_BIN_EXE_bench-app");
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
     Ours,
@@ -51,30 +51,33 @@ const WORKERS: [Which; 3] = [Which::Ours, Which::Peer, Which::Python];
 impl Which {
     fn label(self) -> &'static str {
         match self {
-            Which::Ours => "ours (release binary)",
+            Which::Ours => "ours (worker-only release)",
             Which::Peer => "runpod-sdk 0.6.3 (release)",
             Which::Python => "python runpod 1.12",
         }
     }
 }
 
-/// The peer's binary, built (once per run) from `bench/peers/runpod-sdk-echo` in release, in
-/// its own target directory.
-fn build_peer() -> std::path::PathBuf {
+/// A Rust worker's binary, built (once per run) in release from its own workspace
+/// `bench/<dir>` (with `features`), into `target/peers`.
+fn build_worker(dir: &str, features: &[&str]) -> std::path::PathBuf {
     let root = endpoint_bench::proc::workspace_root();
     let target = root.join("target/peers");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--quiet", "--manifest-path"])
-        .arg(root.join("bench/peers/runpod-sdk-echo/Cargo.toml"))
+        .arg(root.join("bench").join(dir).join("Cargo.toml"))
+        .args(features.iter().flat_map(|f| ["--features", f]))
         .arg("--target-dir")
         .arg(&target)
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "the runpod-sdk echo worker did not build");
-    target.join("release/runpod-sdk-echo")
+    assert!(status.success(), "bench/{dir} did not build");
+    let name = dir.rsplit('/').next().expect("a directory");
+    target.join("release").join(name)
 }
 
 static PEER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+static OURS: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -229,7 +232,7 @@ fn spawn_worker(which: Which, base: &str, endpoint: &str, concurrency: usize) ->
     let v2 = format!("{base}/v2/{endpoint}");
     let mut cmd = match which {
         Which::Ours => {
-            let mut c = Command::new(APP);
+            let mut c = Command::new(OURS.get().expect("built in main"));
             // As on the platform, which sets the endpoint's id: logs are its JSON lines.
             c.env_clear()
                 .env("ENDPOINT_NAME", endpoint)
@@ -684,10 +687,13 @@ fn main() {
     };
     let (cold_runs, rounds) = (knob("BENCH_COLD_RUNS", 5), knob("BENCH_ROUNDS", 3));
     println!(
-        "worker benchmark: our worker binary ({APP}) vs runpod-sdk 0.6.3's and the official Python worker; {} cores",
+        "worker benchmark: our worker vs runpod-sdk 0.6.3's and the official Python worker; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let peer = PEER.get_or_init(build_peer);
+    let ours =
+        OURS.get_or_init(|| build_worker("apps/endpoint-sdk-echo", &["endpoint-sdk/worker-only"]));
+    println!("our worker (worker-only build): {}", ours.display());
+    let peer = PEER.get_or_init(|| build_worker("peers/runpod-sdk-echo", &[]));
     println!("runpod-sdk worker: {}", peer.display());
     match std::env::var("BENCH_PROFILE").as_deref() {
         Ok("start") => {

@@ -92,10 +92,22 @@ pub mod prelude {
 ///     endpoint_sdk::main().await
 /// }
 /// ```
+///
+/// In a binary built with the `worker-only` feature (`cargo build --release --features
+/// endpoint-sdk/worker-only`, as the images of `deploy --emit-dockerfile` are), it is
+/// [`worker::main`]: `worker` alone, without the development tools, a smaller binary and a
+/// lighter worker.
 pub async fn main() -> Result<()> {
-    use clap::Parser;
-    install_tls_provider();
-    cli::run(cli::Cli::parse()).await
+    #[cfg(feature = "worker-only")]
+    {
+        worker::main().await
+    }
+    #[cfg(not(feature = "worker-only"))]
+    {
+        use clap::Parser;
+        install_tls_provider();
+        cli::run(cli::Cli::parse()).await
+    }
 }
 
 /// Installs rustls' `ring` crypto provider as the process default, unless one is installed.

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{EndpointConfig, Hardware};
 use crate::deploy::Manifest;
-use crate::{Error, Result, registry};
+use crate::{Result, registry};
 
 /// The command line of a binary built with endpoint-sdk.
 #[derive(Debug, Parser)]
@@ -163,81 +163,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Deploy(args) => Ok(crate::deploy::run_deploy(&defs, args).await?),
         Command::Undeploy(args) => Ok(crate::deploy::run_undeploy(&defs, args).await?),
-        Command::Dev(args) => traced(&crate::deploy::app_name(), dev::dev(args)).await,
-        Command::Worker(args) => worker(&defs, args).await,
+        Command::Dev(args) => {
+            crate::telemetry::traced(&crate::deploy::app_name(), dev::dev(args)).await
+        }
+        Command::Worker(args) => crate::worker::start(&defs, args.endpoint, args.test_input).await,
         Command::Call(args) => {
             init_logging_quiet();
-            traced(&crate::deploy::app_name(), call::call(args)).await
+            crate::telemetry::traced(&crate::deploy::app_name(), call::call(args)).await
         }
         Command::Simulate(args) => {
             init_logging_quiet();
             simulate::run(&defs, args)
         }
     }
-}
-
-/// Runs `command` with the OTLP exporter on when the environment asks for it
-/// (`OTEL_EXPORTER_OTLP_ENDPOINT`), as service `service` unless `OTEL_SERVICE_NAME` says
-/// otherwise; sends the last spans before returning.
-async fn traced<T>(service: &str, command: impl Future<Output = Result<T>>) -> Result<T> {
-    let telemetry =
-        crate::telemetry::Telemetry::from_env(service).map_err(|e| Error::Usage(e.to_string()))?;
-    let result = command.await;
-    if let Some(t) = telemetry {
-        t.shutdown().await;
-    }
-    result
-}
-
-async fn worker(defs: &[crate::EndpointDef], args: WorkerArgs) -> Result<()> {
-    let def = crate::worker::select(defs, args.endpoint.as_deref())?;
-    if def.is_load_balancer() {
-        if args.test_input.is_some() {
-            return Err(Error::Usage(format!(
-                "`{}` is a load-balancing endpoint: it takes HTTP requests, not a test job; run \
-                 `app worker` (PORT sets its port) and send it requests, or use `app dev`",
-                def.name()
-            )));
-        }
-        let env = crate::worker::AppEnv::from_env(&def)?;
-        crate::worker::log::init(
-            std::env::var_os(crate::protocol::vars::RUNPOD_ENDPOINT_ID).is_some(),
-        );
-        crate::worker::serve_metrics_from_env()?;
-        let name = def.name().to_string();
-        return traced(&name, async {
-            Ok(crate::worker::serve_app(def, env).await.map(drop)?)
-        })
-        .await;
-    }
-    let on_platform = std::env::var_os(crate::protocol::vars::RUNPOD_WEBHOOK_GET_JOB).is_some();
-    if args.test_input.is_some() || !on_platform {
-        init_logging();
-        let status = crate::worker::run_test_input(&def, args.test_input.as_deref()).await?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("a status object serializes")
-        );
-        return match status.status {
-            crate::protocol::JobStatus::Completed => Ok(()),
-            s => Err(Error::JobFailed(format!(
-                "the test job ended {s}: {}",
-                status
-                    .error
-                    .as_deref()
-                    .map(|e| crate::protocol::JobFailure::from_wire(e).message)
-                    .unwrap_or_default()
-            ))),
-        };
-    }
-    let env = crate::worker::WorkerEnv::from_env()?;
-    crate::worker::log::init(env.endpoint_id.is_some());
-    crate::worker::serve_metrics_from_env()?;
-    let name = def.name().to_string();
-    traced(&name, async {
-        Ok(crate::worker::run(def, env).await.map(drop)?)
-    })
-    .await
 }
 
 /// A one-line summary of an endpoint's hardware and scaling.

@@ -141,12 +141,15 @@ pub fn dockerfile(o: &DockerfileOptions) -> String {
 # Add `target/` to .dockerignore to keep the build context small. `--locked` needs Cargo.lock.
 
 # Build stage: the release binary. The cache mounts keep the registry and target between builds.
+# endpoint-sdk's `worker-only` feature leaves the development tools (`dev`, `deploy`, `call`,
+# `simulate`) out of the binary: the image only runs as a worker, half the size, lighter in
+# memory. (It names the dependency `endpoint-sdk` of the package built; drop it if yours differs.)
 FROM rust:{rust}-slim-bookworm AS builder
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked{package} {flag} {bin} \
+    cargo build --release --locked{package} --features endpoint-sdk/worker-only {flag} {bin} \
     && cp {built} /usr/local/bin/{bin}
 
 # Runtime stage: Debian slim (the same release as the builder, so glibc matches) with the CA
@@ -188,7 +191,8 @@ fn cuda_dockerfile(o: &DockerfileOptions, cuda: &CudaBuild) -> String {
 #   docker push <registry>/<name>:<version>
 #   {bin} deploy --image <registry>/<name>:<version>
 
-# Build stage: the CUDA toolkit (nvcc) and the Rust toolchain.
+# Build stage: the CUDA toolkit (nvcc) and the Rust toolchain. endpoint-sdk's `worker-only`
+# feature leaves the development tools (`dev`, `deploy`, `call`, `simulate`) out of the binary.
 FROM nvidia/cuda:{cuda_v}-devel-ubuntu22.04 AS builder
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl ca-certificates build-essential pkg-config \
@@ -202,7 +206,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/root/.cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked{package} --features cuda {flag} {bin} \
+    cargo build --release --locked{package} --features cuda,endpoint-sdk/worker-only {flag} {bin} \
     && cp {built} /usr/local/bin/{bin}
 
 # Runtime stage: CUDA's runtime libraries (cuBLAS, cuRAND, NVRTC) on the same Ubuntu.
@@ -235,7 +239,8 @@ mod tests {
         });
         assert!(
             text.contains(
-                "cargo build --release --locked -p my-examples --example research-agent \\\n    \
+                "cargo build --release --locked -p my-examples --features endpoint-sdk/worker-only \
+                 --example research-agent \\\n    \
                  && cp target/release/examples/research-agent /usr/local/bin/research-agent"
             ),
             "{text}"
@@ -262,7 +267,7 @@ mod tests {
         for line in [
             "FROM nvidia/cuda:12.6.3-devel-ubuntu22.04 AS builder",
             "ENV CUDA_COMPUTE_CAP=80",
-            "cargo build --release --locked -p endpoint-examples --features cuda --example research-agent",
+            "cargo build --release --locked -p endpoint-examples --features cuda,endpoint-sdk/worker-only --example research-agent",
             "FROM nvidia/cuda:12.6.3-runtime-ubuntu22.04",
             r#"ENTRYPOINT ["/usr/local/bin/research-agent"]"#,
         ] {

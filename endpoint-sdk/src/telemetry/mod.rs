@@ -107,6 +107,21 @@ impl Telemetry {
     }
 }
 
+/// Runs `command` with the OTLP exporter on when the environment asks for it
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`), as service `service` unless `OTEL_SERVICE_NAME` says
+/// otherwise; sends the last spans before returning.
+pub(crate) async fn traced<T>(
+    service: &str,
+    command: impl Future<Output = crate::Result<T>>,
+) -> crate::Result<T> {
+    let telemetry = Telemetry::from_env(service).map_err(|e| crate::Error::Usage(e.to_string()))?;
+    let result = command.await;
+    if let Some(t) = telemetry {
+        t.shutdown().await;
+    }
+    result
+}
+
 /// A job (or a load-balancing request) that ended, as its span shows it.
 #[derive(Debug)]
 #[cfg_attr(not(feature = "otel"), allow(dead_code))]
