@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::dev_log::DevLog;
-use super::{DevArgs, describe, init_logging};
+use super::{DevArgs, describe};
 use crate::local::LocalRuntime;
 use crate::server::Server;
 use crate::{Error, Result, registry};
 
 pub(super) async fn dev(args: DevArgs) -> Result<()> {
-    init_logging();
+    crate::worker::log::init_stderr();
     let mut builder = LocalRuntime::builder()
         .registry()
         .cold_start(Duration::from_millis(args.cold_start_ms))

@@ -101,18 +101,6 @@ pub struct DevArgs {
     pub keep_results: usize,
 }
 
-/// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own).
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a log redirected to a file stays plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 /// Logs to stderr at `warn` unless `RUST_LOG` says otherwise: a one-shot command prints its
 /// own lines.
 fn init_logging_quiet() {

@@ -46,7 +46,7 @@ pub(crate) async fn start(
 
 /// Runs one job locally, prints its status object, and fails unless it completed.
 async fn test_job(def: &EndpointDef, test_input: Option<&str>) -> Result<()> {
-    crate::cli::init_logging();
+    super::log::init_stderr();
     let status = super::run_test_input(def, test_input).await?;
     println!(
         "{}",

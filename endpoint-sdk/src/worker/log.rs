@@ -168,6 +168,18 @@ fn filter() -> (Option<LevelFilter>, Option<EnvFilter>) {
     (Some(LevelFilter::INFO), None)
 }
 
+/// Logs to stderr, `RUST_LOG` overriding `info` (a no-op if the application set up its own):
+/// `app dev` and a test job, read by a person.
+pub(crate) fn init_stderr() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log redirected to a file stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
