@@ -175,9 +175,13 @@ pub struct ProcMem {
     pub pid: u32,
     /// `VmRSS`, in kB.
     pub rss_kb: u64,
+    /// `RssAnon`, in kB: the part of `VmRSS` the process allocated (heap, stacks, written
+    /// data), as opposed to pages of its executable and libraries, which the page cache holds
+    /// once for every process that maps them.
+    pub anon_kb: u64,
 }
 
-/// `root` and all its descendants with their `VmRSS` (from `/proc`), root first.
+/// `root` and all its descendants with their `VmRSS` and `RssAnon` (from `/proc`), root first.
 pub fn tree_rss(root: u32) -> Vec<ProcMem> {
     let mut parents = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
@@ -203,13 +207,19 @@ pub fn tree_rss(root: u32) -> Vec<ProcMem> {
     let mut todo = vec![root];
     while let Some(pid) = todo.pop() {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let rss_kb = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        out.push(ProcMem { pid, rss_kb });
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        out.push(ProcMem {
+            pid,
+            rss_kb: field("VmRSS:"),
+            anon_kb: field("RssAnon:"),
+        });
         todo.extend(parents.iter().filter(|(_, pp)| *pp == pid).map(|(p, _)| *p));
     }
     out

@@ -36,6 +36,7 @@ pub mod cli;
 pub mod client;
 pub mod deploy;
 mod endpoint;
+mod entry;
 mod error;
 pub mod external;
 pub mod handler;
@@ -59,6 +60,7 @@ pub use boxed::BoxFuture;
 pub use client::{CallError, Caller, Client};
 pub use endpoint::{AnyEndpoint, Endpoint, NoError, NoInput};
 pub use endpoint_macros::{endpoint, external};
+pub use entry::worker_main;
 pub use error::{Error, Result};
 pub use handler::{Ctx, EndpointDef, Handler, InitError, LoadBalanced};
 pub use protocol::{FailureKind, JobFailure, JobStatus, StatusObject};
@@ -95,12 +97,12 @@ pub mod prelude {
 ///
 /// In a binary built with the `worker-only` feature (`cargo build --release --features
 /// endpoint-sdk/worker-only`, as the images of `deploy --emit-dockerfile` are), it is
-/// [`worker::main`]: `worker` alone, without the development tools, a smaller binary and a
+/// [`worker_main`]: `worker` alone, without the development tools, a smaller binary and a
 /// lighter worker.
 pub async fn main() -> Result<()> {
     #[cfg(feature = "worker-only")]
     {
-        worker::main().await
+        entry::worker_main().await
     }
     #[cfg(not(feature = "worker-only"))]
     {

@@ -154,7 +154,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dev(args) => {
             crate::telemetry::traced(&crate::deploy::app_name(), dev::dev(args)).await
         }
-        Command::Worker(args) => crate::worker::start(&defs, args.endpoint, args.test_input).await,
+        Command::Worker(args) => crate::entry::start(&defs, args.endpoint, args.test_input).await,
         Command::Call(args) => {
             init_logging_quiet();
             crate::telemetry::traced(&crate::deploy::app_name(), call::call(args)).await

@@ -20,7 +20,6 @@
 //!   handler can starve the ping.
 
 mod app;
-mod entry;
 pub mod env;
 mod heartbeat;
 mod job;
@@ -35,8 +34,6 @@ mod urls;
 mod watch;
 
 pub use app::{AppEnv, serve_app, serve_app_until};
-pub use entry::main;
-pub(crate) use entry::start;
 pub use env::{EnvError, WorkerEnv};
 pub use metrics_port::serve_metrics_from_env;
 pub use serve::{run, run_until};

@@ -1,6 +1,7 @@
-//! The worker's entry point: what `app worker` runs, and all that `endpoint_sdk::main()` runs in
-//! a binary built with the `worker-only` feature (as the images of `deploy --emit-dockerfile`
-//! are): the endpoint chosen, then a queue worker, a load-balancing worker, or one local test job.
+//! The worker's entry point: what `app worker` runs, and `worker_main()`, all that
+//! `endpoint_sdk::main()` runs in a binary built with the `worker-only` feature (as the images of
+//! `deploy --emit-dockerfile` are): the endpoint chosen, then a queue worker, a load-balancing
+//! worker, or one local test job. Beside `cli` (both return the crate's `Error`), above `worker`.
 
 use crate::handler::EndpointDef;
 use crate::protocol::vars::{ENDPOINT_NAME, RUNPOD_ENDPOINT_ID, RUNPOD_WEBHOOK_GET_JOB};
@@ -15,7 +16,7 @@ pub(crate) async fn start(
     endpoint: Option<String>,
     test_input: Option<String>,
 ) -> Result<()> {
-    let def = super::select(defs, endpoint.as_deref())?;
+    let def = crate::worker::select(defs, endpoint.as_deref())?;
     if def.is_load_balancer() {
         if test_input.is_some() {
             return Err(Error::Usage(format!(
@@ -24,12 +25,12 @@ pub(crate) async fn start(
                 def.name()
             )));
         }
-        let env = super::AppEnv::from_env(&def)?;
-        super::log::init(std::env::var_os(RUNPOD_ENDPOINT_ID).is_some());
-        super::serve_metrics_from_env()?;
+        let env = crate::worker::AppEnv::from_env(&def)?;
+        crate::worker::log::init(std::env::var_os(RUNPOD_ENDPOINT_ID).is_some());
+        crate::worker::serve_metrics_from_env()?;
         let name = def.name().to_string();
         return traced(&name, async {
-            Ok(super::serve_app(def, env).await.map(drop)?)
+            Ok(crate::worker::serve_app(def, env).await.map(drop)?)
         })
         .await;
     }
@@ -37,17 +38,20 @@ pub(crate) async fn start(
     if test_input.is_some() || !on_platform {
         return test_job(&def, test_input.as_deref()).await;
     }
-    let env = super::WorkerEnv::from_env()?;
-    super::log::init(env.endpoint_id.is_some());
-    super::serve_metrics_from_env()?;
+    let env = crate::worker::WorkerEnv::from_env()?;
+    crate::worker::log::init(env.endpoint_id.is_some());
+    crate::worker::serve_metrics_from_env()?;
     let name = def.name().to_string();
-    traced(&name, async { Ok(super::run(def, env).await.map(drop)?) }).await
+    traced(&name, async {
+        Ok(crate::worker::run(def, env).await.map(drop)?)
+    })
+    .await
 }
 
 /// Runs one job locally, prints its status object, and fails unless it completed.
 async fn test_job(def: &EndpointDef, test_input: Option<&str>) -> Result<()> {
-    super::log::init_stderr();
-    let status = super::run_test_input(def, test_input).await?;
+    crate::worker::log::init_stderr();
+    let status = crate::worker::run_test_input(def, test_input).await?;
     println!(
         "{}",
         serde_json::to_string_pretty(&status).expect("a status object serializes")
@@ -73,15 +77,15 @@ const USAGE: &str = "usage: <binary> [worker] [--endpoint NAME] [--test-input JS
 /// [`crate::main`] runs in a binary built with the `worker-only` feature; a binary that calls it
 /// instead of [`crate::main`] is the same without the feature. Either leaves the development
 /// tools (`dev` and its dashboard, `deploy`, `call`, `simulate`, the command-line parser) out
-/// of the binary: about half its size, and an idle worker holds about a third less memory.
+/// of the binary: two thirds of its size, and an idle worker holds a quarter less memory.
 ///
 /// ```no_run
 /// #[tokio::main]
 /// async fn main() -> endpoint_sdk::Result<()> {
-///     endpoint_sdk::worker::main().await
+///     endpoint_sdk::worker_main().await
 /// }
 /// ```
-pub async fn main() -> Result<()> {
+pub async fn worker_main() -> Result<()> {
     crate::install_tls_provider();
     let defs = crate::registry::endpoints();
     crate::registry::check(&defs)?;
@@ -90,7 +94,7 @@ pub async fn main() -> Result<()> {
         None => {
             println!(
                 "{USAGE}\n\nThis binary runs as a worker only (endpoint-sdk's `worker-only` \
-                 feature, or `endpoint_sdk::worker::main`): build it without the feature, with \
+                 feature, or `endpoint_sdk::worker_main`): build it without the feature, with \
                  `endpoint_sdk::main`, for `dev`, `deploy`, `call`, `manifest` and `simulate`."
             );
             return Ok(());
@@ -129,7 +133,7 @@ impl WorkerOnlyArgs {
                     return Err(Error::Usage(format!(
                         "`{arg}`: this binary runs only as a worker ({USAGE}): it was built \
                          with endpoint-sdk's `worker-only` feature (as the images of `deploy \
-                         --emit-dockerfile` are) or calls `endpoint_sdk::worker::main`; build \
+                         --emit-dockerfile` are) or calls `endpoint_sdk::worker_main`; build \
                          it without the feature, with `endpoint_sdk::main`, for the other \
                          subcommands"
                     )));
