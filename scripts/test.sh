@@ -17,6 +17,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== the SDK without its default features (no OpenTelemetry)"
 cargo clippy -p endpoint-sdk --no-default-features -- -D warnings
+echo "== the SDK as production images build it (feature worker-only: main() is the worker alone)"
+cargo clippy -p endpoint-sdk --features worker-only -- -D warnings
 echo "== cargo doc (a broken or ambiguous link is an error)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test"

@@ -20,6 +20,8 @@ use support::TestServer;
 
 const LONG: Duration = Duration::from_secs(40);
 const BIN: &str = env!("CARGO_BIN_EXE_test-worker");
+/// The same endpoints behind `endpoint_sdk::worker_main()`.
+const ONLY: &str = env!("CARGO_BIN_EXE_test-worker-only");
 
 /// A worker process, killed when dropped.
 struct Worker {
@@ -870,7 +872,6 @@ async fn the_endpoint_to_serve_must_be_named_when_the_binary_has_several() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_alone_serves_jobs_runs_a_test_input_and_refuses_the_development_tools() {
-    const ONLY: &str = env!("CARGO_BIN_EXE_test-worker-only");
     let rt = runtime_for::<echo>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
     let _w = Worker::spawn_bin(ONLY, &s.base, "echo", "only1", &[]);
@@ -902,9 +903,38 @@ async fn the_worker_alone_serves_jobs_runs_a_test_input_and_refuses_the_developm
             && stderr.contains("endpoint_sdk::main"),
         "{stderr}"
     );
+    // `--endpoint` before ENDPOINT_NAME (echo), as `app worker` has it.
+    let out = run(&["--endpoint", "nope", "--test-input", r#"{"input": 1}"#]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no endpoint named `nope`"),
+        "{stderr}"
+    );
     let out = run(&["--help"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("[--test-input JSON]"));
+}
+
+#[test]
+fn the_worker_alone_leaves_the_development_tools_out_of_the_binary() {
+    // What only the development tools hold: the dashboard's page, `app dev`'s help.
+    let markers = [
+        "<title>app dev · endpoint-sdk</title>",
+        "Run every endpoint locally behind Runpod's HTTP API",
+    ];
+    let holds = |bin: &str, marker: &str| {
+        let bytes = std::fs::read(bin).unwrap();
+        bytes.windows(marker.len()).any(|w| w == marker.as_bytes())
+    };
+    for marker in markers {
+        assert!(holds(BIN, marker), "the full binary holds {marker:?}");
+        assert!(!holds(ONLY, marker), "the worker alone holds {marker:?}");
+    }
+    let (full, only) = (
+        std::fs::metadata(BIN).unwrap().len(),
+        std::fs::metadata(ONLY).unwrap().len(),
+    );
+    assert!(only < full, "worker alone {only} bytes, full {full}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

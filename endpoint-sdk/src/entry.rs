@@ -72,12 +72,23 @@ async fn test_job(def: &EndpointDef, test_input: Option<&str>) -> Result<()> {
 /// The usage of a worker-only binary.
 const USAGE: &str = "usage: <binary> [worker] [--endpoint NAME] [--test-input JSON]";
 
+/// What `--help` prints after the usage.
+const ABOUT: &str = "Serves one endpoint as a Runpod Serverless worker: a queue worker when \
+RUNPOD_WEBHOOK_GET_JOB is set, a load-balancing endpoint's server, or (with --test-input, or \
+without the platform's variables) one job run locally from --test-input or ./test_input.json. \
+ENDPOINT_NAME (or --endpoint) picks the endpoint of a binary with several.\n\nThis binary \
+runs as a worker only (endpoint-sdk's `worker-only` feature, or `endpoint_sdk::worker_main`): \
+build it without the feature, with `endpoint_sdk::main`, for `dev`, `deploy`, `call`, \
+`manifest` and `simulate`.";
+
 /// The worker alone: `app worker` with its arguments (`[worker] [--endpoint NAME]
 /// [--test-input JSON]`, parsed by hand), and no other subcommand. It is what
 /// [`crate::main`] runs in a binary built with the `worker-only` feature; a binary that calls it
 /// instead of [`crate::main`] is the same without the feature. Either leaves the development
 /// tools (`dev` and its dashboard, `deploy`, `call`, `simulate`, the command-line parser) out
-/// of the binary: two thirds of its size, and an idle worker holds a quarter less memory.
+/// of the binary, which is then a third smaller, and an idle worker holds a quarter less memory.
+/// Without arguments it is `app worker`: off the platform, that runs the test job of
+/// `./test_input.json`.
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -87,19 +98,12 @@ const USAGE: &str = "usage: <binary> [worker] [--endpoint NAME] [--test-input JS
 /// ```
 pub async fn worker_main() -> Result<()> {
     crate::install_tls_provider();
+    let Some(args) = WorkerOnlyArgs::parse(std::env::args_os().skip(1))? else {
+        println!("{USAGE}\n\n{ABOUT}");
+        return Ok(());
+    };
     let defs = crate::registry::endpoints();
     crate::registry::check(&defs)?;
-    let args = match WorkerOnlyArgs::parse(std::env::args().skip(1))? {
-        Some(args) => args,
-        None => {
-            println!(
-                "{USAGE}\n\nThis binary runs as a worker only (endpoint-sdk's `worker-only` \
-                 feature, or `endpoint_sdk::worker_main`): build it without the feature, with \
-                 `endpoint_sdk::main`, for `dev`, `deploy`, `call`, `manifest` and `simulate`."
-            );
-            return Ok(());
-        }
-    };
     let endpoint = args.endpoint.or_else(|| std::env::var(ENDPOINT_NAME).ok());
     start(&defs, endpoint, args.test_input).await
 }
@@ -113,11 +117,16 @@ struct WorkerOnlyArgs {
 
 impl WorkerOnlyArgs {
     /// Parses the arguments after the binary's name; `None` for `--help`.
-    fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Self>> {
+    fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Self>> {
+        let usage = |what: String| Error::Usage(format!("{what} ({USAGE})"));
         let mut out = Self::default();
-        let mut args = args.into_iter();
+        let mut args = args.into_iter().map(|a| {
+            a.into_string()
+                .map_err(|a| usage(format!("the argument {} is not UTF-8", a.to_string_lossy())))
+        });
         let mut first = true;
         while let Some(arg) = args.next() {
+            let arg = arg?;
             if std::mem::take(&mut first) && arg == "worker" {
                 continue;
             }
@@ -129,19 +138,29 @@ impl WorkerOnlyArgs {
                 "--help" | "-h" => return Ok(None),
                 "--endpoint" => &mut out.endpoint,
                 "--test-input" | "--test_input" => &mut out.test_input,
+                other if other.starts_with('-') => {
+                    return Err(usage(format!("unknown option `{arg}`")));
+                }
                 _ => {
-                    return Err(Error::Usage(format!(
-                        "`{arg}`: this binary runs only as a worker ({USAGE}): it was built \
-                         with endpoint-sdk's `worker-only` feature (as the images of `deploy \
+                    return Err(usage(format!(
+                        "`{arg}`: this binary runs only as a worker: it was built with \
+                         endpoint-sdk's `worker-only` feature (as the images of `deploy \
                          --emit-dockerfile` are) or calls `endpoint_sdk::worker_main`; build \
                          it without the feature, with `endpoint_sdk::main`, for the other \
                          subcommands"
                     )));
                 }
             };
-            let value = inline
-                .or_else(|| args.next())
-                .ok_or_else(|| Error::Usage(format!("`{name}` needs a value ({USAGE})")))?;
+            if slot.is_some() {
+                return Err(usage(format!("`{name}` is given twice")));
+            }
+            let value = match inline {
+                Some(v) => v,
+                None => match args.next().transpose()? {
+                    Some(v) if !v.starts_with("--") => v,
+                    _ => return Err(usage(format!("`{name}` needs a value"))),
+                },
+            };
             *slot = Some(value);
         }
         Ok(Some(out))
@@ -153,7 +172,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Option<WorkerOnlyArgs>> {
-        WorkerOnlyArgs::parse(args.iter().map(|a| a.to_string()))
+        WorkerOnlyArgs::parse(args.iter().map(std::ffi::OsString::from))
     }
 
     #[test]
@@ -187,7 +206,30 @@ mod tests {
         );
         let e = parse(&["worker", "worker"]).unwrap_err().to_string();
         assert!(e.contains("`worker`"), "{e}");
+    }
+
+    #[test]
+    fn a_mistyped_a_missing_or_a_repeated_option_is_named() {
+        let e = parse(&["--endpiont", "echo"]).unwrap_err().to_string();
+        assert!(e.contains("unknown option `--endpiont`"), "{e}");
         let e = parse(&["--endpoint"]).unwrap_err().to_string();
         assert!(e.contains("`--endpoint` needs a value"), "{e}");
+        let e = parse(&["--endpoint", "--test-input", "{}"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`--endpoint` needs a value"), "{e}");
+        let e = parse(&["--endpoint=a", "--endpoint", "b"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`--endpoint` is given twice"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_argument_that_is_not_utf8_is_an_error_not_a_panic() {
+        use std::os::unix::ffi::OsStringExt;
+        let arg = std::ffi::OsString::from_vec(vec![b'-', b'-', 0xff]);
+        let e = WorkerOnlyArgs::parse([arg]).unwrap_err().to_string();
+        assert!(e.contains("is not UTF-8"), "{e}");
     }
 }

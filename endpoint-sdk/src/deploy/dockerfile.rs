@@ -142,7 +142,7 @@ pub fn dockerfile(o: &DockerfileOptions) -> String {
 
 # Build stage: the release binary. The cache mounts keep the registry and target between builds.
 # endpoint-sdk's `worker-only` feature leaves the development tools (`dev`, `deploy`, `call`,
-# `simulate`) out of the binary: the image only runs as a worker, half the size, lighter in
+# `simulate`) out of the binary: the image only runs as a worker, a third smaller, lighter in
 # memory. (It names the dependency `endpoint-sdk` of the package built; drop it if yours differs.)
 FROM rust:{rust}-slim-bookworm AS builder
 WORKDIR /src
@@ -193,6 +193,7 @@ fn cuda_dockerfile(o: &DockerfileOptions, cuda: &CudaBuild) -> String {
 
 # Build stage: the CUDA toolkit (nvcc) and the Rust toolchain. endpoint-sdk's `worker-only`
 # feature leaves the development tools (`dev`, `deploy`, `call`, `simulate`) out of the binary.
+# (It names the dependency `endpoint-sdk` of the package built; drop it if yours differs.)
 FROM nvidia/cuda:{cuda_v}-devel-ubuntu22.04 AS builder
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl ca-certificates build-essential pkg-config \
