@@ -26,5 +26,7 @@ echo "== cargo test"
 rm -rf target/tmp/logs
 mkdir -p target/tmp/logs
 cargo test --workspace "$@" 2>&1 | tee target/tmp/logs/cargo-test.log
+echo "== the binary of a production image (worker-only, with the worker's code layout)"
+./scripts/check-worker-image.sh
 echo "== no secret in any log"
 ./scripts/check-logs.sh

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Writes endpoint-sdk/layout/worker.ld: the functions a production worker runs, from a profile of
+# one, as the linker script endpoint-sdk's build script hands to the final link of a
+# `worker-only` build (see endpoint-sdk/build.rs). Run it after changing the worker, a
+# dependency, or the toolchain; a function it misses only stays where the linker put it.
+#
+# The profile: the bench's echo application (bench/apps/endpoint-sdk-echo, built as an image
+# builds it, without the layout) under callgrind, idle and then serving at concurrency 1 and 16,
+# taking jobs from `bench-app dev --external`. Every function it ran becomes a pattern in which
+# what changes from build to build is a wildcard: crate disambiguators and back-references of
+# v0 names, the instance hash of legacy names, `.llvm.` suffixes. Functions the idle worker runs
+# come first, so that an idle worker's code is one block.
+#
+#   ./scripts/worker-layout.sh           # needs valgrind and python3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
+root=$(pwd)
+out=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
+
+cargo build --release -q -p endpoint-bench --bin bench-app
+ENDPOINT_SDK_WORKER_LAYOUT=off cargo build --release -q \
+  --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml --features endpoint-sdk/worker-only \
+  --target-dir target/peers
+worker="$out/endpoint-sdk-echo"
+cp target/peers/release/endpoint-sdk-echo "$worker"
+
+port=18931
+base="http://127.0.0.1:$port"
+target/release/bench-app dev --port "$port" --external echo-c1 --external echo-c16 \
+  >"$out/dev.log" 2>&1 &
+until curl -sf "$base/v2/echo-c1/health" >/dev/null 2>&1; do sleep 0.2; done
+
+# submit ENDPOINT N: N jobs queued for the worker.
+submit() {
+  python3 - "$base" "$1" "$2" <<'PY'
+import http.client, json, sys, urllib.parse
+base, ep, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+u = urllib.parse.urlparse(base)
+c = http.client.HTTPConnection(u.hostname, u.port)
+for i in range(n):
+    c.request("POST", f"/v2/{ep}/run", json.dumps({"input": {"n": i}}),
+              {"content-type": "application/json"})
+    c.getresponse().read()
+PY
+}
+
+# profile NAME ENDPOINT CONCURRENCY SECONDS: the worker under callgrind.
+profile() {
+  local v2="$base/v2/$2"
+  (cd "$out" && env -i PATH="$PATH" RUNPOD_POD_ID=layout RUNPOD_ENDPOINT_ID=layout \
+    RUNPOD_WEBHOOK_GET_JOB="$v2/job-take/\$ID" \
+    RUNPOD_WEBHOOK_POST_OUTPUT="$v2/job-done/\$RUNPOD_POD_ID/\$ID" \
+    RUNPOD_WEBHOOK_PING="$v2/ping/\$RUNPOD_POD_ID" RUNPOD_PING_INTERVAL=1000 \
+    RUNPOD_WORKER_CONCURRENCY="$3" ENDPOINT_NAME="$2" \
+    timeout -s TERM "$4" valgrind --tool=callgrind --demangle=no \
+    --callgrind-out-file="$out/cg-$1" "$worker" >"$out/$1.log" 2>&1) || true
+}
+
+profile idle echo-c1 1 8
+# Idle again against a bare server (a take answers 204 after a second, anything else `{}`), as
+# the platform and other job servers answer, unlike `app dev`.
+python3 - 18932 <<'PY' &
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def answer(self):
+        n = int(self.headers.get("content-length") or 0)
+        if n: self.rfile.read(n)
+        if "/job-take" in self.path:
+            time.sleep(1)
+            self.send_response(204); self.send_header("content-length", "0"); self.end_headers()
+        else:
+            self.send_response(200); self.send_header("content-type", "application/json")
+            self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b"{}")
+    do_GET = do_POST = answer
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+sleep 1
+base_dev=$base
+base="http://127.0.0.1:18932"
+profile idle-bare echo-c1 1 8
+base=$base_dev
+submit echo-c1 3000
+profile c1 echo-c1 1 12
+submit echo-c16 6000
+profile c16 echo-c16 16 12
+
+nm --defined-only "$worker" >"$out/nm"
+python3 - "$out" "$root/endpoint-sdk/layout/worker.ld" <<'PY'
+import re, sys
+out, dest = sys.argv[1], sys.argv[2]
+defined = set()
+for line in open(f"{out}/nm"):
+    p = line.split()
+    if len(p) == 3 and p[1] in "tT":
+        defined.add(p[2])
+patterns, seen = [], set()
+for phase in ("idle", "idle-bare", "c1", "c16"):
+    for line in open(f"{out}/cg-{phase}", errors="replace"):
+        m = re.match(r"^c?fn=\(\d+\) (\S+)$", line.rstrip("\n"))
+        if not m or m.group(1) not in defined:
+            continue
+        p = re.sub(r"\.llvm\.\d+$", "*", m.group(1))
+        if p.startswith("_R"):
+            p = re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", p)
+            p = re.sub(r"B[0-9A-Za-z]*_", "*", p)
+        elif p.startswith("_ZN"):
+            p = re.sub(r"17h[0-9a-f]{16}E", "17h*E", p)
+        p = re.sub(r"\*+", "*", p)
+        if p not in seen:
+            seen.add(p)
+            patterns.append(p)
+with open(dest, "w") as f:
+    f.write("/* Generated by scripts/worker-layout.sh: the functions a production worker runs, */\n")
+    f.write("/* the idle worker's first, placed together before the rest of the code. */\n")
+    f.write("SECTIONS\n{\n  .text.worker :\n  {\n")
+    for p in patterns:
+        f.write(f"    *(.text.{p} .text.unlikely.{p})\n")
+    f.write("  }\n}\nINSERT BEFORE .text;\n")
+print(f"{len(patterns)} patterns -> {dest}")
+PY
+cargo build --release -q --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml \
+  --features endpoint-sdk/worker-only --target-dir target/peers
