@@ -76,10 +76,13 @@ const USAGE: &str = "usage: <binary> [worker] [--endpoint NAME] [--test-input JS
 const ABOUT: &str = "Serves one endpoint as a Runpod Serverless worker: a queue worker when \
 RUNPOD_WEBHOOK_GET_JOB is set, a load-balancing endpoint's server, or (with --test-input, or \
 without the platform's variables) one job run locally from --test-input or ./test_input.json. \
-ENDPOINT_NAME (or --endpoint) picks the endpoint of a binary with several.\n\nThis binary \
-runs as a worker only (endpoint-sdk's `worker-only` feature, or `endpoint_sdk::worker_main`): \
-build it without the feature, with `endpoint_sdk::main`, for `dev`, `deploy`, `call`, \
-`manifest` and `simulate`.";
+ENDPOINT_NAME (or --endpoint) picks the endpoint of a binary with several.";
+
+/// Why a worker-only binary has no other subcommand, and how to get them.
+const ONLY_A_WORKER: &str = "this binary runs only as a worker: it was built with \
+endpoint-sdk's `worker-only` feature (as the images of `deploy --emit-dockerfile` are) or calls \
+`endpoint_sdk::worker_main`; build it without the feature, with `endpoint_sdk::main`, for `dev`, \
+`deploy`, `call`, `manifest` and `simulate`";
 
 /// The worker alone: `app worker` with its arguments (`[worker] [--endpoint NAME]
 /// [--test-input JSON]`, parsed by hand), and no other subcommand. It is what
@@ -99,7 +102,7 @@ build it without the feature, with `endpoint_sdk::main`, for `dev`, `deploy`, `c
 pub async fn worker_main() -> Result<()> {
     crate::install_tls_provider();
     let Some(args) = WorkerOnlyArgs::parse(std::env::args_os().skip(1))? else {
-        println!("{USAGE}\n\n{ABOUT}");
+        println!("{USAGE}\n\n{ABOUT}\n\nNote: {ONLY_A_WORKER}.");
         return Ok(());
     };
     let defs = crate::registry::endpoints();
@@ -141,15 +144,7 @@ impl WorkerOnlyArgs {
                 other if other.starts_with('-') => {
                     return Err(usage(format!("unknown option `{arg}`")));
                 }
-                _ => {
-                    return Err(usage(format!(
-                        "`{arg}`: this binary runs only as a worker: it was built with \
-                         endpoint-sdk's `worker-only` feature (as the images of `deploy \
-                         --emit-dockerfile` are) or calls `endpoint_sdk::worker_main`; build \
-                         it without the feature, with `endpoint_sdk::main`, for the other \
-                         subcommands"
-                    )));
-                }
+                _ => return Err(usage(format!("`{arg}`: {ONLY_A_WORKER}"))),
             };
             if slot.is_some() {
                 return Err(usage(format!("`{name}` is given twice")));

@@ -274,11 +274,10 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
         if said != Some(beat) {
             said = Some(beat);
             match &polled {
-                Some((job, since)) => tracing::warn!(
+                Some((job, _)) => tracing::warn!(
                     job = %job.id,
-                    "this job's handler has held the worker's event loop for {:?} in one poll; \
-                     other jobs wait for it",
-                    now - *since
+                    "this job's handler has held the worker's event loop for {held:?} in one \
+                     poll; other jobs wait for it"
                 ),
                 None => tracing::warn!(
                     "the worker's event loop has not run for {held:?}: a task holds it (one a \
@@ -296,7 +295,7 @@ fn watch_until_stuck(watch: &LoopWatch, stop: &AtomicBool) -> Option<Held> {
         // that holds it within its own budget only delays the others, whose timeouts the loop
         // reports when it runs again); or a task holds it, past some job's deadline and grace.
         let stuck = match &polled {
-            Some((job, since)) => job.overdue(now, STUCK_GRACE) && now - *since >= STUCK_GRACE,
+            Some((job, _)) => held >= STUCK_GRACE && job.overdue(now, STUCK_GRACE),
             None => held >= STUCK_GRACE && jobs.iter().any(|j| j.overdue(now, STUCK_GRACE)),
         };
         if stuck {
