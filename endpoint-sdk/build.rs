@@ -4,10 +4,13 @@
 //! functions a worker runs (listed from a profile of one by `scripts/worker-layout.sh`) in one
 //! output section before the rest of the code. The kernel maps an executable's code in 64 KB
 //! windows around each page a process touches: spread over the whole binary, a worker's
-//! kilobytes of code made most of its megabytes resident. The script reaches the link as a
-//! library (`-l`), which lld reads as a linker script (GNU ld does not: a build naming another
-//! linker is left as it is); a function the list does not name stays where it was.
-//! `ENDPOINT_SDK_WORKER_LAYOUT=off` leaves it out.
+//! kilobytes of code made most of its megabytes resident. The functions run come first, each
+//! instance of a generic one named by the file that held it in the profiled build (its crate's
+//! rlib and codegen unit, or the application's own objects), since a legacy symbol name without
+//! its hash names every instance; the other instances follow, in pages a worker never touches.
+//! The script reaches the link as a library (`-l`), which lld reads as a linker script (GNU ld
+//! does not: a build naming another linker is left as it is); a function the list does not name
+//! stays where it was. `ENDPOINT_SDK_WORKER_LAYOUT=off` leaves it out.
 
 use std::path::PathBuf;
 

@@ -5,25 +5,29 @@
 # dependency, or the toolchain; a function it misses only stays where the linker put it.
 #
 # The profile: the bench's echo application (bench/apps/endpoint-sdk-echo, built as an image
-# builds it, without the layout) under callgrind, idle and then serving at concurrency 1 and 16,
-# taking jobs from `bench-app dev --external`. Every function it ran becomes a pattern in which
-# what changes from build to build is a wildcard: crate disambiguators and back-references of
-# v0 names, the instance hash of legacy names, `.llvm.` suffixes. Functions the idle worker runs
-# come first, so that an idle worker's code is one block.
+# builds it, without the layout, with its link's map) under callgrind, idle and then serving at
+# concurrency 1 and 16, taking jobs from `bench-app dev --external`. scripts/worker-layout.py
+# turns the functions it ran into the linker script (see there how): the idle worker's first,
+# so that an idle worker's code is one block, then the serving worker's.
 #
 #   ./scripts/worker-layout.sh           # needs valgrind and python3
+#   ./scripts/worker-layout.sh --again   # the script again from the last profile
+#                                        # (kept in target/worker-layout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
 root=$(pwd)
-out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
-
-cargo build --release -q -p endpoint-bench --bin bench-app
-ENDPOINT_SDK_WORKER_LAYOUT=off cargo build --release -q \
-  --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml --features endpoint-sdk/worker-only \
-  --target-dir target/peers
+out=$root/target/worker-layout
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 worker="$out/endpoint-sdk-echo"
+
+if [ "${1:-}" != --again ]; then
+rm -rf "$out" && mkdir -p "$out"
+cargo build --release -q -p endpoint-bench --bin bench-app
+# Without the layout, with the link's map (which file gave each function).
+ENDPOINT_SDK_WORKER_LAYOUT=off cargo rustc --release -q --bin endpoint-sdk-echo \
+  --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml --features endpoint-sdk/worker-only \
+  --target-dir target/peers -- -C link-arg=-Wl,-Map="$out/map"
 cp target/peers/release/endpoint-sdk-echo "$worker"
 
 port=18931
@@ -59,29 +63,62 @@ profile() {
 }
 
 profile idle echo-c1 1 8
-# Idle again against a bare server (a take answers 204 after a second, anything else `{}`), as
-# the platform and other job servers answer, unlike `app dev`.
+# Idle again against a bare server (a take answers 204 after a second, anything else `{}`, with
+# the headers other servers send: `Connection`, `Keep-Alive`, a ping's answer chunked), as the
+# platform and other job servers answer, unlike `app dev`; then serving from it at 16 (the jobs
+# POSTed to /jobs/N, then idle again).
 python3 - 18932 <<'PY' &
-import http.server, sys, time
+import http.server, json, sys, threading, time
+jobs = {"left": 0, "next": 0}
+lock = threading.Lock()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
+    def reply(self, code, body=b"", chunked=False):
+        self.send_response(code)
+        self.send_header("Connection", "keep-alive")
+        self.send_header("Keep-Alive", "timeout=60")
+        if body:
+            self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
     def answer(self):
         n = int(self.headers.get("content-length") or 0)
         if n: self.rfile.read(n)
-        if "/job-take" in self.path:
+        if self.path.startswith("/jobs/"):
+            with lock: jobs["left"] += int(self.path.split("/")[2])
+            return self.reply(200, b"{}")
+        if "/job-take" not in self.path:
+            return self.reply(200, b"{}", chunked="/ping" in self.path)
+        want = 1
+        if "batch_size=" in self.path:
+            want = int(self.path.split("batch_size=")[1].split("&")[0])
+        with lock:
+            k = min(want, jobs["left"]); jobs["left"] -= k
+            ids = list(range(jobs["next"], jobs["next"] + k)); jobs["next"] += k
+        if not ids:
             time.sleep(1)
-            self.send_response(204); self.send_header("content-length", "0"); self.end_headers()
-        else:
-            self.send_response(200); self.send_header("content-type", "application/json")
-            self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b"{}")
+            return self.reply(204)
+        taken = [{"id": f"bare-{i}", "input": {"n": i}} for i in ids]
+        body = taken if "job-take-batch" in self.path else taken[0]
+        self.reply(200, json.dumps(body).encode())
     do_GET = do_POST = answer
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+class Quiet(http.server.ThreadingHTTPServer):
+    def handle_error(self, *a): pass  # a worker stopped while its take was held
+Quiet(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 sleep 1
 base_dev=$base
 base="http://127.0.0.1:18932"
 profile idle-bare echo-c1 1 8
+curl -sf -X POST "$base/jobs/3000" >/dev/null
+profile c16-bare echo-c16 16 12
 base=$base_dev
 submit echo-c1 3000
 profile c1 echo-c1 1 12
@@ -89,38 +126,9 @@ submit echo-c16 6000
 profile c16 echo-c16 16 12
 
 nm --defined-only "$worker" >"$out/nm"
-python3 - "$out" "$root/endpoint-sdk/layout/worker.ld" <<'PY'
-import re, sys
-out, dest = sys.argv[1], sys.argv[2]
-defined = set()
-for line in open(f"{out}/nm"):
-    p = line.split()
-    if len(p) == 3 and p[1] in "tT":
-        defined.add(p[2])
-patterns, seen = [], set()
-for phase in ("idle", "idle-bare", "c1", "c16"):
-    for line in open(f"{out}/cg-{phase}", errors="replace"):
-        m = re.match(r"^c?fn=\(\d+\) (\S+)$", line.rstrip("\n"))
-        if not m or m.group(1) not in defined:
-            continue
-        p = re.sub(r"\.llvm\.\d+$", "*", m.group(1))
-        if p.startswith("_R"):
-            p = re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", p)
-            p = re.sub(r"B[0-9A-Za-z]*_", "*", p)
-        elif p.startswith("_ZN"):
-            p = re.sub(r"17h[0-9a-f]{16}E", "17h*E", p)
-        p = re.sub(r"\*+", "*", p)
-        if p not in seen:
-            seen.add(p)
-            patterns.append(p)
-with open(dest, "w") as f:
-    f.write("/* Generated by scripts/worker-layout.sh: the functions a production worker runs, */\n")
-    f.write("/* the idle worker's first, placed together before the rest of the code. */\n")
-    f.write("SECTIONS\n{\n  .text.worker :\n  {\n")
-    for p in patterns:
-        f.write(f"    *(.text.{p} .text.unlikely.{p})\n")
-    f.write("  }\n}\nINSERT BEFORE .text;\n")
-print(f"{len(patterns)} patterns -> {dest}")
-PY
+fi
+
+python3 scripts/worker-layout.py "$out" endpoint-sdk/layout/worker.ld
+# The application again, with the new layout.
 cargo build --release -q --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml \
   --features endpoint-sdk/worker-only --target-dir target/peers
