@@ -691,6 +691,35 @@ async fn a_fast_producer_behind_slow_posts_streams_every_chunk_once_in_order_in_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_results_at_once() {
+    use support::proxy::{Fault, FaultProxy};
+    // `echo` runs 8 jobs at once and returns at once; each result takes 150 ms to deliver.
+    // Its next jobs run while results are posted, but a worker that posted every finished
+    // job's result at once would have had 40 requests (and connections) in flight.
+    let rt = runtime_for::<echo>(|_| {});
+    let s = TestServer::start(rt.clone(), None).await;
+    let slow = Fault::Delay(Duration::from_millis(150));
+    let plan: support::proxy::Plan =
+        std::sync::Arc::new(move |kind: &str, _| (kind == "job-done").then_some(slow));
+    let proxy = FaultProxy::start(&s.base, plan).await;
+    let ids: Vec<String> = (0..40)
+        .map(|i| rt.submit("echo", json!({ "n": i }).into()).unwrap())
+        .collect();
+    let _w = Worker::spawn(&proxy.base, "echo", "deliver-1", &[]);
+    for (i, id) in ids.iter().enumerate() {
+        let st = wait_final(&rt, "echo", id).await;
+        assert_eq!(st.status, JobStatus::Completed, "{st:?}");
+        assert_eq!(st.output, Some(json!({ "n": i })));
+    }
+    let most = proxy.most_at_once("job-done");
+    assert!(
+        (2..=8).contains(&most),
+        "at most 8 results (the endpoint's concurrency) in flight at once, several of them \
+         together: {most} at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_that_blocks_its_threads_does_not_starve_the_heartbeat() {
     let rt = runtime_for::<block>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;

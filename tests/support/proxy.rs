@@ -37,6 +37,31 @@ pub struct FaultProxy {
     pub base: String,
     /// The route kind of every request it saw, in order, with the fault it applied.
     pub seen: Seen,
+    /// Per route kind: requests in flight now, and the most at once.
+    in_flight: InFlight,
+}
+
+type InFlight = Arc<Mutex<std::collections::HashMap<String, (usize, usize)>>>;
+
+/// A request of a kind counted in flight until dropped.
+struct Flying(InFlight, String);
+
+impl Flying {
+    fn start(all: &InFlight, kind: &str) -> Flying {
+        let mut map = all.lock().unwrap();
+        let (now, most) = map.entry(kind.to_string()).or_default();
+        *now += 1;
+        *most = (*most).max(*now);
+        Flying(all.clone(), kind.to_string())
+    }
+}
+
+impl Drop for Flying {
+    fn drop(&mut self) {
+        if let Some((now, _)) = self.0.lock().unwrap().get_mut(&self.1) {
+            *now -= 1;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -45,23 +70,34 @@ struct Shared {
     http: reqwest::Client,
     plan: Plan,
     seen: Seen,
+    in_flight: InFlight,
 }
 
 impl FaultProxy {
     /// Starts a proxy to `upstream` (a base URL) applying `plan`.
     pub async fn start(upstream: &str, plan: Plan) -> FaultProxy {
-        let seen = Arc::default();
+        let (seen, in_flight): (Seen, InFlight) = Default::default();
         let shared = Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
             http: super::client(),
             plan,
             seen: Arc::clone(&seen),
+            in_flight: Arc::clone(&in_flight),
         };
         let app = axum::Router::new().fallback(forward).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        FaultProxy { base, seen }
+        FaultProxy {
+            base,
+            seen,
+            in_flight,
+        }
+    }
+
+    /// The most requests of route kind `kind` it had in flight at once.
+    pub fn most_at_once(&self, kind: &str) -> usize {
+        self.in_flight.lock().unwrap().get(kind).map_or(0, |c| c.1)
     }
 
     /// How many requests of route kind `kind` it saw.
@@ -83,6 +119,7 @@ async fn forward(State(s): State<Shared>, req: Request) -> Response {
         .to_string();
     // /v2/{endpoint}/{kind}/..
     let kind = req.uri().path().split('/').nth(3).unwrap_or("").to_string();
+    let _flying = Flying::start(&s.in_flight, &kind);
     let fault = {
         let mut seen = s.seen.lock().unwrap();
         let nth = seen.iter().filter(|(k, _)| *k == kind).count();

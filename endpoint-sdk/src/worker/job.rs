@@ -40,6 +40,10 @@ pub(super) struct JobRunner {
     pub(super) session_version: Arc<str>,
     /// The endpoint's metrics, looked up once.
     pub(super) metrics: Arc<WorkerHandles>,
+    /// Results being delivered at once, at most the endpoint's concurrency. A job's next one
+    /// starts while its result is posted; unbounded, a busy worker had twice as many requests
+    /// in flight as jobs running, and a pooled connection with its buffers for each.
+    pub(super) delivering: tokio::sync::Semaphore,
 }
 
 impl JobRunner {
@@ -126,6 +130,7 @@ impl JobRunner {
             self.slots.remove(&id);
             return;
         }
+        let _delivering = self.delivering.acquire().await;
         posts.flush().await;
         let body = match done.outcome {
             Outcome::Stopped => {

@@ -2,7 +2,8 @@
 //! speaking the platform's worker protocol (the same one as the official Python SDK), with the
 //! known ways to lose results or hang removed:
 //!
-//! - the next job-take starts as soon as a slot frees (no 1 s sleep when slots are busy);
+//! - the next job-take starts as soon as a slot frees (no 1 s sleep when slots are busy), and a
+//!   job's result is posted while the next job runs, at most `concurrency` results at once;
 //! - the execution timeout is enforced in the worker too, so a job ends with a clear error even
 //!   if the platform's own limit is off;
 //! - a panicking handler fails its job and the worker goes on;

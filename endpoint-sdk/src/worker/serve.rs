@@ -148,6 +148,7 @@ async fn serve(
         slots.clone(),
         shutdown.clone(),
     ));
+    let concurrency = def.config.concurrency.max(1) as usize;
     let job = Arc::new(JobRunner {
         def: def.clone(),
         state,
@@ -161,8 +162,9 @@ async fn serve(
         sessions,
         session_version: Arc::from(def.session_version()),
         metrics: Arc::new(crate::metrics::global().worker_handles(def.name())),
+        delivering: tokio::sync::Semaphore::new(concurrency),
     });
-    take_jobs(&job, def.config.concurrency.max(1) as usize, &shutdown).await;
+    take_jobs(&job, concurrency, &shutdown).await;
     drain(&slots).await;
     job.watch.end();
     stopper.abort();
