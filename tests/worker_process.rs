@@ -653,15 +653,12 @@ async fn ping_counter() -> (String, Arc<Mutex<Vec<Instant>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fast_producer_behind_slow_posts_streams_every_chunk_once_in_order_in_fewer_posts() {
-    use support::proxy::{Fault, FaultProxy};
     // Each of the worker's job-stream posts costs 20 ms on its way to the server; the handler
     // produces 3 000 chunks as fast as it can.
     let rt = runtime_for::<fast_tokens>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
-    let slow = Fault::Delay(Duration::from_millis(20));
-    let plan: support::proxy::Plan =
-        std::sync::Arc::new(move |kind: &str, _| (kind == "job-stream").then_some(slow));
-    let proxy = FaultProxy::start(&s.base, plan).await;
+    let delay = Duration::from_millis(20);
+    let proxy = support::proxy::FaultProxy::delaying(&s.base, "job-stream", delay).await;
     let _w = Worker::spawn(&proxy.base, "fast_tokens", "fast-1", &[]);
     let client = Client::http(endpoint_sdk::client::HttpRoutes::new(format!(
         "{}/v2",
@@ -692,16 +689,13 @@ async fn a_fast_producer_behind_slow_posts_streams_every_chunk_once_in_order_in_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_results_at_once() {
-    use support::proxy::{Fault, FaultProxy};
     // `echo` runs 8 jobs at once and returns at once; each result takes 150 ms to deliver.
     // Its next jobs run while results are posted, but a worker that posted every finished
     // job's result at once would have had 40 requests (and connections) in flight.
     let rt = runtime_for::<echo>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
-    let slow = Fault::Delay(Duration::from_millis(150));
-    let plan: support::proxy::Plan =
-        std::sync::Arc::new(move |kind: &str, _| (kind == "job-done").then_some(slow));
-    let proxy = FaultProxy::start(&s.base, plan).await;
+    let delay = Duration::from_millis(150);
+    let proxy = support::proxy::FaultProxy::delaying(&s.base, "job-done", delay).await;
     let ids: Vec<String> = (0..40)
         .map(|i| rt.submit("echo", json!({ "n": i }).into()).unwrap())
         .collect();

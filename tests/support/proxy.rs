@@ -95,6 +95,12 @@ impl FaultProxy {
         }
     }
 
+    /// A proxy to `upstream` that delays every request of route kind `kind` by `delay`.
+    pub async fn delaying(upstream: &str, kind: &'static str, delay: Duration) -> FaultProxy {
+        let plan: Plan = Arc::new(move |k: &str, _| (k == kind).then_some(Fault::Delay(delay)));
+        FaultProxy::start(upstream, plan).await
+    }
+
     /// The most requests of route kind `kind` it had in flight at once.
     pub fn most_at_once(&self, kind: &str) -> usize {
         self.in_flight.lock().unwrap().get(kind).map_or(0, |c| c.1)
