@@ -12,10 +12,11 @@ instance hash of legacy names, `.llvm.` suffixes.
 A legacy name without its hash names every instance of a generic function (`<&T as
 Debug>::fmt` has hundreds). The kernel maps code in 64 KB windows around each page touched, so
 what counts is that the functions run sit together, not how large the section is. Such a pattern
-is therefore written twice: first restricted to the file the profiled instance came from (the
-rlib of its crate, or the application's own objects: another application builds the same
-dependencies and instantiates the same functions in them), among the functions run; then,
-unrestricted, after all of them, where the instances never run fill pages never touched.
+is therefore written three times: among the functions run, restricted to the file the profiled
+instance came from (its crate's rlib and codegen unit, or the application's own objects: another
+application builds the same dependencies and instantiates the same functions in them); after all
+of them, restricted to the crate (another build may split it into other units); then
+unrestricted, where the instances never run fill pages never touched.
 """
 
 import bisect
@@ -149,11 +150,6 @@ def entries(secs, run, app):
         name = function_name(s[2])
         if name:
             count[pattern(name, app)] += 1
-    owners = defaultdict(set)
-    for s in run:
-        name = function_name(s[2])
-        if name:
-            owners[pattern(name, app)].add(s[3])
 
     def described(p, files="*"):
         return f"{files}({' '.join(section_names(p))})"
@@ -174,9 +170,9 @@ def entries(secs, run, app):
             front.append(f"*({names})")
         elif owner:
             crate, unit = owner
-            front.append(described(p, f"*lib{crate}-*.rlib:*{unit}"))
+            front.append(described(p, f"*/lib{crate}-*.rlib:*{unit}"))
             # The crate's other units, should another build split it otherwise.
-            between.append(described(p, f"*lib{crate}-*.rlib:*"))
+            between.append(described(p, f"*/lib{crate}-*.rlib:*"))
         tail.append(described(p))
     # The C start-up code first (`_start`, `frame_dummy`): its sections have no names of their own.
     seen, ordered = set(), ["*crt1.o(.text)", "*crtbegin*.o(.text)"]
@@ -184,7 +180,7 @@ def entries(secs, run, app):
         if e not in seen:
             seen.add(e)
             ordered.append(e)
-    return ordered, len(set(front))
+    return ordered, len(set(front)) + 2
 
 
 def main():

@@ -15,19 +15,28 @@
 #                                        # (kept in target/worker-layout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
 root=$(pwd)
 out=$root/target/worker-layout
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 worker="$out/endpoint-sdk-echo"
+profiles=(map nm cg-idle cg-idle-bare cg-c1 cg-c16 cg-c16-bare)
+case "${1:-}" in
+  "") again=false ;;
+  --again) again=true ;;
+  *) echo "usage: $0 [--again]   (--again: the script from the profile kept in $out)" >&2; exit 2 ;;
+esac
 
-if [ "${1:-}" != --again ]; then
+if ! $again; then
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
 cargo build --release -q -p endpoint-bench --bin bench-app
-# Without the layout, with the link's map (which file gave each function).
+# Without the layout, with the link's map (which file gave each function): relinked even when
+# cargo holds it up to date, since the map is written by the link.
+touch bench/apps/endpoint-sdk-echo/src/main.rs
 ENDPOINT_SDK_WORKER_LAYOUT=off cargo rustc --release -q --bin endpoint-sdk-echo \
   --manifest-path bench/apps/endpoint-sdk-echo/Cargo.toml --features endpoint-sdk/worker-only \
   --target-dir target/peers -- -C link-arg=-Wl,-Map="$out/map"
+[ -s "$out/map" ] || { echo "the link wrote no map ($out/map)" >&2; exit 1; }
 cp target/peers/release/endpoint-sdk-echo "$worker"
 
 port=18931
@@ -127,6 +136,11 @@ profile c16 echo-c16 16 12
 
 nm --defined-only "$worker" >"$out/nm"
 fi
+
+for f in "${profiles[@]}"; do
+  [ -s "$out/$f" ] || {
+    echo "no $out/$f: run $0 without --again to profile the worker first" >&2; exit 1; }
+done
 
 python3 scripts/worker-layout.py "$out" endpoint-sdk/layout/worker.ld
 # The application again, with the new layout.

@@ -691,7 +691,8 @@ async fn a_fast_producer_behind_slow_posts_streams_every_chunk_once_in_order_in_
 async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_results_at_once() {
     // `echo` runs 8 jobs at once and returns at once; each result takes 150 ms to deliver.
     // Its next jobs run while results are posted, but a worker that posted every finished
-    // job's result at once would have had 40 requests (and connections) in flight.
+    // job's result at once would have had 40 requests (and connections) in flight, and one
+    // that queued them would have taken all 40 jobs.
     let rt = runtime_for::<echo>(|_| {});
     let s = TestServer::start(rt.clone(), None).await;
     let delay = Duration::from_millis(150);
@@ -699,6 +700,25 @@ async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_r
     let ids: Vec<String> = (0..40)
         .map(|i| rt.submit("echo", json!({ "n": i }).into()).unwrap())
         .collect();
+    // How many jobs the worker holds (taken, result not delivered), sampled as it works.
+    let sampler = tokio::spawn({
+        let (rt, ids) = (rt.clone(), ids.clone());
+        async move {
+            let mut most = 0;
+            loop {
+                let states: Vec<JobStatus> = ids
+                    .iter()
+                    .map(|id| rt.status("echo", id).unwrap().status)
+                    .collect();
+                let held = states.iter().filter(|s| **s == JobStatus::InProgress).count();
+                most = most.max(held);
+                if states.iter().all(|s| s.is_final()) {
+                    return most;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
     let _w = Worker::spawn(&proxy.base, "echo", "deliver-1", &[]);
     for (i, id) in ids.iter().enumerate() {
         let st = wait_final(&rt, "echo", id).await;
@@ -710,6 +730,13 @@ async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_r
         (2..=8).contains(&most),
         "at most 8 results (the endpoint's concurrency) in flight at once, several of them \
          together: {most} at once"
+    );
+    // A job waiting to deliver keeps its slot: the worker takes no more than it can deliver.
+    let held = sampler.await.unwrap();
+    assert!(
+        held <= 16,
+        "at most 8 jobs running and 8 delivering at once, the others left queued for any \
+         worker: the worker held {held}"
     );
 }
 

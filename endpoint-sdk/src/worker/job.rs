@@ -41,8 +41,8 @@ pub(super) struct JobRunner {
     /// The endpoint's metrics, looked up once.
     pub(super) metrics: Arc<WorkerHandles>,
     /// Results being delivered at once, at most the endpoint's concurrency. A job's next one
-    /// starts while its result is posted; unbounded, a busy worker had twice as many requests
-    /// in flight as jobs running, and a pooled connection with its buffers for each.
+    /// starts while its result is posted; unbounded, a worker behind slow posts had a request
+    /// (and a pooled connection with its buffers) in flight for every job it had finished.
     pub(super) delivering: tokio::sync::Semaphore,
 }
 
@@ -122,15 +122,21 @@ impl JobRunner {
             tracing::error!("the handler ignored cancellation: its thread is stuck");
             self.replace.cancel();
         }
-        // The handler returned: the next job may start while this one's result is posted
-        // (unless it is stuck: then the worker takes no more).
-        drop(slot);
         if self.watch.replaced() {
             // The watchdog failed this job when the loop was held, and ends the worker.
             self.slots.remove(&id);
             return;
         }
-        let _delivering = self.delivering.acquire().await;
+        // The handler returned: the next job may start while this one's result is posted
+        // (unless it is stuck: then the worker takes no more), once a delivery is free. A job
+        // waiting for one keeps its slot, so the worker takes no more jobs than it can deliver.
+        let delivers = !matches!(done.outcome, Outcome::Stopped) || done.stuck;
+        let _delivering = if delivers {
+            Some(self.delivering.acquire().await)
+        } else {
+            None
+        };
+        drop(slot);
         posts.flush().await;
         let body = match done.outcome {
             Outcome::Stopped => {
