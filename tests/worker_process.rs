@@ -710,7 +710,10 @@ async fn behind_slow_result_posts_a_worker_delivers_at_most_its_concurrency_of_r
                     .iter()
                     .map(|id| rt.status("echo", id).unwrap().status)
                     .collect();
-                let held = states.iter().filter(|s| **s == JobStatus::InProgress).count();
+                let held = states
+                    .iter()
+                    .filter(|s| **s == JobStatus::InProgress)
+                    .count();
                 most = most.max(held);
                 if states.iter().all(|s| s.is_final()) {
                     return most;
