@@ -40,14 +40,14 @@ def functions(nm_path):
     return found
 
 
-APP = None
+APP = "application"
 """The owner of the application's own objects (not a member of an rlib)."""
 
 
 def sections(map_path):
     """The code sections of the link, from lld's map, by address: (address, size, name, owner),
     the owner `(crate, "-cgu.N.rcgu.o")` for a member of an rlib, APP for the application's own
-    objects, "" otherwise; and the application crate's name."""
+    objects, None otherwise; and the application crate's name."""
     line_re = re.compile(
         r"^\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+(\S.*):\((\.text\.\S+)\)$"
     )
@@ -65,7 +65,7 @@ def sections(map_path):
             owner = APP
             app = os.path.basename(file).split("-")[0]
         else:
-            owner = ""
+            owner = None
         found.append((int(m.group(1), 16), int(m.group(2), 16), m.group(4), owner))
     found.sort()
     return found, app
@@ -154,7 +154,8 @@ def entries(secs, run, app):
     def described(p, files="*"):
         return f"{files}({' '.join(section_names(p))})"
 
-    front, between, tail = [], [], []
+    # The C start-up code first (`_start`, `frame_dummy`): its sections have no names of their own.
+    front, between, tail = ["*crt1.o(.text)", "*crtbegin*.o(.text)"], [], []
     for s in run:
         name = function_name(s[2])
         if not name:
@@ -164,7 +165,7 @@ def entries(secs, run, app):
             front.append(described(p))
             continue
         owner = s[3]
-        if owner is APP:
+        if owner == APP:
             # Not a member of an archive: the application's own objects.
             names = " ".join(f"EXCLUDE_FILE(*.rlib:*) {n}" for n in section_names(p))
             front.append(f"*({names})")
@@ -174,17 +175,18 @@ def entries(secs, run, app):
             # The crate's other units, should another build split it otherwise.
             between.append(described(p, f"*/lib{crate}-*.rlib:*"))
         tail.append(described(p))
-    # The C start-up code first (`_start`, `frame_dummy`): its sections have no names of their own.
-    seen, ordered = set(), ["*crt1.o(.text)", "*crtbegin*.o(.text)"]
-    for e in front + between + tail:
-        if e not in seen:
-            seen.add(e)
-            ordered.append(e)
-    return ordered, len(set(front)) + 2
+    # Each description once, where it first comes.
+    front = dict.fromkeys(front)
+    later = [e for e in dict.fromkeys(between + tail) if e not in front]
+    return list(front) + later, len(front)
 
 
 def main():
     out, dest = sys.argv[1], sys.argv[2]
+    for name in ["map", "nm"] + [f"cg-{phase}" for phase in PHASES]:
+        path = os.path.join(out, name)
+        if not os.path.isfile(path) or os.path.getsize(path) == 0:
+            sys.exit(f"no {path}: run scripts/worker-layout.sh without --again to profile the worker")
     secs, app = sections(os.path.join(out, "map"))
     run = run_sections(out, secs)
     ordered, nfront = entries(secs, run, app)

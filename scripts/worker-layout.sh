@@ -19,7 +19,6 @@ root=$(pwd)
 out=$root/target/worker-layout
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 worker="$out/endpoint-sdk-echo"
-profiles=(map nm cg-idle cg-idle-bare cg-c1 cg-c16 cg-c16-bare)
 case "${1:-}" in
   "") again=false ;;
   --again) again=true ;;
@@ -59,19 +58,20 @@ for i in range(n):
 PY
 }
 
-# profile NAME ENDPOINT CONCURRENCY SECONDS: the worker under callgrind.
+# profile NAME SERVER ENDPOINT CONCURRENCY SECONDS: the worker under callgrind, taking jobs
+# from SERVER (a base URL).
 profile() {
-  local v2="$base/v2/$2"
+  local v2="$2/v2/$3"
   (cd "$out" && env -i PATH="$PATH" RUNPOD_POD_ID=layout RUNPOD_ENDPOINT_ID=layout \
     RUNPOD_WEBHOOK_GET_JOB="$v2/job-take/\$ID" \
     RUNPOD_WEBHOOK_POST_OUTPUT="$v2/job-done/\$RUNPOD_POD_ID/\$ID" \
     RUNPOD_WEBHOOK_PING="$v2/ping/\$RUNPOD_POD_ID" RUNPOD_PING_INTERVAL=1000 \
-    RUNPOD_WORKER_CONCURRENCY="$3" ENDPOINT_NAME="$2" \
-    timeout -s TERM "$4" valgrind --tool=callgrind --demangle=no \
+    RUNPOD_WORKER_CONCURRENCY="$4" ENDPOINT_NAME="$3" \
+    timeout -s TERM "$5" valgrind --tool=callgrind --demangle=no \
     --callgrind-out-file="$out/cg-$1" "$worker" >"$out/$1.log" 2>&1) || true
 }
 
-profile idle echo-c1 1 8
+profile idle "$base" echo-c1 1 8
 # Idle again against a bare server (a take answers 204 after a second, anything else `{}`, with
 # the headers other servers send: `Connection`, `Keep-Alive`, a ping's answer chunked), as the
 # platform and other job servers answer, unlike `app dev`; then serving from it at 16 (the jobs
@@ -123,24 +123,17 @@ class Quiet(http.server.ThreadingHTTPServer):
 Quiet(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 sleep 1
-base_dev=$base
-base="http://127.0.0.1:18932"
-profile idle-bare echo-c1 1 8
-curl -sf -X POST "$base/jobs/3000" >/dev/null
-profile c16-bare echo-c16 16 12
-base=$base_dev
+bare="http://127.0.0.1:18932"
+profile idle-bare "$bare" echo-c1 1 8
+curl -sf -X POST "$bare/jobs/3000" >/dev/null
+profile c16-bare "$bare" echo-c16 16 12
 submit echo-c1 3000
-profile c1 echo-c1 1 12
+profile c1 "$base" echo-c1 1 12
 submit echo-c16 6000
-profile c16 echo-c16 16 12
+profile c16 "$base" echo-c16 16 12
 
 nm --defined-only "$worker" >"$out/nm"
 fi
-
-for f in "${profiles[@]}"; do
-  [ -s "$out/$f" ] || {
-    echo "no $out/$f: run $0 without --again to profile the worker first" >&2; exit 1; }
-done
 
 python3 scripts/worker-layout.py "$out" endpoint-sdk/layout/worker.ld
 # The application again, with the new layout.
